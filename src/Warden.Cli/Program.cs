@@ -1,0 +1,3 @@
+using Warden.Cli;
+
+return await WardenCommandLine.InvokeAsync(args, Console.OpenStandardOutput(), Console.Error, Console.OpenStandardInput());

@@ -1,0 +1,165 @@
+using System.CommandLine;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Warden;
+
+namespace Warden.Cli;
+
+/// <summary>`warden run FILE|-`: one script, one worker, one outcome JSON object on stdout.</summary>
+internal static class RunCommand
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static Command Build(Stream stdout, TextWriter stderr, Stream stdin)
+    {
+        var defaults = new SandboxLimits();
+        var file = new Argument<string>("FILE") { Description = "The script to run, or - to read it from standard input." };
+        var input = new Option<string?>("--input") { Description = "Input as JSON text; the script sees it as the global `input` (null when absent)." , HelpName = "JSON" };
+        var inputFile = new Option<string?>("--input-file") { Description = "Read the input JSON from a file instead.", HelpName = "F" };
+        var timeout = new Option<int?>("--timeout") { Description = $"Wall-clock limit in ms, from the start of the execution [default: {defaults.DefaultTimeoutMs}; max: {SandboxLimits.AbsoluteMaxTimeoutMs}].", HelpName = "MS" };
+        var cpu = new Option<int?>("--cpu") { Description = "CPU-time limit of the script thread in ms [default: the timeout].", HelpName = "MS" };
+        var memory = new Option<int?>("--memory") { Description = $"Heap limit, and separately ArrayBuffer limit, in MB [default: {defaults.DefaultMemoryMb}; range: {SandboxLimits.MinMemoryMb}-{SandboxLimits.AbsoluteMaxMemoryMb}].", HelpName = "MB" };
+        var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
+
+        var command = new Command("run",
+            "Run one script in a fresh worker and print its outcome as one JSON object on stdout:\n" +
+            "{ status, result, console, error, usage, engine }. The exit code follows the status.")
+        {
+            file, input, inputFile, timeout, cpu, memory, module,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var request = new RunRequest(
+                parse.GetValue(file)!, parse.GetValue(input), parse.GetValue(inputFile),
+                parse.GetValue(timeout), parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(module));
+            return Emit(stdout, await RunAsync(request, stderr, stdin, cancellationToken).ConfigureAwait(false));
+        });
+        return command;
+    }
+
+    internal sealed record RunRequest(string File, string? Input, string? InputFile, int? TimeoutMs, int? CpuMs, int? MemoryMb, bool Module);
+
+    internal static async Task<Outcome> RunAsync(RunRequest request, TextWriter stderr, Stream stdin, CancellationToken cancellationToken)
+    {
+        var limits = new SandboxLimits
+        {
+            // The person running `warden run` is the operator: every ceiling is the absolute one.
+            MaxTimeoutMs = SandboxLimits.AbsoluteMaxTimeoutMs,
+            MaxMemoryMb = SandboxLimits.AbsoluteMaxMemoryMb,
+        };
+        if (request.Input is not null && request.InputFile is not null)
+        {
+            return Outcome.InvalidRequest("--input and --input-file cannot be used together");
+        }
+        var code = ReadText(request.File, "script", limits.MaxCodeBytes, stdin);
+        if (code.Error is not null)
+        {
+            return Outcome.InvalidRequest(code.Error);
+        }
+        string? inputJson = request.Input;
+        if (request.InputFile is not null)
+        {
+            var inputText = ReadText(request.InputFile, "input file", limits.MaxInputBytes, stdin);
+            if (inputText.Error is not null)
+            {
+                return Outcome.InvalidRequest(inputText.Error);
+            }
+            inputJson = inputText.Text;
+        }
+        // Prepare the worker's isolate for exactly these limits, so nothing is made twice.
+        if (request.MemoryMb is int mb && mb >= SandboxLimits.MinMemoryMb && mb <= SandboxLimits.AbsoluteMaxMemoryMb)
+        {
+            limits.DefaultMemoryMb = mb;
+        }
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddSimpleConsole(o => o.SingleLine = true)
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+        var options = new SandboxOptions { Limits = limits, MaxWorkers = 1, SpareWorkers = 0 };
+        await using var sandbox = new Sandbox(options, loggerFactory.CreateLogger<Sandbox>());
+        var submission = new Submission
+        {
+            Code = code.Text!,
+            InputJson = inputJson,
+            IsModule = request.Module,
+            Limits = new ExecutionLimits(request.TimeoutMs, request.CpuMs, request.MemoryMb),
+        };
+        try
+        {
+            return await sandbox.RunAsync(submission, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("warden: cancelled").ConfigureAwait(false);
+            return Outcome.InvalidRequest("the run was cancelled before it finished") with { Status = OutcomeStatus.InternalError };
+        }
+    }
+
+    private readonly record struct TextOrError(string? Text, string? Error);
+
+    private static TextOrError ReadText(string path, string what, int maxBytes, Stream stdin)
+    {
+        byte[] bytes;
+        try
+        {
+            if (path == "-")
+            {
+                using var buffer = new MemoryStream();
+                var chunk = new byte[81920];
+                int n;
+                while ((n = stdin.Read(chunk)) > 0)
+                {
+                    buffer.Write(chunk, 0, n);
+                    if (buffer.Length > maxBytes)
+                    {
+                        return new(null, $"the {what} on standard input is larger than {maxBytes} bytes");
+                    }
+                }
+                bytes = buffer.ToArray();
+            }
+            else
+            {
+                var info = new FileInfo(path);
+                if (!info.Exists)
+                {
+                    return new(null, Directory.Exists(path) ? $"the {what} '{path}' is a directory" : $"the {what} '{path}' does not exist");
+                }
+                if (info.Length > maxBytes)
+                {
+                    return new(null, $"the {what} '{path}' is {info.Length} bytes; the limit is {maxBytes}");
+                }
+                bytes = File.ReadAllBytes(path);
+                if (bytes.Length > maxBytes)
+                {
+                    return new(null, $"the {what} '{path}' is larger than {maxBytes} bytes");
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new(null, $"the {what} '{path}' cannot be read: {e.Message}");
+        }
+        if (Array.IndexOf(bytes, (byte)0) >= 0)
+        {
+            return new(null, $"the {what} '{path}' contains NUL bytes: it is not text");
+        }
+        try
+        {
+            string text = StrictUtf8.GetString(bytes);
+            return new(text.StartsWith('\uFEFF') ? text[1..] : text, null);
+        }
+        catch (DecoderFallbackException)
+        {
+            return new(null, $"the {what} '{path}' is not valid UTF-8 text");
+        }
+    }
+
+    /// <summary>Prints the outcome as one JSON line and returns the status's exit code.</summary>
+    public static int Emit(Stream stdout, Outcome outcome)
+    {
+        stdout.Write(OutcomeJson.SerializeToUtf8Bytes(outcome));
+        stdout.WriteByte((byte)'\n');
+        stdout.Flush();
+        return outcome.Status.ToExitCode();
+    }
+}

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using Warden;
+
+namespace Warden.Cli;
+
+/// <summary>
+/// The command line. Whatever happens in `warden run` — bad flags, unreadable files, bad JSON —
+/// exactly one outcome JSON object goes to stdout and the exit code follows the outcome's status.
+/// Diagnostics go to stderr only.
+/// </summary>
+internal static class WardenCommandLine
+{
+    public static async Task<int> InvokeAsync(string[] args, Stream stdout, TextWriter stderr, Stream stdin)
+    {
+        var root = BuildRoot(stdout, stderr, stdin);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
+        {
+            string message = string.Join("; ", parsed.Errors.Select(e => e.Message));
+            return RunCommand.Emit(stdout, Outcome.InvalidRequest("invalid command line: " + message));
+        }
+        var configuration = new InvocationConfiguration { Output = new StreamWriter(stdout) { AutoFlush = true }, Error = stderr };
+        return await parsed.InvokeAsync(configuration).ConfigureAwait(false);
+    }
+
+    private static RootCommand BuildRoot(Stream stdout, TextWriter stderr, Stream stdin)
+    {
+        var root = new RootCommand(
+            "Warden runs untrusted JavaScript in V8 inside disposable, locked-down worker processes, under CPU, " +
+            "wall-time, memory and output limits.\n\nExit codes of `warden run`: ok 0, script_error 1, timeout 2, " +
+            "memory_limit 3, output_limit 4, invalid_request 64, internal_error 70.");
+        root.Subcommands.Add(RunCommand.Build(stdout, stderr, stdin));
+        return root;
+    }
+}

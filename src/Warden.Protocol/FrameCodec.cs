@@ -1,0 +1,111 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace Warden.Protocol;
+
+/// <summary>
+/// Length-prefixed frames: a 4-byte little-endian payload length, then that many bytes of UTF-8 JSON.
+/// </summary>
+/// <remarks>
+/// The reader checks the declared length against the caller's cap <em>before</em> allocating, so a
+/// hostile peer cannot make the reader allocate more than the cap by lying about a length.
+/// </remarks>
+internal static class FrameCodec
+{
+    public const int HeaderBytes = 4;
+
+    /// <summary>Reads one frame's payload, or returns null at a clean end of stream (no partial header).</summary>
+    /// <exception cref="ProtocolViolationException">The stream ended mid-frame or the length breaks the cap.</exception>
+    public static async ValueTask<byte[]?> ReadFrameAsync(Stream stream, int maxPayloadBytes, CancellationToken cancellationToken)
+    {
+        var header = new byte[HeaderBytes];
+        int got = await ReadAtMostAsync(stream, header, cancellationToken).ConfigureAwait(false);
+        if (got == 0)
+        {
+            return null;
+        }
+        if (got < HeaderBytes)
+        {
+            throw new ProtocolViolationException("stream ended inside a frame header");
+        }
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (length == 0 || length > (uint)maxPayloadBytes)
+        {
+            throw new ProtocolViolationException($"frame length {length} is outside 1..{maxPayloadBytes}");
+        }
+        var payload = new byte[length];
+        if (await ReadAtMostAsync(stream, payload, cancellationToken).ConfigureAwait(false) < payload.Length)
+        {
+            throw new ProtocolViolationException("stream ended inside a frame payload");
+        }
+        return payload;
+    }
+
+    /// <summary>Blocking variant for the worker, whose reader is a dedicated thread.</summary>
+    public static byte[]? ReadFrame(Stream stream, int maxPayloadBytes)
+    {
+        var header = new byte[HeaderBytes];
+        int got = stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false);
+        if (got == 0)
+        {
+            return null;
+        }
+        if (got < HeaderBytes)
+        {
+            throw new ProtocolViolationException("stream ended inside a frame header");
+        }
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (length == 0 || length > (uint)maxPayloadBytes)
+        {
+            throw new ProtocolViolationException($"frame length {length} is outside 1..{maxPayloadBytes}");
+        }
+        var payload = new byte[length];
+        if (stream.ReadAtLeast(payload, payload.Length, throwOnEndOfStream: false) < payload.Length)
+        {
+            throw new ProtocolViolationException("stream ended inside a frame payload");
+        }
+        return payload;
+    }
+
+    public static byte[] Encode(HostMessage message) =>
+        WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.HostMessage));
+
+    public static byte[] Encode(WorkerMessage message) =>
+        WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.WorkerMessage));
+
+    public static HostMessage DecodeHostMessage(byte[] payload) =>
+        Decode(payload, static p => JsonSerializer.Deserialize(p, ProtocolJsonContext.Default.HostMessage));
+
+    public static WorkerMessage DecodeWorkerMessage(byte[] payload) =>
+        Decode(payload, static p => JsonSerializer.Deserialize(p, ProtocolJsonContext.Default.WorkerMessage));
+
+    private static T Decode<T>(byte[] payload, Func<byte[], T?> deserialize) where T : class
+    {
+        try
+        {
+            return deserialize(payload) ?? throw new ProtocolViolationException("frame holds JSON null");
+        }
+        catch (JsonException e)
+        {
+            throw new ProtocolViolationException("frame does not match the schema: " + e.Message);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ProtocolViolationException("frame does not match the schema: " + e.Message);
+        }
+    }
+
+    private static byte[] WithHeader(byte[] payload)
+    {
+        var frame = new byte[HeaderBytes + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
+        payload.CopyTo(frame.AsSpan(HeaderBytes));
+        return frame;
+    }
+
+    private static async ValueTask<int> ReadAtMostAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken) =>
+        await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+}
+
+/// <summary>The peer broke the wire protocol: the connection (and, on the host, the worker) is finished.</summary>
+internal sealed class ProtocolViolationException(string message) : Exception(message);

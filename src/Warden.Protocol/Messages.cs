@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+
+namespace Warden.Protocol;
+
+// Every message is one JSON object in one frame, with its "type" first. The host parses
+// worker messages with unknown members disallowed and required members enforced, so a
+// compromised worker cannot smuggle anything past the schema (see docs/threat-model.md).
+
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(ConfigureMessage), "configure")]
+[JsonDerivedType(typeof(ExecuteMessage), "execute")]
+[JsonDerivedType(typeof(ShutdownMessage), "shutdown")]
+internal abstract record HostMessage;
+
+/// <summary>First frame to a new worker: what it prepares isolates for, and which engine features exist.</summary>
+internal sealed record ConfigureMessage(
+    [property: JsonRequired] WireLimits PreparedLimits,
+    [property: JsonRequired] WireFeatures Features) : HostMessage;
+
+internal sealed record ExecuteMessage(
+    [property: JsonRequired] string Id,
+    [property: JsonRequired] string Code,
+    string? Input,
+    [property: JsonRequired] bool Module,
+    [property: JsonRequired] WireLimits Limits) : HostMessage;
+
+internal sealed record ShutdownMessage : HostMessage;
+
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(ReadyMessage), "ready")]
+[JsonDerivedType(typeof(StartedMessage), "started")]
+[JsonDerivedType(typeof(ConsoleMessage), "console")]
+[JsonDerivedType(typeof(ResultMessage), "result")]
+internal abstract record WorkerMessage;
+
+internal sealed record ReadyMessage([property: JsonRequired] int Pid) : WorkerMessage;
+
+/// <summary>User code is about to run: the host arms its hard deadline from here.</summary>
+internal sealed record StartedMessage([property: JsonRequired] string Id) : WorkerMessage;
+
+internal sealed record ConsoleMessage(
+    [property: JsonRequired] string Id,
+    [property: JsonRequired] string Level,
+    [property: JsonRequired] string Text) : WorkerMessage;
+
+internal sealed record ResultMessage(
+    [property: JsonRequired] string Id,
+    [property: JsonRequired] string Status,
+    string? Result,
+    WireError? Error,
+    [property: JsonRequired] WireUsage Usage) : WorkerMessage;
+
+internal sealed record WireError(
+    [property: JsonRequired] string Name,
+    [property: JsonRequired] string Message,
+    [property: JsonRequired] string Stack,
+    string? Limit);
+
+internal sealed record WireUsage(
+    [property: JsonRequired] double WallMs,
+    [property: JsonRequired] double CpuMs,
+    [property: JsonRequired] long MemoryBytes);
+
+/// <summary>Limits of one execution, fully resolved by the host (no defaults left to the worker).</summary>
+internal sealed record WireLimits(
+    [property: JsonRequired] int TimeoutMs,
+    [property: JsonRequired] int CpuMs,
+    [property: JsonRequired] int MemoryMb,
+    [property: JsonRequired] int MaxConsoleBytes,
+    [property: JsonRequired] int MaxConsoleEntries,
+    [property: JsonRequired] int MaxResultBytes,
+    [property: JsonRequired] int MaxErrorTextBytes);
+
+/// <summary>Engine features that the operator enabled although the engine cannot account for their memory.</summary>
+internal sealed record WireFeatures(
+    [property: JsonRequired] bool WebAssembly,
+    [property: JsonRequired] bool SharedMemory,
+    [property: JsonRequired] bool ResizableArrayBuffers);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    AllowTrailingCommas = false,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Disallow,
+    NumberHandling = JsonNumberHandling.Strict,
+    MaxDepth = 8)]
+[JsonSerializable(typeof(HostMessage))]
+[JsonSerializable(typeof(WorkerMessage))]
+internal sealed partial class ProtocolJsonContext : JsonSerializerContext;

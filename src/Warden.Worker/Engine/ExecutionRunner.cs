@@ -1,0 +1,164 @@
+using Microsoft.ClearScript;
+using Microsoft.ClearScript.JavaScript;
+using Microsoft.ClearScript.V8;
+using Warden.Protocol;
+
+namespace Warden.Worker.Engine;
+
+/// <summary>
+/// Runs one execution in a prepared isolate: starts user code through the prelude, drives the event
+/// loop (timers; microtasks drain after every entry), and turns the end into a result message.
+/// </summary>
+internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog, SandboxBridge bridge, int scriptThreadCpuClock)
+{
+    private const double Settled = -2, Idle = -1, ModuleFailed = -3;
+    private const string HeapViolationText = "exceeded its memory limit";
+    private const string ClassicScriptName = "script.js";
+
+    public ResultMessage Run(ExecuteMessage request, PreparedIsolate isolate)
+    {
+        var limits = request.Limits;
+        bridge.Begin(request.Id, limits);
+        double cpuStart = Native.ProcessCpuMs();
+        long peakMemory = 0;
+        object? moduleRejection = null;
+        bool heapViolation = false;
+        string? engineFailure = null;
+
+        channel.Send(new StartedMessage(request.Id));
+        watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock);
+        try
+        {
+            if (request.Module)
+            {
+                isolate.Loader.SetEntry(request.Code);
+                // A module's evaluation error does not reject ClearScript's dynamic import; V8 still
+                // reports the rejected evaluation promise here. The value is only held and handed
+                // back to the prelude: .NET never reads a property of it (docs/threat-model.md).
+                isolate.Engine.PromiseRejectionCallback = (kind, _, value) =>
+                {
+                    if (kind == V8PromiseRejectionEventKind.RejectedWithoutHandler)
+                    {
+                        moduleRejection = value;
+                    }
+                };
+            }
+            isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
+                request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
+                InMemoryModuleLoader.WrapperSpecifier,
+                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+            while (watchdog.Tripped == TripReason.None)
+            {
+                peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
+                double next = Convert.ToDouble(isolate.Tick.Invoke(false));
+                if (next == Settled)
+                {
+                    break;
+                }
+                if (next == ModuleFailed)
+                {
+                    isolate.FailModule.Invoke(false, moduleRejection ?? "The module threw while it was evaluated");
+                    continue;
+                }
+                if (next == Idle)
+                {
+                    bridge.OverrideFailure(new ReportedFailure(WireStatus.ScriptError, null, "Error",
+                        "The result can never settle: it is still pending, and no timer or other work is left that could settle it",
+                        "", "run"));
+                    break;
+                }
+                double waitMs = next - bridge.ElapsedMs;
+                if (waitMs > 0)
+                {
+                    watchdog.WaitTripped(TimeSpan.FromMilliseconds(waitMs));
+                }
+            }
+        }
+        catch (ScriptInterruptedException)
+        {
+            // The watchdog or the bridge interrupted the script; the reason is in Tripped.
+        }
+        catch (ScriptEngineException e) when (e.Message.Contains(HeapViolationText, StringComparison.Ordinal))
+        {
+            heapViolation = true;
+        }
+        catch (ScriptEngineException e)
+        {
+            // User exceptions never reach here (the prelude catches them all), so this is an engine
+            // or prelude failure. Its text comes from ClearScript, not from user objects.
+            engineFailure = e.Message;
+        }
+        finally
+        {
+            watchdog.Disarm();
+            isolate.Engine.PromiseRejectionCallback = null;
+        }
+
+        if (!heapViolation)
+        {
+            peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
+        }
+        else
+        {
+            peakMemory = Math.Max(peakMemory, (long)limits.MemoryMb << 20);
+        }
+        var usage = new WireUsage(bridge.ElapsedMs, Math.Max(0, Native.ProcessCpuMs() - cpuStart), peakMemory);
+        return Classify(request, isolate, heapViolation, engineFailure, usage);
+    }
+
+    private ResultMessage Classify(ExecuteMessage request, PreparedIsolate isolate, bool heapViolation, string? engineFailure, WireUsage usage)
+    {
+        string id = request.Id;
+        if (bridge.ConsoleLimitHit)
+        {
+            return Failed(id, WireStatus.OutputLimit, WireStatus.LimitConsole, "OutputLimitError",
+                $"Console output passed its limit ({request.Limits.MaxConsoleBytes} bytes or {request.Limits.MaxConsoleEntries} entries)", usage);
+        }
+        switch (watchdog.Tripped)
+        {
+            case TripReason.Cpu:
+                return Failed(id, WireStatus.Timeout, WireStatus.LimitCpu, "TimeoutError",
+                    $"CPU time limit of {request.Limits.CpuMs} ms exceeded", usage);
+            case TripReason.Wall:
+                return Failed(id, WireStatus.Timeout, WireStatus.LimitWall, "TimeoutError",
+                    $"Time limit of {request.Limits.TimeoutMs} ms exceeded", usage);
+        }
+        if (heapViolation)
+        {
+            return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitHeap, "MemoryLimitError",
+                $"Heap limit of {request.Limits.MemoryMb} MB exceeded", usage);
+        }
+        if (engineFailure is not null && !bridge.HasOutcome)
+        {
+            return Failed(id, WireStatus.InternalError, null, "InternalError", "The engine failed: " + engineFailure, usage);
+        }
+        if (bridge.ResultJson is { } json)
+        {
+            return new ResultMessage(id, WireStatus.Ok, json, null, usage);
+        }
+        var failure = bridge.Failure ?? new ReportedFailure(WireStatus.InternalError, null, "InternalError",
+            "The execution ended without a result", "", "run");
+        if (failure.Name == "SyntaxError" && failure.Phase is "evaluate" or "import")
+        {
+            failure = SyntaxErrorLocator.Locate(isolate.Engine, request, failure);
+        }
+        return new ResultMessage(id, failure.Status, null,
+            new WireError(failure.Name, failure.Message, failure.Stack, failure.Limit), usage);
+    }
+
+    private static ResultMessage Failed(string id, string status, string? limit, string name, string message, WireUsage usage) =>
+        new(id, status, null, new WireError(name, message, "", limit), usage);
+
+    private static long SampleMemory(PreparedIsolate isolate)
+    {
+        try
+        {
+            var info = isolate.Runtime.GetHeapInfo();
+            return (long)(info.UsedHeapSize + info.TotalExternalSize);
+        }
+        catch (ScriptEngineException)
+        {
+            return 0;
+        }
+    }
+}

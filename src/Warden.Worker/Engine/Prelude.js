@@ -1,0 +1,667 @@
+// Warden prelude: evaluated in every fresh V8 context before any user code runs.
+//
+// SECURITY: this file is the wrapper around user code (docs/threat-model.md, "The prelude").
+//  - It is a single strict function expression. Its only argument from .NET is `bridge`, a host
+//    object with three string-only methods; it stays in this closure and is never stored where
+//    user code can reach it (no global, no property of anything user code can see). Strict mode
+//    keeps `caller`/`arguments` and CallSite.getThis/getFunction from exposing our frames.
+//  - Every built-in the prelude relies on is captured here, before user code can patch it.
+//    Patching globals later can only break the user's own execution, never reach the bridge.
+//  - User code is never glued into wrapper text: classic scripts run through indirect eval of
+//    the untouched source, modules through an in-memory import. Every value the user produced
+//    (result, thrown value) is inspected and serialised *here*, inside the isolate and under the
+//    execution's limits; .NET only ever receives bounded primitive strings.
+(function (bridge, enableWebAssembly, enableSharedMemory, enableResizableArrayBuffers) {
+  'use strict';
+
+  const global = globalThis;
+  const ReflectApply = Reflect.apply;
+  const ReflectConstruct = Reflect.construct;
+  const ReflectDefineProperty = Reflect.defineProperty;
+  const ReflectDeleteProperty = Reflect.deleteProperty;
+  const ReflectOwnKeys = Reflect.ownKeys;
+  const ReflectGetPrototypeOf = Reflect.getPrototypeOf;
+  const ObjectKeys = Object.keys;
+  const ObjectPrototypeToString = Object.prototype.toString;
+  const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const ArrayIsArray = Array.isArray;
+  const JSONStringify = JSON.stringify;
+  const JSONParse = JSON.parse;
+  const StringCtor = String;
+  const NumberCtor = Number;
+  const MathMax = Math.max;
+  const MathTrunc = Math.trunc;
+  const NumberIsNaN = Number.isNaN;
+  const ObjectIs = Object.is;
+  const PromiseCtor = Promise;
+  const IndirectEval = global.eval;
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+  const RangeErrorCtor = RangeError;
+  const MapCtor = Map;
+  const SetCtor = Set;
+  const ArrayBufferCtor = ArrayBuffer;
+  const ArrayBufferIsView = ArrayBuffer.isView;
+  const SymbolToStringTag = Symbol.toStringTag;
+
+  const uncurry = (fn) => (thisArg, ...args) => ReflectApply(fn, thisArg, args);
+  const PromiseThen = uncurry(Promise.prototype.then);
+  const StringSlice = uncurry(String.prototype.slice);
+  const StringSplit = uncurry(String.prototype.split);
+  const StringIndexOf = uncurry(String.prototype.indexOf);
+  const StringStartsWith = uncurry(String.prototype.startsWith);
+  const StringReplace = uncurry(String.prototype.replace);
+  const StringRepeat = uncurry(String.prototype.repeat);
+  const RegExpExec = uncurry(RegExp.prototype.exec);
+  const ArrayPush = uncurry(Array.prototype.push);
+  const ArrayPop = uncurry(Array.prototype.pop);
+  const ArrayJoin = uncurry(Array.prototype.join);
+  const MapGet = uncurry(Map.prototype.get);
+  const MapSet = uncurry(Map.prototype.set);
+  const MapHas = uncurry(Map.prototype.has);
+  const MapDelete = uncurry(Map.prototype.delete);
+  const MapEntries = uncurry(Map.prototype.entries);
+  const MapSize = uncurry(ObjectGetOwnPropertyDescriptor(Map.prototype, 'size').get);
+  const SetValues = uncurry(Set.prototype.values);
+  const SetSize = uncurry(ObjectGetOwnPropertyDescriptor(Set.prototype, 'size').get);
+  const SetAdd = uncurry(Set.prototype.add);
+  const SetHas = uncurry(Set.prototype.has);
+  const SetDelete = uncurry(Set.prototype.delete);
+  const IteratorNext = (it) => it.next();
+  const DateToISOString = uncurry(Date.prototype.toISOString);
+  const DateGetTime = uncurry(Date.prototype.getTime);
+  const RegExpToString = uncurry(RegExp.prototype.toString);
+  const SymbolToString = uncurry(Symbol.prototype.toString);
+  const TypedArrayLength = uncurry(ObjectGetOwnPropertyDescriptor(ReflectGetPrototypeOf(Uint8Array.prototype), 'length').get);
+  const TypedArrayTag = uncurry(ObjectGetOwnPropertyDescriptor(ReflectGetPrototypeOf(Uint8Array.prototype), SymbolToStringTag).get);
+  const ArrayBufferByteLength = uncurry(ObjectGetOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get);
+
+  // ---------------------------------------------------------------------------------------------
+  // 1. Remove what the limits cannot account for, and ClearScript's internal helpers.
+  // ---------------------------------------------------------------------------------------------
+  // ClearScript's own helper object is meant for its host glue, not for scripts.
+  ReflectDeleteProperty(global, 'EngineInternal');
+  if (!enableWebAssembly) {
+    // WebAssembly.Memory is reserved outside the heap and the ArrayBuffer allocator.
+    ReflectDeleteProperty(global, 'WebAssembly');
+  }
+  if (!enableSharedMemory) {
+    // Growable SharedArrayBuffers bypass MaxArrayBufferAllocation; Atomics.wait blocks the thread.
+    ReflectDeleteProperty(global, 'SharedArrayBuffer');
+    ReflectDeleteProperty(global, 'Atomics');
+  }
+  if (!enableResizableArrayBuffers) {
+    // Resizable ArrayBuffers reserve maxByteLength outside MaxArrayBufferAllocation. The proxy reads
+    // the options object once and never hands it to V8, so a getter cannot answer differently
+    // to the check and to the engine (no time-of-check/time-of-use gap).
+    const guardedArrayBuffer = new Proxy(ArrayBufferCtor, {
+      construct(target, args, newTarget) {
+        const options = args.length > 1 ? args[1] : undefined;
+        if (options !== undefined && options !== null && (typeof options === 'object' || typeof options === 'function')) {
+          if (options.maxByteLength !== undefined) {
+            throw new TypeErrorCtor('Resizable ArrayBuffers are disabled in this sandbox');
+          }
+        }
+        return ReflectConstruct(target, [args[0]], newTarget === guardedArrayBuffer ? target : newTarget);
+      },
+    });
+    ReflectDefineProperty(ArrayBufferCtor.prototype, 'constructor', { value: guardedArrayBuffer, writable: true, configurable: true, enumerable: false });
+    ReflectDefineProperty(global, 'ArrayBuffer', { value: guardedArrayBuffer, writable: true, configurable: true, enumerable: false });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 2. Rendering values to bounded text (console and error messages).
+  // ---------------------------------------------------------------------------------------------
+  const TRUNCATED = { truncated: true };
+
+  function renderValue(value, maxChars) {
+    const out = [];
+    let length = 0;
+    const seen = new SetCtor();
+    function emit(text) {
+      length += text.length;
+      ArrayPush(out, text);
+      if (length > maxChars) {
+        throw TRUNCATED;
+      }
+    }
+    function key(k) {
+      if (typeof k === 'symbol') {
+        return '[' + SymbolToString(k) + ']';
+      }
+      return RegExpExec(/^[A-Za-z_$][A-Za-z0-9_$]*$/, k) !== null ? k : JSONStringify(k);
+    }
+    function visit(v, depth) {
+      switch (typeof v) {
+        case 'string': emit(depth === 0 ? v : JSONStringify(v)); return;
+        case 'number': emit(ObjectIs(v, -0) ? '-0' : StringCtor(v)); return;
+        case 'bigint': emit(StringCtor(v) + 'n'); return;
+        case 'boolean': emit(v ? 'true' : 'false'); return;
+        case 'undefined': emit('undefined'); return;
+        case 'symbol': emit(SymbolToString(v)); return;
+        case 'function': {
+          const name = v.name;
+          emit(typeof name === 'string' && name !== '' ? '[Function: ' + name + ']' : '[Function (anonymous)]');
+          return;
+        }
+        default: break;
+      }
+      if (v === null) {
+        emit('null');
+        return;
+      }
+      if (SetHas(seen, v)) {
+        emit('[Circular]');
+        return;
+      }
+      const tag = ReflectApply(ObjectPrototypeToString, v, []);
+      if (v instanceof ErrorCtor) {
+        const stack = v.stack;
+        emit(typeof stack === 'string' ? cleanStackText(stack, true) : StringCtor(v.name) + ': ' + StringCtor(v.message));
+        return;
+      }
+      if (tag === '[object Date]') {
+        const time = DateGetTime(v);
+        emit(NumberIsNaN(time) ? 'Invalid Date' : DateToISOString(v));
+        return;
+      }
+      if (tag === '[object RegExp]') {
+        emit(RegExpToString(v));
+        return;
+      }
+      if (depth >= 4) {
+        emit(ArrayIsArray(v) ? '[Array]' : '[Object]');
+        return;
+      }
+      SetAdd(seen, v);
+      try {
+        if (ArrayIsArray(v)) {
+          emit('[');
+          const n = v.length;
+          for (let i = 0; i < n; i++) {
+            if (i > 0) emit(', ');
+            if (i >= 100) { emit('... ' + (n - 100) + ' more items'); break; }
+            visit(v[i], depth + 1);
+          }
+          emit(']');
+        } else if (ArrayBufferIsView(v) && TypedArrayTag(v) !== undefined) {
+          const n = TypedArrayLength(v);
+          emit(TypedArrayTag(v) + '(' + n + ') [');
+          for (let i = 0; i < n; i++) {
+            if (i > 0) emit(', ');
+            if (i >= 100) { emit('... ' + (n - 100) + ' more items'); break; }
+            visit(v[i], depth + 1);
+          }
+          emit(']');
+        } else if (tag === '[object ArrayBuffer]') {
+          emit('ArrayBuffer { byteLength: ' + ArrayBufferByteLength(v) + ' }');
+        } else if (tag === '[object Map]') {
+          emit('Map(' + MapSize(v) + ') {');
+          const it = MapEntries(v);
+          let i = 0;
+          for (let step = IteratorNext(it); !step.done; step = IteratorNext(it), i++) {
+            if (i > 0) emit(',');
+            if (i >= 100) { emit(' ...'); break; }
+            emit(' ');
+            visit(step.value[0], depth + 1);
+            emit(' => ');
+            visit(step.value[1], depth + 1);
+          }
+          emit(' }');
+        } else if (tag === '[object Set]') {
+          emit('Set(' + SetSize(v) + ') {');
+          const it = SetValues(v);
+          let i = 0;
+          for (let step = IteratorNext(it); !step.done; step = IteratorNext(it), i++) {
+            if (i > 0) emit(',');
+            if (i >= 100) { emit(' ...'); break; }
+            emit(' ');
+            visit(step.value, depth + 1);
+          }
+          emit(' }');
+        } else if (tag === '[object Promise]') {
+          emit('Promise {}');
+        } else {
+          const keys = ObjectKeys(v);
+          emit('{');
+          for (let i = 0; i < keys.length; i++) {
+            if (i > 0) emit(',');
+            if (i >= 100) { emit(' ...'); break; }
+            emit(' ' + key(keys[i]) + ': ');
+            visit(v[keys[i]], depth + 1);
+          }
+          emit(keys.length > 0 ? ' }' : '}');
+        }
+      } finally {
+        SetDelete(seen, v);
+      }
+    }
+    try {
+      visit(value, 0);
+    } catch (e) {
+      if (e !== TRUNCATED) throw e;
+    }
+    const text = ArrayJoin(out, '');
+    return text.length > maxChars ? StringSlice(text, 0, maxChars + 1) : text;
+  }
+
+  // Stack text: keep only frames of user code, with their line and column, in V8's format.
+  // Classic scripts run through indirect eval, so their frames read
+  // "at f (eval at start (warden:prelude...), <anonymous>:L:C)"; they become "at f (script.js:L:C)".
+  function cleanStackText(stack, keepHeader) {
+    const lines = StringSplit(stack, '\n');
+    const kept = [];
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i];
+      const trimmed = StringReplace(line, /^\s+/, '');
+      if (!StringStartsWith(trimmed, 'at ')) {
+        if (keepHeader) ArrayPush(kept, line);
+        continue;
+      }
+      const evalFrame = RegExpExec(/^at (.*?) ?\(eval at .*, <anonymous>:(\d+):(\d+)\)$/, trimmed);
+      if (evalFrame !== null) {
+        const name = evalFrame[1];
+        const where = scriptName + ':' + evalFrame[2] + ':' + evalFrame[3];
+        ArrayPush(kept, name === 'eval' || name === '' ? '    at ' + where : '    at ' + name + ' (' + where + ')');
+        continue;
+      }
+      if (StringIndexOf(trimmed, 'warden:') >= 0 || trimmed === 'at eval (<anonymous>)' || StringIndexOf(trimmed, '(<anonymous>)') >= 0 && !StringStartsWith(trimmed, 'at new ') && !RegExpExec(/^at [A-Za-z$_][\w$.]* \(<anonymous>\)$/, trimmed)) {
+        continue;
+      }
+      line = StringReplace(line, / \[temp\]/g, '');
+      ArrayPush(kept, '    ' + StringReplace(line, /^\s+/, ''));
+    }
+    return ArrayJoin(kept, '\n');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 3. console (Console Standard: every method, with levels).
+  // ---------------------------------------------------------------------------------------------
+  let consoleCharBudget = 0;
+  let groupIndent = '';
+  const counts = new MapCtor();
+  const timers = new MapCtor();
+
+  function formatArgs(args) {
+    // Rendering stops a little past the remaining budget; the bridge then refuses the entry and
+    // ends the execution with output_limit. No giant string is ever built or copied to .NET.
+    const budget = consoleCharBudget;
+    const parts = [];
+    let used = 0;
+    let start = 0;
+    if (args.length > 0 && typeof args[0] === 'string' && StringIndexOf(args[0], '%') >= 0) {
+      const fmt = args[0];
+      let next = 1;
+      const formatted = StringReplace(fmt, /%[sdifoOc%]/g, (spec) => {
+        if (spec === '%%') return '%';
+        if (next >= args.length) return spec;
+        const arg = args[next++];
+        switch (spec) {
+          case '%s': return typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used));
+          case '%d': case '%i': return typeof arg === 'symbol' ? 'NaN' : StringCtor(MathTrunc(NumberCtor(arg)));
+          case '%f': return typeof arg === 'symbol' ? 'NaN' : StringCtor(NumberCtor(arg));
+          case '%c': return '';
+          default: return renderValue(arg, MathMax(0, budget - used));
+        }
+      });
+      ArrayPush(parts, formatted);
+      used += formatted.length;
+      start = next;
+    }
+    for (let i = start; i < args.length && used <= budget; i++) {
+      const text = renderValue(args[i], MathMax(0, budget - used));
+      ArrayPush(parts, text);
+      used += text.length + 1;
+    }
+    return ArrayJoin(parts, ' ');
+  }
+
+  function emitEntry(level, text) {
+    if (groupIndent !== '') {
+      text = groupIndent + StringReplace(text, /\n/g, '\n' + groupIndent);
+    }
+    if (text.length > consoleCharBudget) {
+      // Each UTF-16 unit is at least one UTF-8 byte, so this text cannot fit: report it as over
+      // the limit without copying it out of the isolate.
+      bridge.Log(level, '', text.length);
+      return;
+    }
+    const accepted = bridge.Log(level, text, 0);
+    consoleCharBudget -= text.length;
+    if (!accepted) consoleCharBudget = -1;
+  }
+
+  function log(level) {
+    return function (...args) { emitEntry(level, formatArgs(args)); };
+  }
+
+  const consoleObject = {
+    log: log('log'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    debug: log('debug'),
+    trace(...args) {
+      const holder = {};
+      ErrorCtor.captureStackTrace(holder);
+      const frames = typeof holder.stack === 'string' ? cleanStackText(holder.stack, false) : '';
+      const message = formatArgs(args);
+      emitEntry('trace', 'Trace' + (message !== '' ? ': ' + message : '') + (frames !== '' ? '\n' + frames : ''));
+    },
+    dir(item) { emitEntry('log', renderValue(item, consoleCharBudget)); },
+    dirxml: log('log'),
+    table: log('log'),
+    assert(condition, ...args) {
+      if (condition) return;
+      if (args.length > 0 && typeof args[0] === 'string') {
+        args[0] = 'Assertion failed: ' + args[0];
+      } else {
+        args = ['Assertion failed', ...args];
+      }
+      emitEntry('error', formatArgs(args));
+    },
+    clear() { groupIndent = ''; },
+    count(label = 'default') {
+      label = StringCtor(label);
+      const n = (MapGet(counts, label) || 0) + 1;
+      MapSet(counts, label, n);
+      emitEntry('info', label + ': ' + n);
+    },
+    countReset(label = 'default') {
+      label = StringCtor(label);
+      if (MapHas(counts, label)) MapSet(counts, label, 0);
+      else emitEntry('warn', "Count for '" + label + "' does not exist");
+    },
+    group(...args) {
+      if (args.length > 0) emitEntry('log', formatArgs(args));
+      groupIndent += '  ';
+    },
+    groupCollapsed(...args) {
+      if (args.length > 0) emitEntry('log', formatArgs(args));
+      groupIndent += '  ';
+    },
+    groupEnd() { groupIndent = StringSlice(groupIndent, 2); },
+    time(label = 'default') {
+      label = StringCtor(label);
+      if (MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' already exists"); return; }
+      MapSet(timers, label, bridge.Now());
+    },
+    timeLog(label = 'default', ...args) {
+      label = StringCtor(label);
+      if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
+      const extra = args.length > 0 ? ' ' + formatArgs(args) : '';
+      emitEntry('info', label + ': ' + (bridge.Now() - MapGet(timers, label)) + ' ms' + extra);
+    },
+    timeEnd(label = 'default') {
+      label = StringCtor(label);
+      if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
+      emitEntry('info', label + ': ' + (bridge.Now() - MapGet(timers, label)) + ' ms');
+      MapDelete(timers, label);
+    },
+  };
+  ReflectDefineProperty(consoleObject, SymbolToStringTag, { value: 'console', configurable: true });
+  ReflectDefineProperty(global, 'console', { value: consoleObject, writable: true, configurable: true, enumerable: false });
+
+  // ---------------------------------------------------------------------------------------------
+  // 4. Timers and microtasks. The queue lives in this isolate, so a timer flood is paid for in
+  //    heap and CPU like any other allocation; .NET only asks "what is due next?".
+  // ---------------------------------------------------------------------------------------------
+  const queue = [];             // binary min-heap of timer records ordered by (due, seq)
+  const activeTimers = new MapCtor();
+  let nextTimerId = 1;
+  let nextSeq = 0;
+  let currentNesting = 0;
+  let uncaught = null;          // first error thrown by a timer or microtask callback
+
+  function before(a, b) { return a.due < b.due || (a.due === b.due && a.seq < b.seq); }
+  function heapPush(t) {
+    let i = queue.length;
+    queue[i] = t;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(queue[i], queue[parent])) break;
+      const tmp = queue[i]; queue[i] = queue[parent]; queue[parent] = tmp;
+      i = parent;
+    }
+  }
+  function heapPop() {
+    const top = queue[0];
+    const last = ArrayPop(queue);
+    if (queue.length > 0) {
+      queue[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < queue.length && before(queue[l], queue[m])) m = l;
+        if (r < queue.length && before(queue[r], queue[m])) m = r;
+        if (m === i) break;
+        const tmp = queue[i]; queue[i] = queue[m]; queue[m] = tmp;
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  function normaliseDelay(delay, nesting) {
+    let ms = NumberCtor(delay);
+    if (!(ms >= 0) || ms > 2147483647) ms = 0;
+    // HTML: timers nested more than 5 deep are clamped to at least 4 ms.
+    if (nesting > 5 && ms < 4) ms = 4;
+    return ms;
+  }
+
+  function addTimer(handler, delay, args, repeat) {
+    if (typeof handler !== 'function') {
+      const source = StringCtor(handler);
+      handler = () => IndirectEval(source);
+    }
+    const id = nextTimerId++;
+    const nesting = currentNesting + 1;
+    const ms = normaliseDelay(delay, nesting);
+    const t = { id, due: bridge.Now() + ms, seq: nextSeq++, handler, args, repeat, ms, nesting, cancelled: false };
+    MapSet(activeTimers, id, t);
+    heapPush(t);
+    return id;
+  }
+  function clearTimer(id) {
+    const key = NumberCtor(id);
+    const t = MapGet(activeTimers, key);
+    if (t !== undefined) {
+      t.cancelled = true;
+      MapDelete(activeTimers, key);
+    }
+  }
+  function reportUncaught(e) {
+    if (uncaught === null) uncaught = { error: e };
+  }
+
+  const timerFunctions = {
+    setTimeout(handler, delay = 0, ...args) { return addTimer(handler, delay, args, false); },
+    setInterval(handler, delay = 0, ...args) { return addTimer(handler, delay, args, true); },
+    clearTimeout(id) { clearTimer(id); },
+    clearInterval(id) { clearTimer(id); },
+    queueMicrotask(callback) {
+      if (typeof callback !== 'function') {
+        throw new TypeErrorCtor("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+      }
+      PromiseThen(PromiseCtor.resolve(), () => {
+        try { callback(); } catch (e) { reportUncaught(e); }
+      });
+    },
+  };
+  const timerNames = ReflectOwnKeys(timerFunctions);
+  for (let i = 0; i < timerNames.length; i++) {
+    ReflectDefineProperty(global, timerNames[i], { value: timerFunctions[timerNames[i]], writable: true, configurable: true, enumerable: true });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 5. Results and errors, made here and handed to .NET as bounded strings.
+  // ---------------------------------------------------------------------------------------------
+  let scriptName = 'script.js';
+  let limits = null;
+  let settled = false;
+  const RESULT_TOO_LARGE = { resultTooLarge: true };
+
+  function errorText(value) {
+    if (typeof value === 'string') return value;
+    if (value === undefined || value === null) return '';
+    if (typeof value === 'object' || typeof value === 'function') return '';
+    return StringCtor(value);
+  }
+  function bound(text) {
+    const max = limits.maxErrorTextBytes;
+    return text.length > max ? StringSlice(text, 0, max) : text;
+  }
+
+  function describe(e) {
+    // Runs attacker code (getters, proxy traps, prepareStackTrace) on purpose: it is inside the
+    // isolate, under the watchdog; a hostile thrown value can only burn its own execution's time.
+    let name = 'Error', message = '', stack = '';
+    try {
+      if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
+        const n = e.name;
+        name = typeof n === 'string' && n !== '' ? n : 'Error';
+        message = errorText(e.message);
+        if (message === '' && !(e instanceof ErrorCtor)) {
+          message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes);
+        }
+        const s = e.stack;
+        stack = typeof s === 'string' ? cleanStackText(s, false) : '';
+      } else {
+        message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes);
+      }
+    } catch (inner) {
+      message = 'The thrown value could not be inspected';
+    }
+    return { name: bound(name), message: bound(message), stack: bound(stack) };
+  }
+
+  function fail(e, phase) {
+    if (settled) return;
+    settled = true;
+    const d = describe(e);
+    let limit = '';
+    let status = 'script_error';
+    if (d.name === 'RangeError' && d.message === 'Array buffer allocation failed') {
+      status = 'memory_limit';
+      limit = 'arrayBuffer';
+    }
+    bridge.Fail(status, limit, d.name, d.message, d.stack, phase);
+  }
+
+  function succeed(value) {
+    if (settled) return;
+    settled = true;
+    let json;
+    try {
+      // The replacer returns every value unchanged (so the output is exactly JSON.stringify's) and
+      // counts a lower bound of the output size as it goes, so a huge result is stopped early
+      // instead of being built in full off-heap.
+      let size = 0;
+      const max = limits.maxResultBytes;
+      json = JSONStringify(value, function (k, v) {
+        size += k.length + 4;
+        if (typeof v === 'string') size += v.length;
+        if (size > max) throw RESULT_TOO_LARGE;
+        return v;
+      });
+    } catch (e) {
+      if (e === RESULT_TOO_LARGE) {
+        bridge.Fail('output_limit', 'result', 'OutputLimitError', 'The result is larger than ' + limits.maxResultBytes + ' bytes', '', 'result');
+        return;
+      }
+      settled = false;
+      fail(e, 'result');
+      return;
+    }
+    bridge.Complete(json === undefined ? 'null' : json);
+  }
+
+  function settleWith(value) {
+    const p = new PromiseCtor((resolve) => resolve(value));
+    PromiseThen(p, succeed, (e) => fail(e, 'run'));
+  }
+
+  function start(inputJson, code, isModule, entrySpecifier, wrapperSpecifier, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
+    limits = { maxConsoleBytes, maxResultBytes, maxErrorTextBytes };
+    consoleCharBudget = limits.maxConsoleBytes;
+    ReflectDefineProperty(global, 'input', {
+      value: inputJson === null ? null : JSONParse(inputJson),
+      writable: true, configurable: true, enumerable: true,
+    });
+    if (!isModule) {
+      scriptName = entrySpecifier;
+      let completion;
+      try {
+        completion = IndirectEval(code);
+      } catch (e) {
+        // A SyntaxError here may be the parser's: .NET then compiles the source (which runs no
+        // code) to recover its line and column.
+        fail(e, 'evaluate');
+        return;
+      }
+      settleWith(completion);
+      return;
+    }
+    scriptName = entrySpecifier;
+    // The wrapper module is fixed text from .NET: it imports the user's entry module and then
+    // initialises `completed`. If the user's module throws while evaluating, the wrapper's body
+    // never runs and reading `completed` throws (temporal dead zone): that is how an evaluation
+    // error is told apart from success, since the import itself still resolves.
+    PromiseThen(import(wrapperSpecifier), (wrapper) => {
+      let completed = false;
+      try { completed = wrapper.completed === true; } catch (tdz) { completed = false; }
+      if (!completed) {
+        moduleFailed = true;
+        return;
+      }
+      const exported = wrapper.ns.default;
+      if (typeof exported === 'function') {
+        let value;
+        try { value = exported(global.input); } catch (e) { fail(e, 'run'); return; }
+        settleWith(value);
+      } else {
+        settleWith(exported);
+      }
+    }, (e) => fail(e, 'import'));
+  }
+
+  let moduleFailed = false;
+
+  function tick() {
+    if (uncaught !== null && !settled) {
+      fail(uncaught.error, 'run');
+    }
+    if (settled) return -2;
+    if (moduleFailed) return -3;
+    while (queue.length > 0 && queue[0].cancelled) heapPop();
+    if (queue.length === 0) return -1;
+    const now = bridge.Now();
+    const t = queue[0];
+    if (t.due > now) return t.due;
+    heapPop();
+    if (t.repeat) {
+      t.due = now + normaliseDelay(t.ms, t.nesting);
+      t.seq = nextSeq++;
+      heapPush(t);
+    } else {
+      MapDelete(activeTimers, t.id);
+    }
+    currentNesting = t.nesting;
+    try {
+      ReflectApply(t.handler, global, t.args);
+    } catch (e) {
+      reportUncaught(e);
+    } finally {
+      currentNesting = 0;
+    }
+    return 0;
+  }
+
+  function failModule(reason) {
+    fail(reason, 'run');
+  }
+
+  return [start, tick, failModule];
+})

@@ -1,0 +1,90 @@
+using System.Reflection;
+using Microsoft.ClearScript;
+using Microsoft.ClearScript.V8;
+
+namespace Warden.Worker.Engine;
+
+/// <summary>
+/// A fresh V8 isolate with one context, the prelude already evaluated, ready for exactly one
+/// execution and then disposed. Nothing of one execution survives into the next.
+/// </summary>
+internal sealed class PreparedIsolate : IDisposable
+{
+    /// <summary>V8's stack limit for scripts; the script thread's own stack is far larger (see WorkerMain).</summary>
+    public const int StackUsageBytes = 4 << 20;
+
+    private static readonly string PreludeSource = LoadPrelude();
+
+    private PreparedIsolate(int memoryMb, V8Runtime runtime, V8ScriptEngine engine, InMemoryModuleLoader loader,
+        ScriptObject start, ScriptObject tick, ScriptObject failModule)
+    {
+        MemoryMb = memoryMb;
+        Runtime = runtime;
+        Engine = engine;
+        Loader = loader;
+        Start = start;
+        Tick = tick;
+        FailModule = failModule;
+    }
+
+    public int MemoryMb { get; }
+    public V8Runtime Runtime { get; }
+    public V8ScriptEngine Engine { get; }
+    public InMemoryModuleLoader Loader { get; }
+    public ScriptObject Start { get; }
+    public ScriptObject Tick { get; }
+    public ScriptObject FailModule { get; }
+
+    public static PreparedIsolate Create(int memoryMb, EngineFeatures features, SandboxBridge bridge)
+    {
+        ulong limitBytes = (ulong)memoryMb << 20;
+        // MaxOldSpaceSize is V8's hard limit: reaching it aborts the process. The soft limit
+        // (MaxHeapSize, checked by sampling) must sit well below it so that it fires first.
+        var constraints = new V8RuntimeConstraints
+        {
+            MaxOldSpaceSize = Math.Max(1024, 2 * memoryMb),
+            MaxArrayBufferAllocation = limitBytes,
+        };
+        var runtime = new V8Runtime("warden", constraints);
+        try
+        {
+            runtime.MaxHeapSize = (UIntPtr)limitBytes;
+            runtime.HeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
+            runtime.MaxStackUsage = (UIntPtr)StackUsageBytes;
+            // No debugging flags (they open a TCP port), no task/promise, array or date conversion,
+            // no global host members. Dynamic imports are served only by the in-memory loader.
+            var engine = runtime.CreateScriptEngine("warden",
+                V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
+            engine.AllowReflection = false;
+            var loader = new InMemoryModuleLoader();
+            engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
+            var factory = (ScriptObject)engine.Evaluate(new DocumentInfo("warden:prelude"), PreludeSource);
+            var control = (ScriptObject)factory.Invoke(false, bridge,
+                features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers);
+            return new PreparedIsolate(memoryMb, runtime, engine, loader,
+                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
+        }
+        catch
+        {
+            runtime.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        Runtime.Dispose();
+    }
+
+    private static string LoadPrelude()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Warden.Worker.Prelude.js")
+            ?? throw new InvalidOperationException("The prelude resource is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
+
+/// <summary>Engine features that the operator enabled.</summary>
+internal sealed record EngineFeatures(bool WebAssembly, bool SharedMemory, bool ResizableArrayBuffers);

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Microsoft.ClearScript.V8;
+
+namespace Warden.Worker;
+
+/// <summary>Why the watchdog (or the bridge) stopped an execution.</summary>
+internal enum TripReason
+{
+    None = 0,
+    Cpu,
+    Wall,
+    Console,
+}
+
+/// <summary>
+/// Enforces CPU and wall time on a dedicated thread (never the thread pool: it must run when the
+/// pool is starved). It calls nothing on the engine but <c>Interrupt()</c>: any other call takes the
+/// isolate lock that the running script holds. An interrupt that lands while no script runs is
+/// lost, so once tripped it re-issues <c>Interrupt()</c> every millisecond until disarmed, and the
+/// event loop checks <see cref="Tripped"/> before every entry into the engine.
+/// </summary>
+internal sealed class Watchdog
+{
+    private readonly object _gate = new();
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _trippedSignal = new(false);
+    private V8ScriptEngine? _engine;
+    private long _wallDeadline;      // Stopwatch ticks
+    private long _cpuDeadlineNs;     // on _cpuClock
+    private int _cpuClock;
+    private volatile int _reason;
+
+    public Watchdog()
+    {
+        _thread = new Thread(Loop) { IsBackground = true, Name = "warden-watchdog" };
+        _thread.Start();
+    }
+
+    public TripReason Tripped => (TripReason)_reason;
+
+    public void Arm(V8ScriptEngine engine, int wallMs, int cpuMs, int cpuClock)
+    {
+        lock (_gate)
+        {
+            _engine = engine;
+            _cpuClock = cpuClock;
+            _wallDeadline = Stopwatch.GetTimestamp() + (long)(wallMs * (double)Stopwatch.Frequency / 1000);
+            _cpuDeadlineNs = Native.ReadClockNs(cpuClock) + cpuMs * 1_000_000L;
+            _reason = 0;
+            _trippedSignal.Reset();
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Stops watching. After this returns the watchdog never touches that engine again.</summary>
+    public void Disarm()
+    {
+        lock (_gate)
+        {
+            _engine = null;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Stops the current execution for a reason found outside the watchdog (console limit).</summary>
+    public void Trip(TripReason reason)
+    {
+        lock (_gate)
+        {
+            if (_engine is null || _reason != 0)
+            {
+                return;
+            }
+            _reason = (int)reason;
+            _trippedSignal.Set();
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Sleeps until the timeout passes or the execution is tripped; true when tripped.</summary>
+    public bool WaitTripped(TimeSpan timeout) => _trippedSignal.Wait(timeout);
+
+    private void Loop()
+    {
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (_engine is null)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
+                if (_reason != 0)
+                {
+                    Interrupt(_engine);
+                    Monitor.Wait(_gate, 1);
+                    continue;
+                }
+                long wallLeftTicks = _wallDeadline - Stopwatch.GetTimestamp();
+                long cpuLeftNs = _cpuDeadlineNs - Native.ReadClockNs(_cpuClock);
+                if (cpuLeftNs <= 0 || wallLeftTicks <= 0)
+                {
+                    _reason = (int)(cpuLeftNs <= 0 ? TripReason.Cpu : TripReason.Wall);
+                    _trippedSignal.Set();
+                    continue;
+                }
+                // A thread's CPU clock never runs faster than the wall clock, so sleeping for the
+                // smaller of both remainders cannot overshoot either deadline.
+                double wallLeftMs = wallLeftTicks * 1000.0 / Stopwatch.Frequency;
+                double sleepMs = Math.Clamp(Math.Min(wallLeftMs, cpuLeftNs / 1e6), 0.5, 50);
+                Monitor.Wait(_gate, TimeSpan.FromMilliseconds(sleepMs));
+            }
+        }
+    }
+
+    private static void Interrupt(V8ScriptEngine engine)
+    {
+        try
+        {
+            engine.Interrupt();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The execution ended and its engine went away between two checks: nothing to stop.
+        }
+    }
+}

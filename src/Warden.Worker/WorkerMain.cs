@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using Warden.Protocol;
+using Warden.Worker.Engine;
+
+namespace Warden.Worker;
+
+/// <summary>
+/// The worker's life: read the host's configuration, prepare an isolate, report ready, then run
+/// executions one at a time on a dedicated script thread until told to stop or until the host goes away.
+/// </summary>
+internal static class WorkerMain
+{
+    /// <summary>The script thread's stack: far above V8's own limit (<see cref="PreparedIsolate.StackUsageBytes"/>)
+    /// so that deep recursion always ends as a catchable RangeError, never as a crashed thread.</summary>
+    private const int ScriptThreadStackBytes = 32 << 20;
+
+    /// <summary>Host frames are small except for code and input, both capped by the host's own limits.</summary>
+    private const int MaxHostFrameBytes = 200 << 20;
+
+    public static int Run(Stream input, Stream output)
+    {
+        var channel = new ProtocolChannel(output);
+        ConfigureMessage configure;
+        try
+        {
+            var first = FrameCodec.ReadFrame(input, MaxHostFrameBytes);
+            if (first is null || FrameCodec.DecodeHostMessage(first) is not ConfigureMessage c)
+            {
+                Console.Error.WriteLine("warden-worker: the first frame must be 'configure'");
+                return 2;
+            }
+            configure = c;
+        }
+        catch (ProtocolViolationException e)
+        {
+            Console.Error.WriteLine("warden-worker: " + e.Message);
+            return 2;
+        }
+
+        var executions = new BlockingCollection<ExecuteMessage>();
+        var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory, configure.Features.ResizableArrayBuffers);
+        var scriptThread = new Thread(() => ScriptLoop(channel, configure.PreparedLimits, features, executions), ScriptThreadStackBytes)
+        {
+            Name = "warden-script",
+            IsBackground = true,
+        };
+        scriptThread.Start();
+
+        try
+        {
+            while (true)
+            {
+                var payload = FrameCodec.ReadFrame(input, MaxHostFrameBytes);
+                if (payload is null)
+                {
+                    // The host closed our stdin: it is gone or done with us. Die with it at once.
+                    Environment.Exit(0);
+                }
+                switch (FrameCodec.DecodeHostMessage(payload))
+                {
+                    case ExecuteMessage execute:
+                        executions.Add(execute);
+                        break;
+                    case ShutdownMessage:
+                        executions.CompleteAdding();
+                        scriptThread.Join();
+                        return 0;
+                    default:
+                        Console.Error.WriteLine("warden-worker: unexpected frame from host");
+                        return 2;
+                }
+            }
+        }
+        catch (ProtocolViolationException e)
+        {
+            Console.Error.WriteLine("warden-worker: " + e.Message);
+            return 2;
+        }
+    }
+
+    private static void ScriptLoop(ProtocolChannel channel, WireLimits preparedLimits, EngineFeatures features,
+        BlockingCollection<ExecuteMessage> executions)
+    {
+        try
+        {
+            int cpuClock = Native.CurrentThreadCpuClock();
+            var watchdog = new Watchdog();
+            var bridge = new SandboxBridge(channel, watchdog);
+            var runner = new ExecutionRunner(channel, watchdog, bridge, cpuClock);
+            // The first isolate of a process costs ~70 ms (V8 platform start): pay it before "ready".
+            PreparedIsolate? prepared = PreparedIsolate.Create(preparedLimits.MemoryMb, features, bridge);
+            channel.Send(new ReadyMessage(Environment.ProcessId));
+
+            foreach (var request in executions.GetConsumingEnumerable())
+            {
+                PreparedIsolate isolate;
+                if (prepared is not null && prepared.MemoryMb == request.Limits.MemoryMb)
+                {
+                    isolate = prepared;
+                }
+                else
+                {
+                    // V8RuntimeConstraints are fixed when a runtime is made: other limits need their own.
+                    prepared?.Dispose();
+                    isolate = PreparedIsolate.Create(request.Limits.MemoryMb, features, bridge);
+                }
+                prepared = null;
+                ResultMessage result;
+                try
+                {
+                    result = runner.Run(request, isolate);
+                }
+                finally
+                {
+                    isolate.Dispose();
+                }
+                channel.Send(result);
+                // Prepare the next isolate now, while the host has nothing for us.
+                prepared = PreparedIsolate.Create(preparedLimits.MemoryMb, features, bridge);
+            }
+            prepared?.Dispose();
+        }
+        catch (Exception e)
+        {
+            // Anything escaping here is a worker fault, never a script's (those are outcomes).
+            Console.Error.WriteLine("warden-worker: fatal: " + e);
+            Environment.Exit(70);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+
+namespace Warden.Hosting;
+
+/// <summary>Every log line the host writes. Script source and input are never logged.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Worker {Pid} started in {ElapsedMs:F0} ms")]
+    public static partial void WorkerStarted(ILogger logger, int pid, double elapsedMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Worker {Pid} retired: {Reason}")]
+    public static partial void WorkerRetired(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Worker {Pid} died during an execution: {Reason}")]
+    public static partial void WorkerDied(ILogger logger, int pid, string reason);
+
+    /// <summary>A worker broke the protocol. Workers run attacker-influenced code, so this is treated as a possible compromise.</summary>
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} broke the protocol and was killed: {Violation}")]
+    public static partial void ProtocolViolation(ILogger logger, int pid, string violation);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Worker {Pid} killed at the hard deadline ({DeadlineMs} ms after start)")]
+    public static partial void DeadlineKill(ILogger logger, int pid, int deadlineMs);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Worker failed to start: {Reason}")]
+    public static partial void WorkerStartFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Execution {ExecutionId} ended {Status} in {WallMs:F1} ms")]
+    public static partial void ExecutionEnded(ILogger logger, string executionId, string status, double wallMs);
+}

@@ -1,0 +1,68 @@
+using System.Text;
+using System.Text.Json;
+using Warden.Protocol;
+
+namespace Warden.Hosting;
+
+/// <summary>Turns a submission into a fully resolved execution request, or says exactly what is wrong with it.</summary>
+internal static class SubmissionValidator
+{
+    public const int MaxIsolationKeyLength = 256;
+    /// <summary>Input nesting deeper than this is refused (validation is iterative; the bound keeps JSON.parse in the isolate cheap).</summary>
+    public const int MaxInputDepth = 1000;
+
+    public static string? Validate(Submission submission, SandboxLimits limits, out WireLimits resolved)
+    {
+        resolved = null!;
+        if (submission.Code is null)
+        {
+            return "code is required";
+        }
+        int codeBytes = Encoding.UTF8.GetByteCount(submission.Code);
+        if (codeBytes > limits.MaxCodeBytes)
+        {
+            return $"code is {codeBytes} bytes; the limit is {limits.MaxCodeBytes}";
+        }
+        if (submission.InputJson is { } input)
+        {
+            int inputBytes = Encoding.UTF8.GetByteCount(input);
+            if (inputBytes > limits.MaxInputBytes)
+            {
+                return $"input is {inputBytes} bytes; the limit is {limits.MaxInputBytes}";
+            }
+            try
+            {
+                using var _ = JsonDocument.Parse(input, new JsonDocumentOptions { MaxDepth = MaxInputDepth });
+            }
+            catch (JsonException e)
+            {
+                return "input is not valid JSON: " + e.Message;
+            }
+        }
+        if (submission.IsolationKey is { } key && (key.Length is 0 or > MaxIsolationKeyLength || key.Any(char.IsControl)))
+        {
+            return $"isolationKey must be 1 to {MaxIsolationKeyLength} characters without control characters";
+        }
+        var requested = submission.Limits ?? ExecutionLimits.Default;
+        int timeout = requested.TimeoutMs ?? limits.DefaultTimeoutMs;
+        if (timeout < 1 || timeout > limits.MaxTimeoutMs)
+        {
+            return $"limits.timeoutMs must be between 1 and {limits.MaxTimeoutMs}";
+        }
+        int cpu = requested.CpuMs ?? timeout;
+        if (cpu < 1 || cpu > limits.MaxTimeoutMs)
+        {
+            return $"limits.cpuMs must be between 1 and {limits.MaxTimeoutMs}";
+        }
+        int memory = requested.MemoryMb ?? limits.DefaultMemoryMb;
+        if (memory < SandboxLimits.MinMemoryMb || memory > limits.MaxMemoryMb)
+        {
+            return $"limits.memoryMb must be between {SandboxLimits.MinMemoryMb} and {limits.MaxMemoryMb}";
+        }
+        resolved = Resolve(limits, timeout, cpu, memory);
+        return null;
+    }
+
+    public static WireLimits Resolve(SandboxLimits limits, int timeoutMs, int cpuMs, int memoryMb) =>
+        new(timeoutMs, cpuMs, memoryMb, limits.MaxConsoleBytes, limits.MaxConsoleEntries, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+}

@@ -1,0 +1,40 @@
+namespace Warden.Hosting;
+
+/// <summary>How a worker's death maps to an outcome: classified from facts, never guessed.</summary>
+internal static class WorkerExitClassifier
+{
+    private const int SignalBase = 128;
+    private const int SigAbrt = 6, SigKill = 9, SigSegv = 11, SigSys = 31;
+
+    // V8 prints one of these on stderr before it aborts the process on an allocation it cannot satisfy.
+    private static readonly string[] FatalOutOfMemoryMarkers =
+    [
+        "Fatal JavaScript out of memory",
+        "Fatal process out of memory",
+        "JavaScript heap out of memory",
+        "Fatal JavaScript invalid size error",
+    ];
+
+    public static (OutcomeStatus Status, LimitKind? Limit, string Message) Classify(int exitCode, string stderrTail)
+    {
+        if (FatalOutOfMemoryMarkers.Any(m => stderrTail.Contains(m, StringComparison.Ordinal)))
+        {
+            // The script's own allocation outran V8's hard heap limit: V8 aborts rather than throws.
+            return (OutcomeStatus.MemoryLimit, LimitKind.Heap,
+                "The script allocated more memory than the engine can hold; the worker was stopped");
+        }
+        string how = exitCode > SignalBase && exitCode < SignalBase + 65
+            ? $"signal {exitCode - SignalBase}{SignalName(exitCode - SignalBase)}"
+            : $"exit code {exitCode}";
+        return (OutcomeStatus.InternalError, null, $"The worker process died unexpectedly ({how})");
+    }
+
+    private static string SignalName(int signal) => signal switch
+    {
+        SigAbrt => " (SIGABRT)",
+        SigKill => " (SIGKILL)",
+        SigSegv => " (SIGSEGV)",
+        SigSys => " (SIGSYS)",
+        _ => "",
+    };
+}

@@ -1,0 +1,324 @@
+using Microsoft.Extensions.Logging;
+using Warden.Protocol;
+
+namespace Warden.Hosting;
+
+/// <summary>
+/// Worker processes of one sandbox: at most <see cref="SandboxOptions.MaxWorkers"/> alive, each
+/// serving one isolation key at a time and never handed from one key to another (a new key gets a
+/// fresh process: an unassigned spare when one is ready). Workers are recycled after N executions,
+/// T seconds, or any violation. Waiting executions are served first come, first served.
+/// </summary>
+internal sealed class WorkerPool : IAsyncDisposable
+{
+    private readonly object _gate = new();
+    private readonly SandboxOptions _options;
+    private readonly WorkerLaunchSpec _spec;
+    private readonly ConfigureMessage _configure;
+    private readonly ILogger _logger;
+    private readonly List<IdleWorker> _idle = [];
+    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly HashSet<WorkerProcess> _all = [];
+    private readonly HashSet<Task> _background = [];
+    private int _alive;            // started or starting; bounded by MaxWorkers
+    private int _startingSpares;
+    private bool _disposed;
+
+    private sealed record IdleWorker(WorkerProcess Worker, string? Key);
+
+    /// <summary>Either a ready worker, or permission to start a new one (a slot already counted in _alive).</summary>
+    private sealed record Grant(WorkerProcess? Worker);
+
+    private sealed class Waiter(string key)
+    {
+        public string Key { get; } = key;
+        public TaskCompletionSource<Grant> Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public WorkerPool(SandboxOptions options, WorkerLaunchSpec spec, ConfigureMessage configure, ILogger logger)
+    {
+        _options = options;
+        _spec = spec;
+        _configure = configure;
+        _logger = logger;
+        lock (_gate)
+        {
+            EnsureSpares();
+        }
+    }
+
+    /// <summary>Waits until every spare worker that is starting has started (or failed to).</summary>
+    public async Task WarmUpAsync()
+    {
+        Task[] pending;
+        lock (_gate)
+        {
+            pending = [.. _background];
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    public async Task<WorkerProcess> AcquireAsync(string key, CancellationToken cancellationToken)
+    {
+        Grant? grant;
+        Waiter? waiter = null;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            grant = TryGrant(key);
+            if (grant is null)
+            {
+                if (_waiters.Count >= _options.MaxQueuedExecutions)
+                {
+                    throw new SandboxOverloadedException();
+                }
+                waiter = new Waiter(key);
+                _waiters.AddLast(waiter);
+            }
+        }
+        if (waiter is not null)
+        {
+            try
+            {
+                grant = await waiter.Granted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_gate)
+                {
+                    if (_waiters.Remove(waiter))
+                    {
+                        throw;
+                    }
+                }
+                // Granted at the same moment as cancelled: hand the grant back, then give up.
+                GiveBack(await waiter.Granted.Task.ConfigureAwait(false), key);
+                throw;
+            }
+        }
+        if (grant!.Worker is { } ready)
+        {
+            return ready;
+        }
+        try
+        {
+            var worker = await WorkerProcess.StartAsync(_spec, _configure, _options.WorkerStartTimeout, _logger, cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    _alive--;
+                    Background(worker.RetireAsync("sandbox disposed").AsTask());
+                    throw new ObjectDisposedException(nameof(Sandbox));
+                }
+                _all.Add(worker);
+            }
+            return worker;
+        }
+        catch (Exception e) when (e is not ObjectDisposedException)
+        {
+            if (e is WorkerStartException)
+            {
+                Log.WorkerStartFailed(_logger, e.Message);
+            }
+            lock (_gate)
+            {
+                _alive--;
+                Pump();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Returns a worker after an execution. Unusable, worn-out or violated workers are retired.</summary>
+    public void Release(WorkerProcess worker, string key, bool reusable)
+    {
+        lock (_gate)
+        {
+            string? retireReason = _disposed ? "sandbox disposed"
+                : !reusable ? "the execution violated a limit or failed"
+                : !worker.IsUsable ? "the worker is no longer usable"
+                : worker.Executions >= _options.MaxExecutionsPerWorker ? "execution count reached"
+                : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? "lifetime reached"
+                : null;
+            if (retireReason is not null)
+            {
+                Retire(worker, retireReason);
+            }
+            else
+            {
+                _idle.Add(new IdleWorker(worker, key));
+            }
+            if (!_disposed)
+            {
+                Pump();
+                EnsureSpares();
+            }
+        }
+    }
+
+    private void GiveBack(Grant grant, string key)
+    {
+        if (grant.Worker is { } worker)
+        {
+            Release(worker, key, reusable: true);
+            return;
+        }
+        lock (_gate)
+        {
+            _alive--;
+            Pump();
+        }
+    }
+
+    // ---- everything below runs under _gate ----
+
+    private Grant? TryGrant(string key)
+    {
+        int own = _idle.FindIndex(w => w.Key == key);
+        if (own >= 0)
+        {
+            return Take(own);
+        }
+        int spare = _idle.FindIndex(w => w.Key is null);
+        if (spare >= 0)
+        {
+            var grant = Take(spare);
+            EnsureSpares();
+            return grant;
+        }
+        if (_alive < _options.MaxWorkers)
+        {
+            _alive++;
+            return new Grant(null);
+        }
+        if (_idle.Count > 0)
+        {
+            // A worker never passes to another key: replace an idle worker of another key with a
+            // fresh process. The slot it held is reused, so _alive is unchanged.
+            var other = _idle[0];
+            _idle.RemoveAt(0);
+            _all.Remove(other.Worker);
+            Background(other.Worker.RetireAsync("its slot went to another isolation key").AsTask());
+            return new Grant(null);
+        }
+        return null;
+    }
+
+    private Grant Take(int index)
+    {
+        var worker = _idle[index].Worker;
+        _idle.RemoveAt(index);
+        return new Grant(worker);
+    }
+
+    private void Pump()
+    {
+        while (_waiters.First is { } first)
+        {
+            var grant = TryGrant(first.Value.Key);
+            if (grant is null)
+            {
+                return;
+            }
+            _waiters.RemoveFirst();
+            first.Value.Granted.SetResult(grant);
+        }
+    }
+
+    private void Retire(WorkerProcess worker, string reason)
+    {
+        _alive--;
+        _all.Remove(worker);
+        Background(worker.RetireAsync(reason).AsTask());
+    }
+
+    private void EnsureSpares()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        int spares = _idle.Count(w => w.Key is null);
+        while (spares + _startingSpares < _options.SpareWorkers && _alive < _options.MaxWorkers)
+        {
+            _alive++;
+            _startingSpares++;
+            Background(StartSpareAsync());
+        }
+    }
+
+    private async Task StartSpareAsync()
+    {
+        await Task.Yield();
+        WorkerProcess? worker = null;
+        try
+        {
+            worker = await WorkerProcess.StartAsync(_spec, _configure, _options.WorkerStartTimeout, _logger, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (WorkerStartException e)
+        {
+            Log.WorkerStartFailed(_logger, e.Message);
+        }
+        lock (_gate)
+        {
+            _startingSpares--;
+            if (worker is null)
+            {
+                // Not retried here: a worker that cannot start would otherwise be restarted in a
+                // tight loop. The next acquisition starts one on demand and reports the failure.
+                _alive--;
+                Pump();
+                return;
+            }
+            if (_disposed)
+            {
+                _alive--;
+                Background(worker.RetireAsync("sandbox disposed").AsTask());
+                return;
+            }
+            _all.Add(worker);
+            _idle.Add(new IdleWorker(worker, null));
+            Pump();
+        }
+    }
+
+    private void Background(Task task)
+    {
+        _background.Add(task);
+        task.ContinueWith(t =>
+        {
+            lock (_gate)
+            {
+                _background.Remove(t);
+            }
+        }, TaskScheduler.Default);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task[] pending;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            foreach (var waiter in _waiters)
+            {
+                waiter.Granted.TrySetException(new ObjectDisposedException(nameof(Sandbox)));
+            }
+            _waiters.Clear();
+            _idle.Clear();
+            // Busy workers too: disposing the sandbox stops every worker it started.
+            foreach (var worker in _all)
+            {
+                Background(worker.RetireAsync("sandbox disposed").AsTask());
+            }
+            _all.Clear();
+            pending = [.. _background];
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+}

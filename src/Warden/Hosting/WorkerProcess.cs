@@ -1,0 +1,373 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Warden.Protocol;
+
+namespace Warden.Hosting;
+
+/// <summary>
+/// One worker process, seen from the host: starts it, feeds it executions one at a time, enforces
+/// the hard deadline, and kills it. SECURITY: every frame from the worker is attacker-controlled
+/// (the worker runs hostile code in an engine without a heap sandbox): lengths are capped before
+/// allocating, the schema is strict, execution ids must match, sizes are re-checked and the result
+/// is re-validated as exactly one JSON value. Any breach kills the worker and is logged as a
+/// security event.
+/// </summary>
+internal sealed class WorkerProcess : IAsyncDisposable
+{
+    private const int StderrTailBytes = 64 << 10;
+    private const int ReadyFrameMaxBytes = 4 << 10;
+    /// <summary>How long a worker may take from receiving an execution to starting user code (isolate creation included).</summary>
+    private static readonly TimeSpan StartOfExecutionTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Process _process;
+    private readonly Stream _toWorker;
+    private readonly Stream _fromWorker;
+    private readonly BoundedTail _stderr = new(StderrTailBytes);
+    private readonly Task _stderrPump;
+    private readonly ILogger _logger;
+    private int _killReason;
+
+    private enum KillReason
+    {
+        None = 0,
+        Deadline,
+        Cancelled,
+        Violation,
+        StartTimeout,
+        Retired,
+    }
+
+    private WorkerProcess(Process process, ILogger logger)
+    {
+        _process = process;
+        _logger = logger;
+        Pid = process.Id;
+        _toWorker = process.StandardInput.BaseStream;
+        _fromWorker = process.StandardOutput.BaseStream;
+        _stderrPump = _stderr.PumpAsync(process.StandardError.BaseStream);
+        StartedAt = DateTime.UtcNow;
+    }
+
+    public int Pid { get; }
+    public DateTime StartedAt { get; }
+    public int Executions { get; private set; }
+
+    /// <summary>False once the worker died, was killed, or broke the protocol: it must not be used again.</summary>
+    public bool IsUsable => _killReason == 0 && !_process.HasExited;
+
+    public static async Task<WorkerProcess> StartAsync(WorkerLaunchSpec spec, ConfigureMessage configure,
+        TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        var process = Process.Start(spec.ToStartInfo())
+            ?? throw new WorkerStartException("the worker process could not be started");
+        var worker = new WorkerProcess(process, logger);
+        try
+        {
+            await worker.SendAsync(configure).ConfigureAwait(false);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            await using (deadline.Token.Register(() => worker.Kill(KillReason.StartTimeout)).ConfigureAwait(false))
+            {
+                byte[]? frame = await FrameCodec.ReadFrameAsync(worker._fromWorker, ReadyFrameMaxBytes, CancellationToken.None).ConfigureAwait(false);
+                if (frame is null)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await worker.WaitForExitAsync().ConfigureAwait(false);
+                    throw new WorkerStartException(worker._killReason == (int)KillReason.StartTimeout
+                        ? $"the worker did not report ready within {timeout.TotalSeconds:F0} s"
+                        : $"the worker exited before it was ready (exit code {worker.ExitCodeOrUnknown()}): {Tail(worker._stderr.ToString())}");
+                }
+                if (FrameCodec.DecodeWorkerMessage(frame) is not ReadyMessage)
+                {
+                    throw new ProtocolViolationException("the first frame was not 'ready'");
+                }
+            }
+            Log.WorkerStarted(logger, worker.Pid, started.Elapsed.TotalMilliseconds);
+            return worker;
+        }
+        catch (ProtocolViolationException e)
+        {
+            Log.ProtocolViolation(logger, worker.Pid, e.Message);
+            await worker.DisposeAsync().ConfigureAwait(false);
+            throw new WorkerStartException("the worker broke the protocol while starting");
+        }
+        catch
+        {
+            await worker.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Runs one execution. Never throws for anything the worker or the script does; throws only on cancellation.</summary>
+    public async Task<Outcome> ExecuteAsync(ExecuteMessage request, SandboxLimits caps, CancellationToken cancellationToken)
+    {
+        Executions++;
+        var console = new List<ConsoleEntry>();
+        long consoleBytes = 0;
+        var clock = new Stopwatch();
+        TimeSpan cpuAtStart = TimeSpan.Zero;
+        bool started = false;
+        // The largest frame a well-behaved worker can send: a result or console entry at its cap,
+        // JSON-escaped (at most 6 bytes per byte), plus the envelope.
+        int maxFrameBytes = (int)Math.Min(int.MaxValue, 6L * Math.Max(Math.Max(caps.MaxResultBytes, request.Limits.MaxConsoleBytes), 3 * caps.MaxErrorTextBytes) + 64 * 1024);
+
+        using var deadline = new CancellationTokenSource();
+        await using var onDeadline = deadline.Token.Register(() => Kill(KillReason.Deadline)).ConfigureAwait(false);
+        await using var onCancel = cancellationToken.Register(() => Kill(KillReason.Cancelled)).ConfigureAwait(false);
+        deadline.CancelAfter(StartOfExecutionTimeout);
+        try
+        {
+            await SendAsync(request).ConfigureAwait(false);
+            while (true)
+            {
+                byte[]? frame;
+                try
+                {
+                    frame = await FrameCodec.ReadFrameAsync(_fromWorker, maxFrameBytes, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    frame = null;
+                }
+                if (frame is null)
+                {
+                    return await DeathOutcomeAsync(request, console, clock, cpuAtStart, started, cancellationToken).ConfigureAwait(false);
+                }
+                switch (FrameCodec.DecodeWorkerMessage(frame))
+                {
+                    case StartedMessage s when s.Id == request.Id && !started:
+                        started = true;
+                        clock.Start();
+                        cpuAtStart = CpuTimeOrZero();
+                        // The hard deadline: the worker's own watchdog should have stopped the
+                        // script at its limit; this catches what it cannot (uninterruptible
+                        // built-ins, a hung engine, a compromised worker).
+                        deadline.CancelAfter(request.Limits.TimeoutMs + caps.KillGraceMs);
+                        break;
+                    case ConsoleMessage c when c.Id == request.Id && started:
+                        long bytes = Encoding.UTF8.GetByteCount(c.Text);
+                        consoleBytes += bytes;
+                        if (!WireStatus.ConsoleLevels.Contains(c.Level)
+                            || console.Count + 1 > request.Limits.MaxConsoleEntries
+                            || consoleBytes > request.Limits.MaxConsoleBytes)
+                        {
+                            throw new ProtocolViolationException("console output beyond the execution's limits");
+                        }
+                        console.Add(new ConsoleEntry(c.Level, c.Text));
+                        break;
+                    case ResultMessage r when r.Id == request.Id && started:
+                        return ToOutcome(r, caps, console);
+                    default:
+                        throw new ProtocolViolationException("an unexpected frame (wrong type, order or execution id)");
+                }
+            }
+        }
+        catch (ProtocolViolationException e)
+        {
+            Log.ProtocolViolation(_logger, Pid, e.Message);
+            Kill(KillReason.Violation);
+            return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+                "The worker broke the protocol and was stopped", console: console, usage: new ResourceUsage(clock.Elapsed.TotalMilliseconds, 0, 0));
+        }
+    }
+
+    private static Outcome ToOutcome(ResultMessage r, SandboxLimits caps, List<ConsoleEntry> console)
+    {
+        if (!OutcomeCodes.TryParseStatus(r.Status, out var status) || status == OutcomeStatus.InvalidRequest)
+        {
+            throw new ProtocolViolationException($"unknown status");
+        }
+        var u = r.Usage;
+        if (!double.IsFinite(u.WallMs) || !double.IsFinite(u.CpuMs) || u.WallMs < 0 || u.CpuMs < 0 || u.MemoryBytes < 0)
+        {
+            throw new ProtocolViolationException("usage out of range");
+        }
+        var usage = new ResourceUsage(u.WallMs, u.CpuMs, u.MemoryBytes);
+        if (status == OutcomeStatus.Ok)
+        {
+            if (r.Result is null || r.Error is not null)
+            {
+                throw new ProtocolViolationException("an ok result must carry a result and no error");
+            }
+            byte[] json = Encoding.UTF8.GetBytes(r.Result);
+            if (json.Length > caps.MaxResultBytes && json.Length > 0)
+            {
+                // The worker checks the same bound; getting past it means the worker is not ours.
+                throw new ProtocolViolationException("result larger than the limit");
+            }
+            if (!IsExactlyOneJsonValue(json))
+            {
+                throw new ProtocolViolationException("result is not exactly one JSON value");
+            }
+            return new Outcome { Status = status, ResultJson = r.Result, Console = console, Usage = usage };
+        }
+        if (r.Result is not null || r.Error is null)
+        {
+            throw new ProtocolViolationException("a failed result must carry an error and no result");
+        }
+        LimitKind? limit = null;
+        if (r.Error.Limit is not null)
+        {
+            if (!OutcomeCodes.TryParseLimit(r.Error.Limit, out var parsed))
+            {
+                throw new ProtocolViolationException("unknown limit");
+            }
+            limit = parsed;
+        }
+        var error = new ExecutionError(
+            Utf8Truncate(r.Error.Name, caps.MaxErrorTextBytes),
+            Utf8Truncate(r.Error.Message, caps.MaxErrorTextBytes),
+            Utf8Truncate(r.Error.Stack, caps.MaxErrorTextBytes),
+            limit);
+        return new Outcome { Status = status, Error = error, Console = console, Usage = usage };
+    }
+
+    internal static bool IsExactlyOneJsonValue(byte[] json)
+    {
+        // Deep nesting is legal JSON that JSON.stringify can produce; the reader's depth tracking
+        // is a bit stack, so a large MaxDepth costs nothing.
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 1_000_000, CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false });
+        try
+        {
+            if (!reader.Read())
+            {
+                return false;
+            }
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    internal static string Utf8Truncate(string text, int maxBytes)
+    {
+        if (Encoding.UTF8.GetByteCount(text) <= maxBytes)
+        {
+            return text;
+        }
+        int chars = Math.Min(text.Length, maxBytes);
+        while (chars > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, chars)) > maxBytes - 3)
+        {
+            chars--;
+        }
+        if (chars > 0 && char.IsHighSurrogate(text[chars - 1]))
+        {
+            chars--;
+        }
+        return text[..chars] + "…";
+    }
+
+    private async Task<Outcome> DeathOutcomeAsync(ExecuteMessage request, List<ConsoleEntry> console, Stopwatch clock,
+        TimeSpan cpuAtStart, bool started, CancellationToken cancellationToken)
+    {
+        TimeSpan cpuAtDeath = CpuTimeOrZero();
+        Kill(KillReason.None);
+        await WaitForExitAsync().ConfigureAwait(false);
+        var usage = new ResourceUsage(clock.Elapsed.TotalMilliseconds,
+            Math.Max(0, (cpuAtDeath - cpuAtStart).TotalMilliseconds), 0);
+        switch ((KillReason)_killReason)
+        {
+            case KillReason.Cancelled:
+                throw new OperationCanceledException("The execution was cancelled; its worker was killed.", cancellationToken);
+            case KillReason.Deadline when started:
+                Log.DeadlineKill(_logger, Pid, request.Limits.TimeoutMs);
+                return Outcome.Failure(OutcomeStatus.Timeout, "TimeoutError",
+                    $"Time limit of {request.Limits.TimeoutMs} ms exceeded; the script could not be interrupted, so its worker was killed",
+                    LimitKind.Wall, console, usage);
+            case KillReason.Deadline:
+                return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+                    "The worker did not start the execution in time and was killed", null, console, usage);
+        }
+        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString());
+        Log.WorkerDied(_logger, Pid, message);
+        return Outcome.Failure(status, status == OutcomeStatus.MemoryLimit ? "MemoryLimitError" : "InternalError",
+            message, limit, console, usage);
+    }
+
+    private async Task SendAsync(HostMessage message)
+    {
+        await _toWorker.WriteAsync(FrameCodec.Encode(message)).ConfigureAwait(false);
+        await _toWorker.FlushAsync().ConfigureAwait(false);
+    }
+
+    private TimeSpan CpuTimeOrZero()
+    {
+        try
+        {
+            return _process.TotalProcessorTime;
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
+    private int ExitCodeOrUnknown()
+    {
+        try
+        {
+            return _process.HasExited ? _process.ExitCode : -1;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
+    }
+
+    private void Kill(KillReason reason)
+    {
+        if (reason != KillReason.None)
+        {
+            Interlocked.CompareExchange(ref _killReason, (int)reason, 0);
+        }
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // Already gone.
+        }
+    }
+
+    private async Task WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill(KillReason.None);
+        }
+        // stderr carries the reason for a fatal abort; give the pump a moment to drain it.
+        await Task.WhenAny(_stderrPump, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+    }
+
+    /// <summary>Kills the worker for good (no graceful path: a worker holds nothing worth saving).</summary>
+    public async ValueTask RetireAsync(string reason)
+    {
+        Log.WorkerRetired(_logger, Pid, reason);
+        Kill(KillReason.Retired);
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill(KillReason.Retired);
+        await WaitForExitAsync().ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    private static string Tail(string text) => text.Length <= 2000 ? text.Trim() : text[^2000..].Trim();
+}
+
+/// <summary>A worker could not be started.</summary>
+internal sealed class WorkerStartException(string message) : Exception(message);

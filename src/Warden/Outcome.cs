@@ -1,0 +1,60 @@
+namespace Warden;
+
+/// <summary>One console entry, as the script logged it, rendered inside the sandbox.</summary>
+/// <param name="Level"><c>log</c>, <c>info</c>, <c>warn</c>, <c>error</c>, <c>debug</c> or <c>trace</c>.</param>
+/// <param name="Text">The rendered text (docs/limits.md, "Console rendering").</param>
+public sealed record ConsoleEntry(string Level, string Text);
+
+/// <summary>Why an execution did not end <c>ok</c>. Every string was made inside the sandbox and bounded.</summary>
+/// <param name="Name">The error's name, e.g. <c>TypeError</c>.</param>
+/// <param name="Message">The error's message, truncated at the error-text bound.</param>
+/// <param name="Stack">Stack frames of user code only, with line and column; may be empty.</param>
+/// <param name="Limit">The limit that ended the execution, if one did.</param>
+public sealed record ExecutionError(string Name, string Message, string Stack, LimitKind? Limit);
+
+/// <summary>What one execution used.</summary>
+/// <param name="WallMs">Wall-clock milliseconds from the start of the execution to its end.</param>
+/// <param name="CpuMs">CPU milliseconds the worker process spent during the execution.</param>
+/// <param name="MemoryBytes">Peak V8 heap use plus ArrayBuffer bytes, as sampled (docs/limits.md).</param>
+public sealed record ResourceUsage(double WallMs, double CpuMs, long MemoryBytes)
+{
+    internal static readonly ResourceUsage None = new(0, 0, 0);
+}
+
+/// <summary>The outcome of one execution: the contract's outcome object (see <see cref="OutcomeJson"/>).</summary>
+public sealed record Outcome
+{
+    /// <summary>How the execution ended.</summary>
+    public required OutcomeStatus Status { get; init; }
+
+    /// <summary>The result as exactly one JSON value (validated by the host), or null when not <c>ok</c>.</summary>
+    public string? ResultJson { get; init; }
+
+    /// <summary>Console entries in the order they were logged, including those logged before a kill.</summary>
+    public IReadOnlyList<ConsoleEntry> Console { get; init; } = [];
+
+    /// <summary>Null when <see cref="Status"/> is <see cref="OutcomeStatus.Ok"/>.</summary>
+    public ExecutionError? Error { get; init; }
+
+    /// <summary>Resources the execution used.</summary>
+    public ResourceUsage Usage { get; init; } = ResourceUsage.None;
+
+    /// <summary>The engine that ran the script: <c>v8</c>.</summary>
+    public string Engine { get; init; } = "v8";
+
+    /// <summary>The outcome JSON object of the contract (what <c>warden run</c> prints).</summary>
+    public string ToJson() => OutcomeJson.Serialize(this);
+
+    internal static Outcome Failure(OutcomeStatus status, string name, string message, LimitKind? limit = null,
+        IReadOnlyList<ConsoleEntry>? console = null, ResourceUsage? usage = null) => new()
+    {
+        Status = status,
+        Error = new ExecutionError(name, message, "", limit),
+        Console = console ?? [],
+        Usage = usage ?? ResourceUsage.None,
+    };
+
+    /// <summary>An <c>invalid_request</c> outcome naming what was wrong (for callers such as the CLI).</summary>
+    public static Outcome InvalidRequest(string message) =>
+        Failure(OutcomeStatus.InvalidRequest, "InvalidRequest", message);
+}

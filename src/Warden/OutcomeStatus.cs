@@ -1,0 +1,107 @@
+namespace Warden;
+
+/// <summary>How an execution ended. Each status has a fixed wire word and CLI exit code.</summary>
+public enum OutcomeStatus
+{
+    /// <summary>The script's result settled and was serialised (<c>ok</c>, exit 0).</summary>
+    Ok,
+    /// <summary>The script threw, rejected, failed to compile, or can no longer settle (<c>script_error</c>, exit 1).</summary>
+    ScriptError,
+    /// <summary>CPU or wall time ran out (<c>timeout</c>, exit 2).</summary>
+    Timeout,
+    /// <summary>Heap, ArrayBuffer or process memory ran out (<c>memory_limit</c>, exit 3).</summary>
+    MemoryLimit,
+    /// <summary>Console output or the result exceeded its bound (<c>output_limit</c>, exit 4).</summary>
+    OutputLimit,
+    /// <summary>The submission itself was rejected before running (<c>invalid_request</c>, exit 64).</summary>
+    InvalidRequest,
+    /// <summary>Warden failed, or a worker misbehaved or died for a reason that is not the script's own (<c>internal_error</c>, exit 70).</summary>
+    InternalError,
+}
+
+/// <summary>Which limit ended an execution (<c>error.limit</c> in the outcome JSON).</summary>
+public enum LimitKind
+{
+    /// <summary>CPU time of the script thread.</summary>
+    Cpu,
+    /// <summary>Wall-clock time from the start of the execution.</summary>
+    Wall,
+    /// <summary>The V8 heap.</summary>
+    Heap,
+    /// <summary>ArrayBuffer and typed-array backing stores.</summary>
+    ArrayBuffer,
+    /// <summary>The worker process's own cap (the OS layer, or a fatal engine out-of-memory).</summary>
+    Process,
+    /// <summary>Console output bytes or entries.</summary>
+    Console,
+    /// <summary>The serialised result's size.</summary>
+    Result,
+}
+
+/// <summary>The fixed words and exit codes of the contract (design.md, "The contract").</summary>
+public static class OutcomeCodes
+{
+    /// <summary>The wire word of a status, e.g. <c>script_error</c>.</summary>
+    public static string ToWireString(this OutcomeStatus status) => status switch
+    {
+        OutcomeStatus.Ok => "ok",
+        OutcomeStatus.ScriptError => "script_error",
+        OutcomeStatus.Timeout => "timeout",
+        OutcomeStatus.MemoryLimit => "memory_limit",
+        OutcomeStatus.OutputLimit => "output_limit",
+        OutcomeStatus.InvalidRequest => "invalid_request",
+        _ => "internal_error",
+    };
+
+    /// <summary>The process exit code that <c>warden run</c> uses for a status.</summary>
+    public static int ToExitCode(this OutcomeStatus status) => status switch
+    {
+        OutcomeStatus.Ok => 0,
+        OutcomeStatus.ScriptError => 1,
+        OutcomeStatus.Timeout => 2,
+        OutcomeStatus.MemoryLimit => 3,
+        OutcomeStatus.OutputLimit => 4,
+        OutcomeStatus.InvalidRequest => 64,
+        _ => 70,
+    };
+
+    /// <summary>The wire word of a limit, e.g. <c>arrayBuffer</c>.</summary>
+    public static string ToWireString(this LimitKind limit) => limit switch
+    {
+        LimitKind.Cpu => "cpu",
+        LimitKind.Wall => "wall",
+        LimitKind.Heap => "heap",
+        LimitKind.ArrayBuffer => "arrayBuffer",
+        LimitKind.Process => "process",
+        LimitKind.Console => "console",
+        _ => "result",
+    };
+
+    internal static bool TryParseStatus(string word, out OutcomeStatus status)
+    {
+        foreach (var candidate in Enum.GetValues<OutcomeStatus>())
+        {
+            if (candidate.ToWireString() == word)
+            {
+                status = candidate;
+                return true;
+            }
+        }
+        status = default;
+        return false;
+    }
+
+    internal static bool TryParseLimit(string word, out LimitKind limit)
+    {
+        foreach (var candidate in Enum.GetValues<LimitKind>())
+        {
+            if (candidate.ToWireString() == word)
+            {
+                limit = candidate;
+                return true;
+            }
+        }
+        limit = default;
+        return false;
+    }
+}

@@ -1,0 +1,86 @@
+namespace Warden;
+
+/// <summary>
+/// Every limit of an execution: its default, and the operator's maximum that no submission may exceed.
+/// One property per limit; each setter rejects nonsense at once, and cross-property rules (a default
+/// above its maximum) are checked when the sandbox starts. docs/limits.md explains every default.
+/// </summary>
+public sealed class SandboxLimits
+{
+    /// <summary>Memory can never be set above this, whatever the operator wants (design.md).</summary>
+    public const int AbsoluteMaxMemoryMb = 4096;
+
+    /// <summary>Smallest memory limit: below this V8 cannot hold the prelude and a context reliably.</summary>
+    public const int MinMemoryMb = 16;
+
+    /// <summary>Longest timeout an operator may allow: longer jobs belong in a batch system.</summary>
+    public const int AbsoluteMaxTimeoutMs = 15 * 60 * 1000;
+
+    private int _defaultTimeoutMs = 5_000;
+    private int _maxTimeoutMs = 60_000;
+    private int _defaultMemoryMb = 128;
+    private int _maxMemoryMb = 1024;
+    private int _maxCodeBytes = 1 << 20;
+    private int _maxInputBytes = 1 << 20;
+    private int _maxConsoleBytes = 1 << 20;
+    private int _maxConsoleEntries = 10_000;
+    private int _maxResultBytes = 1 << 20;
+    private int _maxErrorTextBytes = 8 << 10;
+    private int _killGraceMs = 500;
+
+    /// <summary>Wall-clock timeout when a submission names none. Default 5 s: rules and transforms finish in milliseconds; 5 s leaves room for slow ones without letting a hog hold a worker long.</summary>
+    public int DefaultTimeoutMs { get => _defaultTimeoutMs; set => _defaultTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }
+
+    /// <summary>Largest timeout a submission may ask for. Default 60 s.</summary>
+    public int MaxTimeoutMs { get => _maxTimeoutMs; set => _maxTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }
+
+    /// <summary>Heap (and, separately, ArrayBuffer) megabytes when a submission names none. Default 128 MB: ample for JSON transforms of a few MB, small enough that a worker per core fits in a small machine.</summary>
+    public int DefaultMemoryMb { get => _defaultMemoryMb; set => _defaultMemoryMb = InRange(value, MinMemoryMb, AbsoluteMaxMemoryMb); }
+
+    /// <summary>Largest memory limit a submission may ask for. Default 1024 MB; up to 4096 MB where the operator allows it.</summary>
+    public int MaxMemoryMb { get => _maxMemoryMb; set => _maxMemoryMb = InRange(value, MinMemoryMb, AbsoluteMaxMemoryMb); }
+
+    /// <summary>Largest source, in UTF-8 bytes. Default 1 MiB: compiling is not interruptible, so source size bounds that time.</summary>
+    public int MaxCodeBytes { get => _maxCodeBytes; set => _maxCodeBytes = InRange(value, 1, 64 << 20); }
+
+    /// <summary>Largest input JSON, in UTF-8 bytes. Default 1 MiB: <c>JSON.parse</c> is one uninterruptible call (32 MB took ~2 s).</summary>
+    public int MaxInputBytes { get => _maxInputBytes; set => _maxInputBytes = InRange(value, 1, 64 << 20); }
+
+    /// <summary>Total console text, in UTF-8 bytes, per execution. Default 1 MiB. Past it the execution stops with <c>output_limit</c>.</summary>
+    public int MaxConsoleBytes { get => _maxConsoleBytes; set => _maxConsoleBytes = InRange(value, 0, 64 << 20); }
+
+    /// <summary>Console entries per execution. Default 10,000: an empty entry costs no bytes but still costs the host memory.</summary>
+    public int MaxConsoleEntries { get => _maxConsoleEntries; set => _maxConsoleEntries = InRange(value, 0, 1_000_000); }
+
+    /// <summary>Largest serialised result, in UTF-8 bytes. Default 1 MiB. Past it: <c>output_limit</c>.</summary>
+    public int MaxResultBytes { get => _maxResultBytes; set => _maxResultBytes = InRange(value, 16, 256 << 20); }
+
+    /// <summary>Largest error name, message or stack, in UTF-8 bytes; longer text is truncated (never a status of its own). Default 8 KiB.</summary>
+    public int MaxErrorTextBytes { get => _maxErrorTextBytes; set => _maxErrorTextBytes = InRange(value, 256, 1 << 20); }
+
+    /// <summary>How long past its timeout the host lets a worker run before killing it. Default 500 ms; at most 1 s (design.md).</summary>
+    public int KillGraceMs { get => _killGraceMs; set => _killGraceMs = InRange(value, 50, 1000); }
+
+    internal IEnumerable<string> Validate()
+    {
+        if (DefaultTimeoutMs > MaxTimeoutMs)
+        {
+            yield return $"Limits.DefaultTimeoutMs ({DefaultTimeoutMs}) is above Limits.MaxTimeoutMs ({MaxTimeoutMs}).";
+        }
+        if (DefaultMemoryMb > MaxMemoryMb)
+        {
+            yield return $"Limits.DefaultMemoryMb ({DefaultMemoryMb}) is above Limits.MaxMemoryMb ({MaxMemoryMb}).";
+        }
+    }
+
+    internal SandboxLimits Clone() => (SandboxLimits)MemberwiseClone();
+
+    private static int InRange(int value, int min, int max, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");
+        }
+        return value;
+    }
+}

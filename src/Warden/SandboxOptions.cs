@@ -1,0 +1,129 @@
+namespace Warden;
+
+/// <summary>
+/// Operator settings of a <see cref="Sandbox"/>, bound through the options pattern or set in code.
+/// Validated when the sandbox is constructed; every problem is reported at once.
+/// </summary>
+public sealed class SandboxOptions
+{
+    /// <summary>Limits: defaults and maximums per execution.</summary>
+    public SandboxLimits Limits { get; set; } = new();
+
+    /// <summary>Most worker processes alive at once, busy or idle. Default: one per core.</summary>
+    public int MaxWorkers { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Pre-started workers kept unassigned to any isolation key, so that a new key (or a replaced worker)
+    /// does not pay process start-up on the request path. Default 1. Counted within <see cref="MaxWorkers"/>.
+    /// </summary>
+    public int SpareWorkers { get; set; } = 1;
+
+    /// <summary>A worker is replaced after this many executions. Default 1000.</summary>
+    public int MaxExecutionsPerWorker { get; set; } = 1000;
+
+    /// <summary>A worker is replaced once it is this old (checked between executions). Default 10 minutes.</summary>
+    public TimeSpan MaxWorkerLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a new worker may take to report ready before it is killed. Default 15 s.</summary>
+    public TimeSpan WorkerStartTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Executions waiting for a worker beyond this many are refused with <see cref="SandboxOverloadedException"/>.
+    /// Default 1024.
+    /// </summary>
+    public int MaxQueuedExecutions { get; set; } = 1024;
+
+    /// <summary>
+    /// Provide <c>WebAssembly</c>. Off by default: its memories are reserved outside V8's heap and
+    /// ArrayBuffer accounting, so only the process cap (the OS layer) bounds them.
+    /// </summary>
+    public bool EnableWebAssembly { get; set; }
+
+    /// <summary>Provide <c>SharedArrayBuffer</c> and <c>Atomics</c>. Off by default: growable shared buffers escape the ArrayBuffer limit.</summary>
+    public bool EnableSharedMemory { get; set; }
+
+    /// <summary>Allow <c>new ArrayBuffer(n, { maxByteLength })</c>. Off by default: resizable buffers escape the ArrayBuffer limit.</summary>
+    public bool EnableResizableArrayBuffers { get; set; }
+
+    /// <summary>
+    /// Path of the worker's entry assembly (<c>Warden.Worker.dll</c>). Null: next to the Warden library.
+    /// </summary>
+    public string? WorkerAssemblyPath { get; set; }
+
+    /// <summary>Path of the <c>dotnet</c> host used to start workers. Null: the one running this process.</summary>
+    public string? DotnetHostPath { get; set; }
+
+    /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Limits is null)
+        {
+            errors.Add("Limits must be set.");
+        }
+        else
+        {
+            errors.AddRange(Limits.Validate());
+        }
+        if (MaxWorkers is < 1 or > 1024)
+        {
+            errors.Add($"MaxWorkers ({MaxWorkers}) must be between 1 and 1024.");
+        }
+        if (SpareWorkers < 0 || SpareWorkers > MaxWorkers)
+        {
+            errors.Add($"SpareWorkers ({SpareWorkers}) must be between 0 and MaxWorkers ({MaxWorkers}).");
+        }
+        if (MaxExecutionsPerWorker < 1)
+        {
+            errors.Add($"MaxExecutionsPerWorker ({MaxExecutionsPerWorker}) must be at least 1.");
+        }
+        if (MaxWorkerLifetime <= TimeSpan.Zero)
+        {
+            errors.Add("MaxWorkerLifetime must be positive.");
+        }
+        if (WorkerStartTimeout <= TimeSpan.Zero || WorkerStartTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add("WorkerStartTimeout must be positive and at most 5 minutes.");
+        }
+        if (MaxQueuedExecutions < 0)
+        {
+            errors.Add($"MaxQueuedExecutions ({MaxQueuedExecutions}) must not be negative.");
+        }
+        if (WorkerAssemblyPath is not null && !File.Exists(WorkerAssemblyPath))
+        {
+            errors.Add($"WorkerAssemblyPath '{WorkerAssemblyPath}' does not exist.");
+        }
+        if (DotnetHostPath is not null && !File.Exists(DotnetHostPath))
+        {
+            errors.Add($"DotnetHostPath '{DotnetHostPath}' does not exist.");
+        }
+        return errors;
+    }
+
+    internal SandboxOptions Snapshot() => new()
+    {
+        Limits = Limits.Clone(),
+        MaxWorkers = MaxWorkers,
+        SpareWorkers = SpareWorkers,
+        MaxExecutionsPerWorker = MaxExecutionsPerWorker,
+        MaxWorkerLifetime = MaxWorkerLifetime,
+        WorkerStartTimeout = WorkerStartTimeout,
+        MaxQueuedExecutions = MaxQueuedExecutions,
+        EnableWebAssembly = EnableWebAssembly,
+        EnableSharedMemory = EnableSharedMemory,
+        EnableResizableArrayBuffers = EnableResizableArrayBuffers,
+        WorkerAssemblyPath = WorkerAssemblyPath,
+        DotnetHostPath = DotnetHostPath,
+    };
+}
+
+/// <summary>Thrown by <see cref="Sandbox"/> when its options are invalid; lists every problem.</summary>
+public sealed class SandboxOptionsException(IReadOnlyList<string> errors)
+    : ArgumentException("Invalid sandbox options:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)))
+{
+    /// <summary>One message per problem.</summary>
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+/// <summary>Thrown when more executions are waiting for a worker than <see cref="SandboxOptions.MaxQueuedExecutions"/> allows.</summary>
+public sealed class SandboxOverloadedException() : InvalidOperationException("Too many executions are waiting for a worker.");

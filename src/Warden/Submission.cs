@@ -1,0 +1,33 @@
+namespace Warden;
+
+/// <summary>One piece of untrusted JavaScript to run, with its input and limits.</summary>
+public sealed record Submission
+{
+    /// <summary>The JavaScript source: a classic script, or an ES module when <see cref="IsModule"/> is set.</summary>
+    public required string Code { get; init; }
+
+    /// <summary>The input as JSON text (exactly one JSON value), seen by the script as the global <c>input</c>; null gives <c>input === null</c>.</summary>
+    public string? InputJson { get; init; }
+
+    /// <summary>Run <see cref="Code"/> as an ES module whose default export is the result.</summary>
+    public bool IsModule { get; init; }
+
+    /// <summary>Per-execution limits; each null falls back to the sandbox default and none may exceed the sandbox maximum.</summary>
+    public ExecutionLimits Limits { get; init; } = ExecutionLimits.Default;
+
+    /// <summary>
+    /// The tenant this execution belongs to. Workers serve one key at a time and never pass from one key
+    /// to another; null puts the execution in this sandbox's shared keyless group.
+    /// </summary>
+    public string? IsolationKey { get; init; }
+}
+
+/// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>
+/// <param name="TimeoutMs">Wall-clock milliseconds from the start of the execution.</param>
+/// <param name="CpuMs">CPU milliseconds of the script thread; defaults to the timeout.</param>
+/// <param name="MemoryMb">Megabytes of V8 heap, and separately of ArrayBuffer memory.</param>
+public sealed record ExecutionLimits(int? TimeoutMs = null, int? CpuMs = null, int? MemoryMb = null)
+{
+    /// <summary>All defaults.</summary>
+    public static ExecutionLimits Default { get; } = new();
+}
