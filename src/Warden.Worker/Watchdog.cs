@@ -10,6 +10,8 @@ internal enum TripReason
     Cpu,
     Wall,
     Console,
+    /// <summary>The worker's resident memory grew past the execution's budget (off-heap memory included).</summary>
+    Memory,
 }
 
 /// <summary>
@@ -18,6 +20,9 @@ internal enum TripReason
 /// isolate lock that the running script holds. An interrupt that lands while no script runs is
 /// lost, so once tripped it re-issues <c>Interrupt()</c> every millisecond until disarmed, and the
 /// event loop checks <see cref="Tripped"/> before every entry into the engine.
+/// It also watches the process's resident memory: ClearScript's sampled heap limit can be outrun
+/// (measured: arrays made by <c>new Array(n).fill()</c> in a loop never tripped it), and memory
+/// outside the heap (JSON.stringify buffers, engine internals) is in no V8 count at all.
 /// </summary>
 internal sealed class Watchdog
 {
@@ -28,7 +33,12 @@ internal sealed class Watchdog
     private long _wallDeadline;      // Stopwatch ticks
     private long _cpuDeadlineNs;     // on _cpuClock
     private int _cpuClock;
+    private long _residentLimitBytes;
     private volatile int _reason;
+    private readonly ProcessMemory _memory = new();
+
+    /// <summary>How often memory is sampled while a script runs.</summary>
+    private const double MemorySampleMs = 5;
 
     public Watchdog()
     {
@@ -38,10 +48,12 @@ internal sealed class Watchdog
 
     public TripReason Tripped => (TripReason)_reason;
 
-    public void Arm(V8ScriptEngine engine, int wallMs, int cpuMs, int cpuClock)
+    public void Arm(V8ScriptEngine engine, int wallMs, int cpuMs, int cpuClock, long memoryBudgetBytes)
     {
+        long resident = _memory.ResidentBytes();
         lock (_gate)
         {
+            _residentLimitBytes = resident == 0 ? long.MaxValue : resident + memoryBudgetBytes;
             _engine = engine;
             _cpuClock = cpuClock;
             _wallDeadline = Stopwatch.GetTimestamp() + (long)(wallMs * (double)Stopwatch.Frequency / 1000);
@@ -105,10 +117,16 @@ internal sealed class Watchdog
                     _trippedSignal.Set();
                     continue;
                 }
+                if (_memory.ResidentBytes() > _residentLimitBytes)
+                {
+                    _reason = (int)TripReason.Memory;
+                    _trippedSignal.Set();
+                    continue;
+                }
                 // A thread's CPU clock never runs faster than the wall clock, so sleeping for the
                 // smaller of both remainders cannot overshoot either deadline.
                 double wallLeftMs = wallLeftTicks * 1000.0 / Stopwatch.Frequency;
-                double sleepMs = Math.Clamp(Math.Min(wallLeftMs, cpuLeftNs / 1e6), 0.5, 50);
+                double sleepMs = Math.Clamp(Math.Min(wallLeftMs, cpuLeftNs / 1e6), 0.5, MemorySampleMs);
                 Monitor.Wait(_gate, TimeSpan.FromMilliseconds(sleepMs));
             }
         }

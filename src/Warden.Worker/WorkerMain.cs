@@ -78,6 +78,27 @@ internal static class WorkerMain
         }
     }
 
+    private static readonly (string Code, bool Module)[] WarmUpScripts =
+    [
+        ("console.log('warm', { a: [1, 'x'] }); new Promise(r => setTimeout(() => r({ input, n: JSON.parse('[1]') }), 0))", false),
+        ("export default async function (i) { await null; return [i]; }", true),
+        ("let broken = ;", false),
+        ("throw new TypeError('warm')", false),
+    ];
+
+    /// <summary>Runs a few executions through every code path, with all output discarded.</summary>
+    private static void WarmUp(Watchdog watchdog, EngineFeatures features, int cpuClock, WireLimits limits)
+    {
+        var discard = new ProtocolChannel(Stream.Null);
+        var bridge = new SandboxBridge(discard, watchdog);
+        var runner = new ExecutionRunner(discard, watchdog, bridge, cpuClock);
+        foreach (var (code, module) in WarmUpScripts)
+        {
+            using var isolate = PreparedIsolate.Create(limits.MemoryMb, features, bridge);
+            runner.Run(new ExecuteMessage("warm-up", code, "{\"a\":1}", module, limits with { TimeoutMs = 10_000, CpuMs = 10_000 }), isolate);
+        }
+    }
+
     private static void ScriptLoop(ProtocolChannel channel, WireLimits preparedLimits, EngineFeatures features,
         BlockingCollection<ExecuteMessage> executions)
     {
@@ -87,7 +108,9 @@ internal static class WorkerMain
             var watchdog = new Watchdog();
             var bridge = new SandboxBridge(channel, watchdog);
             var runner = new ExecutionRunner(channel, watchdog, bridge, cpuClock);
-            // The first isolate of a process costs ~70 ms (V8 platform start): pay it before "ready".
+            // The first isolate of a process costs ~70 ms (V8 platform start) and the first run of
+            // each code path pays for JIT compilation: pay both before "ready", not in a user's time.
+            WarmUp(watchdog, features, cpuClock, preparedLimits);
             PreparedIsolate? prepared = PreparedIsolate.Create(preparedLimits.MemoryMb, features, bridge);
             channel.Send(new ReadyMessage(Environment.ProcessId));
 

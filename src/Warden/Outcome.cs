@@ -42,6 +42,9 @@ public sealed record Outcome
     /// <summary>The engine that ran the script: <c>v8</c>.</summary>
     public string Engine { get; init; } = "v8";
 
+    /// <summary>Process id of the worker that ran the execution (0 when none did). For tests and diagnostics.</summary>
+    internal int WorkerPid { get; init; }
+
     /// <summary>The outcome JSON object of the contract (what <c>warden run</c> prints).</summary>
     public string ToJson() => OutcomeJson.Serialize(this);
 

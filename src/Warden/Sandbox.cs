@@ -88,7 +88,7 @@ public sealed class Sandbox : IAsyncDisposable
         bool reusable = false;
         try
         {
-            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false);
+            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false) with { WorkerPid = worker.Pid };
             reusable = outcome.Status is OutcomeStatus.Ok or OutcomeStatus.ScriptError;
             Log.ExecutionEnded(_logger, id, outcome.Status.ToWireString(), outcome.Usage.WallMs);
             return outcome;
@@ -98,6 +98,9 @@ public sealed class Sandbox : IAsyncDisposable
             _pool.Release(worker, key, reusable);
         }
     }
+
+    /// <summary>Process ids of the live workers (for tests and diagnostics).</summary>
+    internal IReadOnlyList<int> WorkerPids => _pool.WorkerPids;
 
     /// <summary>Stops every worker, including those running executions.</summary>
     public async ValueTask DisposeAsync()

@@ -26,7 +26,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         string? engineFailure = null;
 
         channel.Send(new StartedMessage(request.Id));
-        watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock);
+        watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock, ProcessBudgetBytes(limits.MemoryMb));
         try
         {
             if (request.Module)
@@ -91,7 +91,6 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         finally
         {
             watchdog.Disarm();
-            isolate.Engine.PromiseRejectionCallback = null;
         }
 
         if (!heapViolation)
@@ -122,6 +121,9 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
             case TripReason.Wall:
                 return Failed(id, WireStatus.Timeout, WireStatus.LimitWall, "TimeoutError",
                     $"Time limit of {request.Limits.TimeoutMs} ms exceeded", usage);
+            case TripReason.Memory:
+                return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitProcess, "MemoryLimitError",
+                    $"The worker's memory grew past this execution's budget ({ProcessBudgetBytes(request.Limits.MemoryMb) >> 20} MB for a {request.Limits.MemoryMb} MB limit)", usage);
         }
         if (heapViolation)
         {
@@ -145,6 +147,13 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         return new ResultMessage(id, failure.Status, null,
             new WireError(failure.Name, failure.Message, failure.Stack, failure.Limit), usage);
     }
+
+    /// <summary>
+    /// How much the worker's resident memory may grow during one execution: the heap and the
+    /// ArrayBuffer limits (each the execution's memory limit) plus headroom for the engine's own
+    /// working memory (GC, compiled code). Documented in docs/limits.md.
+    /// </summary>
+    internal static long ProcessBudgetBytes(int memoryMb) => ((2L * memoryMb) + 64) << 20;
 
     private static ResultMessage Failed(string id, string status, string? limit, string name, string message, WireUsage usage) =>
         new(id, status, null, new WireError(name, message, "", limit), usage);

@@ -79,8 +79,9 @@
   // ---------------------------------------------------------------------------------------------
   // 1. Remove what the limits cannot account for, and ClearScript's internal helpers.
   // ---------------------------------------------------------------------------------------------
-  // ClearScript's own helper object is meant for its host glue, not for scripts.
-  ReflectDeleteProperty(global, 'EngineInternal');
+  // ClearScript's helper object `EngineInternal` (its host glue) is a frozen, non-configurable
+  // global: it cannot be removed from here. It only deals in host objects, and a script's context
+  // holds none (docs/threat-model.md, "Residual risks").
   if (!enableWebAssembly) {
     // WebAssembly.Memory is reserved outside the heap and the ArrayBuffer allocator.
     ReflectDeleteProperty(global, 'WebAssembly');
@@ -271,6 +272,9 @@
       line = StringReplace(line, / \[temp\]/g, '');
       ArrayPush(kept, '    ' + StringReplace(line, /^\s+/, ''));
     }
+    // Built-in frames at the bottom were called by the prelude (e.g. JSON.stringify of the
+    // result), not by user code.
+    while (kept.length > 0 && RegExpExec(/\(<anonymous>\)$/, kept[kept.length - 1]) !== null) ArrayPop(kept);
     return ArrayJoin(kept, '\n');
   }
 

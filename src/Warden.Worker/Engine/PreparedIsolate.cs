@@ -42,7 +42,7 @@ internal sealed class PreparedIsolate : IDisposable
         // (MaxHeapSize, checked by sampling) must sit well below it so that it fires first.
         var constraints = new V8RuntimeConstraints
         {
-            MaxOldSpaceSize = Math.Max(1024, 2 * memoryMb),
+            MaxOldSpaceSize = HardHeapLimitMb(memoryMb),
             MaxArrayBufferAllocation = limitBytes,
         };
         var runtime = new V8Runtime("warden", constraints);
@@ -71,10 +71,24 @@ internal sealed class PreparedIsolate : IDisposable
         }
     }
 
+    /// <summary>
+    /// V8's hard heap limit, at which it aborts the process: twice the soft limit, with at least 64 MB
+    /// of headroom so ordinary GC never reaches it. It is the backstop when the sampled soft limit is
+    /// outrun; the host then classifies the abort as memory_limit.
+    /// </summary>
+    internal static int HardHeapLimitMb(int memoryMb) => Math.Max(2 * memoryMb, memoryMb + 64);
+
     public void Dispose()
     {
-        Engine.Dispose();
-        Runtime.Dispose();
+        // After a heap violation the runtime refuses further calls; disposal must still release it.
+        try
+        {
+            Engine.Dispose();
+        }
+        finally
+        {
+            Runtime.Dispose();
+        }
     }
 
     private static string LoadPrelude()

@@ -11,8 +11,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Worker {Pid} retired: {Reason}")]
     public static partial void WorkerRetired(ILogger logger, int pid, string reason);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Worker {Pid} died during an execution: {Reason}")]
-    public static partial void WorkerDied(ILogger logger, int pid, string reason);
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Worker {Pid} died during an execution: {Reason}; its last stderr output: {StderrTail}")]
+    public static partial void WorkerDied(ILogger logger, int pid, string reason, string stderrTail);
 
     /// <summary>A worker broke the protocol. Workers run attacker-influenced code, so this is treated as a possible compromise.</summary>
     [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} broke the protocol and was killed: {Violation}")]

@@ -47,6 +47,17 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
+    public IReadOnlyList<int> WorkerPids
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _all.Select(w => w.Pid)];
+            }
+        }
+    }
+
     /// <summary>Waits until every spare worker that is starting has started (or failed to).</summary>
     public async Task WarmUpAsync()
     {

@@ -285,7 +285,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     "The worker did not start the execution in time and was killed", null, console, usage);
         }
         var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString());
-        Log.WorkerDied(_logger, Pid, message);
+        Log.WorkerDied(_logger, Pid, message, Sanitize(Tail(_stderr.ToString())));
         return Outcome.Failure(status, status == OutcomeStatus.MemoryLimit ? "MemoryLimitError" : "InternalError",
             message, limit, console, usage);
     }
@@ -365,6 +365,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
         await WaitForExitAsync().ConfigureAwait(false);
         _process.Dispose();
     }
+
+    /// <summary>Worker stderr is attacker-influenced: keep it printable before it reaches a log.</summary>
+    private static string Sanitize(string text) =>
+        new(text.Select(c => char.IsControl(c) && c != '\n' ? '?' : c).ToArray());
 
     private static string Tail(string text) => text.Length <= 2000 ? text.Trim() : text[^2000..].Trim();
 }

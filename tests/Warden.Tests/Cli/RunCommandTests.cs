@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Warden.Cli;
+
+namespace Warden.Tests.Cli;
+
+/// <summary>`warden run`, in-process: exactly one outcome JSON object on stdout, whatever the input.</summary>
+[Collection("sandbox")]
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("warden-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Write(string name, string text)
+    {
+        string path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string stdin, params string[] args)
+    {
+        using var stdout = new MemoryStream();
+        using var stderr = new StringWriter();
+        int exit = await WardenCommandLine.InvokeAsync(args, stdout, stderr, new MemoryStream(Encoding.UTF8.GetBytes(stdin)));
+        return (exit, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
+    }
+
+    private static JsonElement SingleOutcome(string stdout)
+    {
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        var root = JsonDocument.Parse(lines[0]).RootElement;
+        Assert.Equal(["status", "result", "console", "error", "usage", "engine"], root.EnumerateObject().Select(p => p.Name));
+        return root;
+    }
+
+    [Fact]
+    public async Task RunsAScriptAndPrintsOneOutcome()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("ok.js", "console.log('hi'); ({ sum: input.a + 1 })"), "--input", "{\"a\":41}");
+        Assert.Equal(0, exit);
+        var outcome = SingleOutcome(stdout);
+        Assert.Equal("ok", outcome.GetProperty("status").GetString());
+        Assert.Equal(42, outcome.GetProperty("result").GetProperty("sum").GetInt32());
+        Assert.Equal("hi", outcome.GetProperty("console")[0].GetProperty("text").GetString());
+        Assert.Equal("v8", outcome.GetProperty("engine").GetString());
+        Assert.True(outcome.GetProperty("usage").GetProperty("wallMs").GetDouble() >= 0);
+    }
+
+    [Theory]
+    [InlineData("throw new Error('x')", 1, "script_error")]
+    [InlineData("for(;;){}", 2, "timeout")]
+    [InlineData("for(;;) console.log('x'.repeat(1000))", 4, "output_limit")]
+    public async Task ExitCodesFollowTheStatus(string code, int expectedExit, string status)
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("s.js", code), "--timeout", "300");
+        Assert.Equal(expectedExit, exit);
+        Assert.Equal(status, SingleOutcome(stdout).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task MemoryLimitExitCode()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("m.js", "const k = []; for (;;) k.push(new ArrayBuffer(1 << 20))"), "--memory", "32");
+        Assert.Equal(3, exit);
+        Assert.Equal("memory_limit", SingleOutcome(stdout).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task ReadsTheScriptFromStandardInputAndRunsModules()
+    {
+        var (exit, stdout, _) = await RunAsync("export default (i) => i * 3", "run", "-", "--module", "--input", "5");
+        Assert.Equal(0, exit);
+        Assert.Equal(15, SingleOutcome(stdout).GetProperty("result").GetInt32());
+    }
+
+    [Fact]
+    public async Task ReadsInputFromAFile()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("i.js", "input.x"), "--input-file", Write("in.json", "{\"x\":[1]}"));
+        Assert.Equal(0, exit);
+        Assert.Equal("[1]", SingleOutcome(stdout).GetProperty("result").GetRawText());
+    }
+
+    public static TheoryData<string[]> BadCommandLines => new()
+    {
+        { ["run"] },
+        { ["run", "a.js", "--bogus"] },
+        { ["run", "a.js", "--timeout", "abc"] },
+        { ["run", "a.js", "--timeout", "99999999999"] },
+        { ["run", "a.js", "--timeout", "-5"] },
+        { ["run", "a.js", "--timeout", "0"] },
+        { ["run", "a.js", "--memory", "999999"] },
+        { ["run", "a.js", "--memory", "1"] },
+        { ["run", "a.js", "--cpu", "-1"] },
+        { ["run", "a.js", "--input", "{bad"] },
+        { ["run", "a.js", "--input", "1", "--input-file", "x.json"] },
+        { ["run", "a.js", "--input-file", "/nonexistent/in.json"] },
+        { ["run", "/nonexistent/script.js"] },
+        { ["run", "/tmp"] },
+        { ["frobnicate"] },
+        { [] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCommandLines))]
+    public async Task BadCommandLinesAreInvalidRequests(string[] args)
+    {
+        // Relative "a.js" resolves against the test's working directory: create it there.
+        string script = Write("a.js", "1");
+        var rewritten = args.Select(a => a == "a.js" ? script : a).ToArray();
+        var (exit, stdout, stderr) = await RunAsync("", rewritten);
+        Assert.Equal(64, exit);
+        var outcome = SingleOutcome(stdout);
+        Assert.Equal("invalid_request", outcome.GetProperty("status").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(outcome.GetProperty("error").GetProperty("message").GetString()));
+        Assert.DoesNotContain("   at ", stdout);
+        Assert.DoesNotContain("Exception", stdout + stderr);
+    }
+
+    [Fact]
+    public async Task BinaryFilesAreInvalidRequests()
+    {
+        string binary = Path.Combine(_directory, "junk.bin");
+        File.WriteAllBytes(binary, [0x7F, 0x45, 0x4C, 0x46, 0x00, 0xFF, 0xFE, 0x80]);
+        string badUtf8 = Path.Combine(_directory, "latin1.js");
+        File.WriteAllBytes(badUtf8, [0x27, 0xE9, 0x27]);
+        foreach (var file in new[] { binary, badUtf8 })
+        {
+            var (exit, stdout, _) = await RunAsync("", "run", file);
+            Assert.Equal(64, exit);
+            Assert.Equal("invalid_request", SingleOutcome(stdout).GetProperty("status").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("run", "--help")]
+    public async Task HelpIsCompleteAndExitsZero(params string[] args)
+    {
+        var (exit, stdout, _) = await RunAsync("", args);
+        Assert.Equal(0, exit);
+        Assert.Contains(args.Length == 1 ? "run" : "--timeout", stdout);
+        if (args.Length == 2)
+        {
+            foreach (var option in new[] { "--input", "--input-file", "--timeout", "--cpu", "--memory", "--module", "FILE" })
+            {
+                Assert.Contains(option, stdout);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheLauncherAtTheRepositoryRootWorks()
+    {
+        string root = FindRepositoryRoot();
+        var info = new ProcessStartInfo(Path.Combine(root, "warden")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "run", Write("l.js", "[1, 2].map(x => x * 2)") })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "launcher did not finish");
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal("[2,4]", SingleOutcome(await stdout).GetProperty("result").GetRawText());
+        _ = await stderr;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Warden.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+
+namespace Warden.Tests.Hosting;
+
+/// <summary>Tests that need a sandbox of their own: concurrency, cancellation, crashes, disposal.</summary>
+[Collection("sandbox")]
+public sealed class SandboxLifecycleTests
+{
+    private static SandboxOptions Small() => new() { MaxWorkers = 2, SpareWorkers = 1 };
+
+    [Fact]
+    public async Task ManyCallersAtOnceAllGetTheirOwnResult()
+    {
+        await using var sandbox = new Sandbox(Small());
+        var runs = Enumerable.Range(0, 40).Select(i => Task.Run(() => sandbox.RunAsync(new Submission
+        {
+            Code = "new Promise(r => setTimeout(() => r(input * 2), input % 3))",
+            InputJson = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            IsolationKey = i % 4 == 0 ? "even-key" : null,
+        }))).ToArray();
+        var outcomes = await Task.WhenAll(runs);
+        for (int i = 0; i < outcomes.Length; i++)
+        {
+            OutcomeAssert.Ok((i * 2).ToString(System.Globalization.CultureInfo.InvariantCulture), outcomes[i]);
+        }
+        Assert.True(sandbox.WorkerPids.Count <= 2);
+    }
+
+    [Fact]
+    public async Task HogsOccupyOnlyTheirOwnWorker()
+    {
+        await using var sandbox = new Sandbox(Small());
+        await sandbox.WarmUpAsync();
+        var hog = sandbox.RunAsync(new Submission { Code = "for(;;){}", Limits = new ExecutionLimits(TimeoutMs: 3000) });
+        await Task.Delay(100);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < 5; i++)
+        {
+            OutcomeAssert.Ok("2", await sandbox.RunAsync(new Submission { Code = "1+1" }));
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2.5), $"benign runs waited for the hog: {clock.Elapsed}");
+        OutcomeAssert.Status(OutcomeStatus.Timeout, await hog);
+    }
+
+    [Fact]
+    public async Task CancellationKillsTheRunningExecution()
+    {
+        await using var sandbox = new Sandbox(Small());
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            sandbox.RunAsync(new Submission { Code = "for(;;){}", Limits = new ExecutionLimits(TimeoutMs: 30_000) }, cts.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        OutcomeAssert.Ok("3", await sandbox.RunAsync(new Submission { Code = "1+2" }));
+    }
+
+    [Fact]
+    public async Task AWorkerKilledFromOutsideFailsOnlyItsOwnExecution()
+    {
+        await using var sandbox = new Sandbox(Small());
+        var victim = sandbox.RunAsync(new Submission { Code = "console.log('started'); for(;;){}", Limits = new ExecutionLimits(TimeoutMs: 30_000), IsolationKey = "victim" });
+        var clock = Stopwatch.StartNew();
+        int pid = 0;
+        while (pid == 0 && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+            var candidates = sandbox.WorkerPids;
+            foreach (var candidate in candidates)
+            {
+                // The victim's worker is the one burning CPU.
+                using var p = Process.GetProcessById(candidate);
+                if (p.TotalProcessorTime > TimeSpan.FromMilliseconds(50) && !victim.IsCompleted && clock.Elapsed > TimeSpan.FromMilliseconds(800))
+                {
+                    pid = candidate;
+                }
+            }
+        }
+        Assert.NotEqual(0, pid);
+        Process.GetProcessById(pid).Kill();
+        var outcome = await victim;
+        OutcomeAssert.Status(OutcomeStatus.InternalError, outcome);
+        Assert.Contains("signal 9", outcome.Error!.Message);
+        OutcomeAssert.Ok("\"fine\"", await sandbox.RunAsync(new Submission { Code = "'fine'", IsolationKey = "victim" }));
+    }
+
+    [Fact]
+    public async Task DisposingStopsEveryWorker()
+    {
+        var sandbox = new Sandbox(Small());
+        await sandbox.WarmUpAsync();
+        var running = sandbox.RunAsync(new Submission { Code = "for(;;){}", Limits = new ExecutionLimits(TimeoutMs: 30_000) });
+        await Task.Delay(300);
+        var pids = sandbox.WorkerPids;
+        Assert.NotEmpty(pids);
+        await sandbox.DisposeAsync();
+        foreach (var pid in pids)
+        {
+            Assert.False(IsAlive(pid), $"worker {pid} outlived the sandbox");
+        }
+        var outcome = await running;
+        Assert.NotEqual(OutcomeStatus.Ok, outcome.Status);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => sandbox.RunAsync(new Submission { Code = "1" }));
+    }
+
+    [Fact]
+    public async Task TooManyWaitingExecutionsAreRefused()
+    {
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, MaxQueuedExecutions = 1 });
+        var busy = sandbox.RunAsync(new Submission { Code = "for(;;){}", Limits = new ExecutionLimits(TimeoutMs: 1500) });
+        await Task.Delay(200);
+        var queued = sandbox.RunAsync(new Submission { Code = "1" });
+        await Task.Delay(100);
+        await Assert.ThrowsAsync<SandboxOverloadedException>(() => sandbox.RunAsync(new Submission { Code = "2" }));
+        OutcomeAssert.Status(OutcomeStatus.Timeout, await busy);
+        OutcomeAssert.Ok("1", await queued);
+    }
+
+    [Fact]
+    public async Task WorkersAreRecycledAfterTheirExecutionCount()
+    {
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, MaxExecutionsPerWorker = 2 });
+        var pids = new List<int>();
+        for (int i = 0; i < 4; i++)
+        {
+            pids.Add((await sandbox.RunAsync(new Submission { Code = "1" })).WorkerPid);
+        }
+        Assert.Equal(pids[0], pids[1]);
+        Assert.NotEqual(pids[1], pids[2]);
+        Assert.Equal(pids[2], pids[3]);
+    }
+
+    [Fact]
+    public async Task WorkersInheritNoneOfTheHostsEnvironment()
+    {
+        Environment.SetEnvironmentVariable("WARDEN_TEST_SECRET", "hunter2");
+        await using var sandbox = new Sandbox(Small());
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
+        var environ = File.ReadAllText($"/proc/{outcome.WorkerPid}/environ");
+        Assert.DoesNotContain("hunter2", environ);
+        Assert.Contains("DOTNET_EnableDiagnostics=0", environ);
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+
+namespace Warden.Tests.Protocol;
+
+/// <summary>
+/// The host must treat every frame from a worker as attacker-controlled. These fake workers are
+/// shell scripts that speak just enough of the protocol to get an execution, then misbehave.
+/// Each must end as internal_error, quickly, without harming the host.
+/// </summary>
+public sealed class HostileWorkerTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("warden-hostile-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static byte[] Frame(string json) => Frame(Encoding.UTF8.GetBytes(json));
+
+    private static byte[] Frame(byte[] payload, uint? declared = null)
+    {
+        var bytes = new byte[4 + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, declared ?? (uint)payload.Length);
+        payload.CopyTo(bytes, 4);
+        return bytes;
+    }
+
+    private const string Ready = "{\"type\":\"ready\",\"pid\":1}";
+    private const string Started = "{\"type\":\"started\",\"id\":\"x1\"}";
+    private const string Usage = "\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1}";
+
+    public static TheoryData<string, byte[]> Misbehaviours => new()
+    {
+        { "huge length", [.. Frame(Ready), .. Frame([], 0x7FFF_FFFF)] },
+        { "garbage", [.. Frame(Ready), .. Frame([0xFF, 0x00, 0xC3, 0x28, 0x7B])] },
+        { "wrong execution id", [.. Frame(Ready), .. Frame("{\"type\":\"started\",\"id\":\"x999\"}")] },
+        { "result before started", [.. Frame(Ready), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\"," + Usage + "}")] },
+        { "unknown member", [.. Frame(Ready), .. Frame("{\"type\":\"started\",\"id\":\"x1\",\"exec\":\"/bin/sh\"}")] },
+        { "result that is not one JSON value", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1 2\"," + Usage + "}")] },
+        { "result that is not JSON", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"{\\\"a\\\":\"," + Usage + "}")] },
+        { "status the worker may not send", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"invalid_request\",\"error\":{\"name\":\"a\",\"message\":\"b\",\"stack\":\"\"}," + Usage + "}")] },
+        { "unknown limit", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"timeout\",\"error\":{\"name\":\"a\",\"message\":\"b\",\"stack\":\"\",\"limit\":\"bogus\"}," + Usage + "}")] },
+        { "negative usage", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\",\"usage\":{\"wallMs\":-1,\"cpuMs\":1,\"memoryBytes\":1}}")] },
+        { "console level", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"console\",\"id\":\"x1\",\"level\":\"evil\",\"text\":\"t\"}")] },
+        { "stream ends inside a frame", [.. Frame(Ready), .. Frame(Started), 0x40, 0x00] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Misbehaviours))]
+    public async Task MisbehavingWorkersAreKilledAndReportedAsInternalErrors(string name, byte[] output)
+    {
+        await using var sandbox = new Sandbox(FakeWorker(output));
+        var clock = Stopwatch.StartNew();
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1", Limits = new ExecutionLimits(TimeoutMs: 1000) });
+        Assert.True(outcome.Status == OutcomeStatus.InternalError, $"{name}: {outcome.ToJson()}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{name}: took {clock.Elapsed}");
+        Assert.Null(outcome.ResultJson);
+    }
+
+    [Fact]
+    public async Task AWorkerThatNeverReportsReadyIsGivenUpOn()
+    {
+        var options = FakeWorker([]);
+        options.WorkerStartTimeout = TimeSpan.FromSeconds(1);
+        await using var sandbox = new Sandbox(options);
+        var clock = Stopwatch.StartNew();
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
+        OutcomeAssert.Status(OutcomeStatus.InternalError, outcome);
+        Assert.Contains("did not report ready", outcome.Error!.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task AWorkerThatHangsMidExecutionIsKilledAtTheDeadline()
+    {
+        await using var sandbox = new Sandbox(FakeWorker([.. Frame(Ready), .. Frame(Started)]));
+        var clock = Stopwatch.StartNew();
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1", Limits = new ExecutionLimits(TimeoutMs: 300) });
+        OutcomeAssert.Status(OutcomeStatus.Timeout, outcome);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(300 + 1000 + 700));
+    }
+
+    [Fact]
+    public async Task AFloodOfStderrIsBounded()
+    {
+        string script = Path.Combine(_directory, "stderr-flood.sh");
+        File.WriteAllText(script, "head -c 50000000 /dev/zero >&2; exit 3\n");
+        await using var sandbox = new Sandbox(new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1 });
+        long before = GC.GetTotalMemory(true);
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
+        OutcomeAssert.Status(OutcomeStatus.InternalError, outcome);
+        Assert.True(GC.GetTotalMemory(true) - before < 16 << 20, "stderr must not be buffered whole");
+    }
+
+    private SandboxOptions FakeWorker(byte[] output)
+    {
+        string data = Path.Combine(_directory, Guid.NewGuid().ToString("n") + ".bin");
+        File.WriteAllBytes(data, output);
+        string script = Path.Combine(_directory, Guid.NewGuid().ToString("n") + ".sh");
+        // Write the canned frames, then keep reading stdin until the host closes it or kills us.
+        File.WriteAllText(script, $"cat '{data}'\ncat > /dev/null\n");
+        return new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1 };
+    }
+}
