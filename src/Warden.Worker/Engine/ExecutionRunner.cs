@@ -11,7 +11,7 @@ namespace Warden.Worker.Engine;
 /// </summary>
 internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog, SandboxBridge bridge, int scriptThreadCpuClock)
 {
-    private const double Settled = -2, Idle = -1, ModuleFailed = -3;
+    private const double Settled = -2, Idle = -1;
     private const string HeapViolationText = "exceeded its memory limit";
     private const string ClassicScriptName = "script.js";
 
@@ -21,7 +21,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         bridge.Begin(request.Id, limits);
         double cpuStart = Native.ProcessCpuMs();
         long peakMemory = 0;
-        object? moduleRejection = null;
+        var unhandled = new List<(ScriptObject Promise, object? Value)>();
         bool heapViolation = false;
         string? engineFailure = null;
 
@@ -33,13 +33,19 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
             {
                 isolate.Loader.SetEntry(request.Code);
                 // A module's evaluation error does not reject ClearScript's dynamic import; V8 still
-                // reports the rejected evaluation promise here. The value is only held and handed
-                // back to the prelude: .NET never reads a property of it (docs/threat-model.md).
-                isolate.Engine.PromiseRejectionCallback = (kind, _, value) =>
+                // reports the rejected evaluation promise here, as an unhandled rejection. While the
+                // module is still evaluating, an unhandled rejection ends it (as in Node and Deno).
+                // The values are only held and handed back to the prelude: .NET never reads a
+                // property of them (docs/threat-model.md).
+                isolate.Engine.PromiseRejectionCallback = (kind, promise, value) =>
                 {
                     if (kind == V8PromiseRejectionEventKind.RejectedWithoutHandler)
                     {
-                        moduleRejection = value;
+                        unhandled.Add((promise, value));
+                    }
+                    else if (kind == V8PromiseRejectionEventKind.HandlerAddedAfterRejection)
+                    {
+                        unhandled.RemoveAll(u => u.Promise.Equals(promise));
                     }
                 };
             }
@@ -55,9 +61,10 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 {
                     break;
                 }
-                if (next == ModuleFailed)
+                if (request.Module && unhandled.Count > 0 && Convert.ToBoolean(isolate.ModulePending.Invoke(false)))
                 {
-                    isolate.FailModule.Invoke(false, moduleRejection ?? "The module threw while it was evaluated");
+                    isolate.FailModule.Invoke(false, unhandled[0].Value);
+                    unhandled.Clear();
                     continue;
                 }
                 if (next == Idle)

@@ -269,7 +269,7 @@
       if (StringIndexOf(trimmed, 'warden:') >= 0 || trimmed === 'at eval (<anonymous>)' || StringIndexOf(trimmed, '(<anonymous>)') >= 0 && !StringStartsWith(trimmed, 'at new ') && !RegExpExec(/^at [A-Za-z$_][\w$.]* \(<anonymous>\)$/, trimmed)) {
         continue;
       }
-      line = StringReplace(line, / \[temp\]/g, '');
+      line = StringReplace(line, / \[(?:temp|\d+)\]/g, '');
       ArrayPush(kept, '    ' + StringReplace(line, /^\s+/, ''));
     }
     // Built-in frames at the bottom were called by the prelude (e.g. JSON.stringify of the
@@ -614,31 +614,45 @@
     // never runs and reading `completed` throws (temporal dead zone): that is how an evaluation
     // error is told apart from success, since the import itself still resolves.
     PromiseThen(import(wrapperSpecifier), (wrapper) => {
-      let completed = false;
-      try { completed = wrapper.completed === true; } catch (tdz) { completed = false; }
-      if (!completed) {
-        moduleFailed = true;
-        return;
-      }
-      const exported = wrapper.ns.default;
-      if (typeof exported === 'function') {
-        let value;
-        try { value = exported(global.input); } catch (e) { fail(e, 'run'); return; }
-        settleWith(value);
-      } else {
-        settleWith(exported);
-      }
+      pendingWrapper = wrapper;
+      runModuleWhenEvaluated();
     }, (e) => fail(e, 'import'));
   }
 
-  let moduleFailed = false;
+  // ClearScript resolves the dynamic import as soon as the module graph was *started*: a module
+  // with top-level await may still be evaluating, and one that threw looks the same. The wrapper's
+  // `completed` binding tells them apart from the finished case; a failure shows up in .NET as an
+  // unhandled rejection, which it hands back through failModule().
+  let pendingWrapper = null;
+  // Returns true when it ran the default export (its promise settles in the next microtasks).
+  function runModuleWhenEvaluated() {
+    if (pendingWrapper === null || settled) return false;
+    let completed = false;
+    try { completed = pendingWrapper.completed === true; } catch (tdz) { completed = false; }
+    if (!completed) return false;
+    const exported = pendingWrapper.ns.default;
+    pendingWrapper = null;
+    if (typeof exported === 'function') {
+      let value;
+      try { value = exported(global.input); } catch (e) { fail(e, 'run'); return true; }
+      settleWith(value);
+    } else {
+      settleWith(exported);
+    }
+    return true;
+  }
+
+  function modulePending() {
+    runModuleWhenEvaluated();
+    return pendingWrapper !== null && !settled;
+  }
 
   function tick() {
     if (uncaught !== null && !settled) {
       fail(uncaught.error, 'run');
     }
+    if (runModuleWhenEvaluated()) return 0;
     if (settled) return -2;
-    if (moduleFailed) return -3;
     while (queue.length > 0 && queue[0].cancelled) heapPop();
     if (queue.length === 0) return -1;
     const now = bridge.Now();
@@ -667,5 +681,5 @@
     fail(reason, 'run');
   }
 
-  return [start, tick, failModule];
+  return [start, tick, failModule, modulePending];
 })

@@ -16,7 +16,7 @@ internal sealed class PreparedIsolate : IDisposable
     private static readonly string PreludeSource = LoadPrelude();
 
     private PreparedIsolate(int memoryMb, V8Runtime runtime, V8ScriptEngine engine, InMemoryModuleLoader loader,
-        ScriptObject start, ScriptObject tick, ScriptObject failModule)
+        ScriptObject start, ScriptObject tick, ScriptObject failModule, ScriptObject modulePending)
     {
         MemoryMb = memoryMb;
         Runtime = runtime;
@@ -25,6 +25,7 @@ internal sealed class PreparedIsolate : IDisposable
         Start = start;
         Tick = tick;
         FailModule = failModule;
+        ModulePending = modulePending;
     }
 
     public int MemoryMb { get; }
@@ -34,6 +35,7 @@ internal sealed class PreparedIsolate : IDisposable
     public ScriptObject Start { get; }
     public ScriptObject Tick { get; }
     public ScriptObject FailModule { get; }
+    public ScriptObject ModulePending { get; }
 
     public static PreparedIsolate Create(int memoryMb, EngineFeatures features, SandboxBridge bridge)
     {
@@ -62,7 +64,7 @@ internal sealed class PreparedIsolate : IDisposable
             var control = (ScriptObject)factory.Invoke(false, bridge,
                 features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers);
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
-                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
+                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2], (ScriptObject)control[3]);
         }
         catch
         {

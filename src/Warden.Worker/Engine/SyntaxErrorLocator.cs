@@ -15,6 +15,10 @@ internal static partial class SyntaxErrorLocator
     [GeneratedRegex(@"^\s*at (?<where>.+?:\d+:\d+)(?: ->.*)?$", RegexOptions.Multiline)]
     private static partial Regex FramePattern();
 
+    // ClearScript marks documents it made up (" [temp]") and repeated names (" [2]").
+    [GeneratedRegex(@" \[(?:temp|\d+)\]")]
+    private static partial Regex DocumentSuffix();
+
     public static ReportedFailure Locate(Microsoft.ClearScript.V8.V8ScriptEngine engine, ExecuteMessage request, ReportedFailure failure)
     {
         string name = request.Module ? InMemoryModuleLoader.EntrySpecifier : "script.js";
@@ -34,7 +38,7 @@ internal static partial class SyntaxErrorLocator
             // "    at name:line:column -> source line". Both come from V8's parser, not from user objects.
             string message = e.Message.StartsWith("SyntaxError: ", StringComparison.Ordinal) ? e.Message["SyntaxError: ".Length..] : e.Message;
             var frame = FramePattern().Match(e.ErrorDetails ?? "");
-            string stack = frame.Success ? "    at " + frame.Groups["where"].Value.Replace(" [temp]", "", StringComparison.Ordinal) : "";
+            string stack = frame.Success ? "    at " + DocumentSuffix().Replace(frame.Groups["where"].Value, "") : "";
             return failure with { Status = WireStatus.ScriptError, Message = message, Stack = stack };
         }
     }

@@ -283,6 +283,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             case KillReason.Deadline:
                 return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
                     "The worker did not start the execution in time and was killed", null, console, usage);
+            case KillReason.Retired:
+                return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+                    "The sandbox was disposed while the execution ran", null, console, usage);
         }
         var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString());
         Log.WorkerDied(_logger, Pid, message, Sanitize(Tail(_stderr.ToString())));
@@ -347,6 +350,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             Kill(KillReason.None);
         }
+        catch (InvalidOperationException)
+        {
+            // Disposed concurrently (the sandbox is shutting down): it was killed first.
+        }
         // stderr carries the reason for a fatal abort; give the pump a moment to drain it.
         await Task.WhenAny(_stderrPump, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }
@@ -363,8 +370,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         Kill(KillReason.Retired);
         await WaitForExitAsync().ConfigureAwait(false);
-        _process.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _process.Dispose();
+        }
     }
+
+    private int _disposed;
 
     /// <summary>Worker stderr is attacker-influenced: keep it printable before it reaches a log.</summary>
     private static string Sanitize(string text) =>

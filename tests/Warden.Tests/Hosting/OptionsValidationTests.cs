@@ -44,13 +44,13 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
-    public void ChangingOptionsAfterConstructionChangesNothing()
+    public async Task ChangingOptionsAfterConstructionChangesNothing()
     {
         var options = new SandboxOptions { SpareWorkers = 0 };
         var limits = options.Limits;
         var sandbox = new Sandbox(options);
         limits.MaxTimeoutMs = 1;
         Assert.Equal(60_000, sandbox.Limits.MaxTimeoutMs);
-        sandbox.DisposeAsync().AsTask().Wait();
+        await sandbox.DisposeAsync();
     }
 }

@@ -22,6 +22,21 @@ public sealed class ModuleTests(SandboxFixture fx)
     }
 
     [Fact]
+    public async Task TopLevelAwaitThatThrowsIsAScriptError()
+    {
+        var outcome = await fx.RunAsync("await new Promise(r => setTimeout(r, 5));\nthrow new TypeError('late');\nexport default 1", module: true);
+        OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
+        Assert.Equal("TypeError", outcome.Error!.Name);
+        Assert.Equal("late", outcome.Error.Message);
+    }
+
+    [Fact]
+    public async Task HandledRejectionsDuringTopLevelAwaitAreNotFailures()
+    {
+        OutcomeAssert.Ok("5", await fx.RunAsync("await null; await Promise.reject(new Error('x')).catch(() => 0); await new Promise(r => setTimeout(r, 10)); export default 5", module: true));
+    }
+
+    [Fact]
     public async Task NoDefaultExportGivesNull()
     {
         OutcomeAssert.Ok("null", await fx.RunAsync("export const a = 1;", module: true));

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Globalization;
+using Warden;
+
+// Tiny-script throughput through the library, a fresh isolate per execution (the default and the
+// recommended isolation unit), at a few concurrency levels. Usage: Warden.Bench [seconds-per-level]
+double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
+
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
+Console.WriteLine("| concurrency | executions | exec/s | p50 ms | p99 ms | max ms |");
+Console.WriteLine("|---|---|---|---|---|---|");
+foreach (int concurrency in new[] { 1, 2, 4 })
+{
+    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1 });
+    await sandbox.WarmUpAsync();
+    // Warm both the host and every worker before measuring.
+    await Task.WhenAll(Enumerable.Range(0, concurrency * 20).Select(_ => sandbox.RunAsync(submission)));
+
+    var latencies = new List<double>();
+    var clock = Stopwatch.StartNew();
+    var deadline = TimeSpan.FromSeconds(seconds);
+    var loops = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    {
+        var mine = new List<double>();
+        while (clock.Elapsed < deadline)
+        {
+            long start = Stopwatch.GetTimestamp();
+            var outcome = await sandbox.RunAsync(submission);
+            if (outcome.Status != OutcomeStatus.Ok)
+            {
+                throw new InvalidOperationException(outcome.ToJson());
+            }
+            mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        return mine;
+    })).ToArray();
+    foreach (var list in await Task.WhenAll(loops))
+    {
+        latencies.AddRange(list);
+    }
+    double elapsed = clock.Elapsed.TotalSeconds;
+    latencies.Sort();
+    double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {concurrency} | {latencies.Count} | {latencies.Count / elapsed:F0} | {P(0.50):F2} | {P(0.99):F2} | {latencies[^1]:F2} |"));
+}
