@@ -132,12 +132,14 @@ internal static class WorkerMain
                 try
                 {
                     result = runner.Run(request, isolate);
+                    // The host gets its answer before the isolate is torn down (teardown takes longer
+                    // than most scripts).
+                    channel.Send(result);
                 }
                 finally
                 {
                     isolate.Dispose();
                 }
-                channel.Send(result);
                 // Prepare the next isolate now, while the host has nothing for us.
                 prepared = PreparedIsolate.Create(preparedLimits.MemoryMb, features, bridge);
             }

@@ -60,7 +60,7 @@ internal sealed class PreparedIsolate : IDisposable
             engine.AllowReflection = false;
             var loader = new InMemoryModuleLoader();
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
-            var factory = (ScriptObject)engine.Evaluate(new DocumentInfo("warden:prelude"), PreludeSource);
+            var factory = (ScriptObject)engine.Evaluate(CompilePrelude(engine));
             var control = (ScriptObject)factory.Invoke(false, bridge,
                 features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers);
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
@@ -91,6 +91,22 @@ internal sealed class PreparedIsolate : IDisposable
         {
             Runtime.Dispose();
         }
+    }
+
+    // V8's code cache for the prelude, made by the first isolate of the process: later isolates skip
+    // parsing and compiling it. Only ever produced by this process from our own source.
+    private static byte[]? _preludeCodeCache;
+
+    private static V8Script CompilePrelude(V8ScriptEngine engine)
+    {
+        var info = new DocumentInfo("warden:prelude");
+        if (_preludeCodeCache is { } cache)
+        {
+            return engine.Compile(info, PreludeSource, V8CacheKind.Code, cache, out _);
+        }
+        var script = engine.Compile(info, PreludeSource, V8CacheKind.Code, out byte[] produced);
+        _preludeCodeCache = produced is { Length: > 0 } ? produced : null;
+        return script;
     }
 
     private static string LoadPrelude()
