@@ -91,7 +91,7 @@ internal static class RunCommand
         catch (OperationCanceledException)
         {
             await stderr.WriteLineAsync("warden: cancelled").ConfigureAwait(false);
-            return Outcome.InvalidRequest("the run was cancelled before it finished") with { Status = OutcomeStatus.InternalError };
+            return Outcome.Failure(OutcomeStatus.InternalError, "Cancelled", "The run was cancelled before it finished; its worker was killed");
         }
     }
 

@@ -14,6 +14,14 @@ internal static class FrameCodec
 {
     public const int HeaderBytes = 4;
 
+    // Non-ASCII text travels as UTF-8 rather than \uXXXX escapes (up to 6 bytes a byte): frames stay
+    // close to the size of what they carry. The protocol is never embedded in HTML, so the relaxed
+    // encoder's only caveat does not apply.
+    private static readonly ProtocolJsonContext Context = new(new System.Text.Json.JsonSerializerOptions(ProtocolJsonContext.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
     /// <summary>Reads one frame's payload, or returns null at a clean end of stream (no partial header).</summary>
     /// <exception cref="ProtocolViolationException">The stream ended mid-frame or the length breaks the cap.</exception>
     public static async ValueTask<byte[]?> ReadFrameAsync(Stream stream, int maxPayloadBytes, CancellationToken cancellationToken)
@@ -68,16 +76,16 @@ internal static class FrameCodec
     }
 
     public static byte[] Encode(HostMessage message) =>
-        WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.HostMessage));
+        WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, Context.HostMessage));
 
     public static byte[] Encode(WorkerMessage message) =>
-        WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.WorkerMessage));
+        WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, Context.WorkerMessage));
 
     public static HostMessage DecodeHostMessage(byte[] payload) =>
-        Decode(payload, static p => JsonSerializer.Deserialize(p, ProtocolJsonContext.Default.HostMessage));
+        Decode(payload, static p => JsonSerializer.Deserialize(p, Context.HostMessage));
 
     public static WorkerMessage DecodeWorkerMessage(byte[] payload) =>
-        Decode(payload, static p => JsonSerializer.Deserialize(p, ProtocolJsonContext.Default.WorkerMessage));
+        Decode(payload, static p => JsonSerializer.Deserialize(p, Context.WorkerMessage));
 
     private static T Decode<T>(byte[] payload, Func<byte[], T?> deserialize) where T : class
     {

@@ -14,8 +14,9 @@ internal static class WorkerMain
     /// so that deep recursion always ends as a catchable RangeError, never as a crashed thread.</summary>
     private const int ScriptThreadStackBytes = 32 << 20;
 
-    /// <summary>Host frames are small except for code and input, both capped by the host's own limits.</summary>
-    private const int MaxHostFrameBytes = 200 << 20;
+    /// <summary>Host frames are small except for code and input (each at most 64 MiB by the host's
+    /// limits, and JSON escaping can double them): a sanity bound, not a limit a valid request meets.</summary>
+    private const int MaxHostFrameBytes = 512 << 20;
 
     public static int Run(Stream input, Stream output)
     {

@@ -30,7 +30,7 @@ public enum LimitKind
     Heap,
     /// <summary>ArrayBuffer and typed-array backing stores.</summary>
     ArrayBuffer,
-    /// <summary>The worker process's own cap (the OS layer, or a fatal engine out-of-memory).</summary>
+    /// <summary>The worker's memory budget for the execution: its resident memory grew past it (off-heap memory included).</summary>
     Process,
     /// <summary>Console output bytes or entries.</summary>
     Console,

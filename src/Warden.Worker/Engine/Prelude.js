@@ -1,8 +1,8 @@
 // Warden prelude: evaluated in every fresh V8 context before any user code runs.
 //
 // SECURITY: this file is the wrapper around user code (docs/threat-model.md, "The prelude").
-//  - It is a single strict function expression. Its only argument from .NET is `bridge`, a host
-//    object with three string-only methods; it stays in this closure and is never stored where
+//  - It is a single strict function expression. Its only object from .NET is `bridge`, a host
+//    object with four methods that take and return only primitives (Now, Log, Complete, Fail); it stays in this closure and is never stored where
 //    user code can reach it (no global, no property of anything user code can see). Strict mode
 //    keeps `caller`/`arguments` and CallSite.getThis/getFunction from exposing our frames.
 //  - Every built-in the prelude relies on is captured here, before user code can patch it.
@@ -71,6 +71,7 @@
   const DateToISOString = uncurry(Date.prototype.toISOString);
   const DateGetTime = uncurry(Date.prototype.getTime);
   const RegExpToString = uncurry(RegExp.prototype.toString);
+  const RegExpSource = uncurry(ObjectGetOwnPropertyDescriptor(RegExp.prototype, 'source').get);
   const SymbolToString = uncurry(Symbol.prototype.toString);
   const TypedArrayLength = uncurry(ObjectGetOwnPropertyDescriptor(ReflectGetPrototypeOf(Uint8Array.prototype), 'length').get);
   const TypedArrayTag = uncurry(ObjectGetOwnPropertyDescriptor(ReflectGetPrototypeOf(Uint8Array.prototype), SymbolToStringTag).get);
@@ -115,6 +116,15 @@
   // ---------------------------------------------------------------------------------------------
   const TRUNCATED = { truncated: true };
 
+  function hasBrand(check, v) {
+    try {
+      check(v);
+      return true;
+    } catch (notBranded) {
+      return false;
+    }
+  }
+
   function renderValue(value, maxChars) {
     const out = [];
     let length = 0;
@@ -155,18 +165,20 @@
         emit('[Circular]');
         return;
       }
+      // Symbol.toStringTag can be forged, so every type is confirmed by a brand check (a built-in
+      // that throws on anything else) before its internals are read.
       const tag = ReflectApply(ObjectPrototypeToString, v, []);
       if (v instanceof ErrorCtor) {
         const stack = v.stack;
         emit(typeof stack === 'string' ? cleanStackText(stack, true) : StringCtor(v.name) + ': ' + StringCtor(v.message));
         return;
       }
-      if (tag === '[object Date]') {
+      if (tag === '[object Date]' && hasBrand(DateGetTime, v)) {
         const time = DateGetTime(v);
         emit(NumberIsNaN(time) ? 'Invalid Date' : DateToISOString(v));
         return;
       }
-      if (tag === '[object RegExp]') {
+      if (tag === '[object RegExp]' && hasBrand(RegExpSource, v)) {
         emit(RegExpToString(v));
         return;
       }
@@ -194,9 +206,9 @@
             visit(v[i], depth + 1);
           }
           emit(']');
-        } else if (tag === '[object ArrayBuffer]') {
+        } else if (tag === '[object ArrayBuffer]' && hasBrand(ArrayBufferByteLength, v)) {
           emit('ArrayBuffer { byteLength: ' + ArrayBufferByteLength(v) + ' }');
-        } else if (tag === '[object Map]') {
+        } else if (tag === '[object Map]' && hasBrand(MapSize, v)) {
           emit('Map(' + MapSize(v) + ') {');
           const it = MapEntries(v);
           let i = 0;
@@ -209,7 +221,7 @@
             visit(step.value[1], depth + 1);
           }
           emit(' }');
-        } else if (tag === '[object Set]') {
+        } else if (tag === '[object Set]' && hasBrand(SetSize, v)) {
           emit('Set(' + SetSize(v) + ') {');
           const it = SetValues(v);
           let i = 0;
@@ -515,7 +527,7 @@
   }
   function bound(text) {
     const max = limits.maxErrorTextBytes;
-    return text.length > max ? StringSlice(text, 0, max) : text;
+    return text.length > max ? StringSlice(text, 0, max - 3) + '\u2026' : text;
   }
 
   function describe(e) {
@@ -565,8 +577,10 @@
       let size = 0;
       const max = limits.maxResultBytes;
       json = JSONStringify(value, function (k, v) {
-        size += k.length + 4;
-        if (typeof v === 'string') size += v.length;
+        // A lower bound of what this member adds: a separator, and for object members the quoted
+        // key and colon; plus at least one character of value (a quoted string: its length + 2).
+        size += ArrayIsArray(this) ? 1 : k.length + 4;
+        size += typeof v === 'string' ? v.length + 2 : 1;
         if (size > max) throw RESULT_TOO_LARGE;
         return v;
       });

@@ -186,6 +186,16 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     private Grant? TryGrant(string key)
     {
+        // Idle workers age too (and may have died): retire those before handing any out.
+        for (int i = _idle.Count - 1; i >= 0; i--)
+        {
+            var idle = _idle[i].Worker;
+            if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime)
+            {
+                _idle.RemoveAt(i);
+                Retire(idle, idle.IsUsable ? "lifetime reached while idle" : "died while idle");
+            }
+        }
         int own = _idle.FindIndex(w => w.Key == key);
         if (own >= 0)
         {

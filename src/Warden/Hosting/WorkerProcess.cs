@@ -266,6 +266,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private async Task<Outcome> DeathOutcomeAsync(ExecuteMessage request, List<ConsoleEntry> console, Stopwatch clock,
         TimeSpan cpuAtStart, bool started, CancellationToken cancellationToken)
     {
+        // Usage ends when the worker's output ended, not after the time it takes to reap it.
+        clock.Stop();
         TimeSpan cpuAtDeath = CpuTimeOrZero();
         Kill(KillReason.None);
         await WaitForExitAsync().ConfigureAwait(false);
@@ -380,7 +382,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary>Worker stderr is attacker-influenced: keep it printable before it reaches a log.</summary>
     private static string Sanitize(string text) =>
-        new(text.Select(c => char.IsControl(c) && c != '\n' ? '?' : c).ToArray());
+        new(text.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
 
     private static string Tail(string text) => text.Length <= 2000 ? text.Trim() : text[^2000..].Trim();
 }

@@ -123,6 +123,16 @@ public sealed class SandboxLifecycleTests
     }
 
     [Fact]
+    public async Task IdleWorkersAreRetiredAtTheirLifetime()
+    {
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, MaxWorkerLifetime = TimeSpan.FromSeconds(2) });
+        int first = (await sandbox.RunAsync(new Submission { Code = "1" })).WorkerPid;
+        await Task.Delay(2500);
+        int second = (await sandbox.RunAsync(new Submission { Code = "1" })).WorkerPid;
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
     public async Task WorkersInheritNoneOfTheHostsEnvironment()
     {
         Environment.SetEnvironmentVariable("WARDEN_TEST_SECRET", "hunter2");

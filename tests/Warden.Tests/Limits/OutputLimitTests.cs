@@ -58,6 +58,15 @@ public sealed class OutputLimitTests(SandboxFixture fx)
     }
 
     [Fact]
+    public async Task ManySmallMembersAreMeasuredByWhatTheyReallyTake()
+    {
+        // 600,001 bytes of JSON: the early size estimate must not overcount array indices.
+        var outcome = await fx.RunAsync("new Array(300000).fill(1)");
+        OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
+        Assert.Equal(600_001, outcome.ResultJson!.Length);
+    }
+
+    [Fact]
     public async Task ResultsJustUnderTheLimitPass()
     {
         var outcome = await fx.RunAsync("'r'.repeat(1_000_000)");

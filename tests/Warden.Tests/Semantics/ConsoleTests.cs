@@ -39,6 +39,17 @@ public sealed class ConsoleTests(SandboxFixture fx)
     }
 
     [Fact]
+    public async Task ForgedTypeTagsDoNotBreakRendering()
+    {
+        var entries = await LogAsync("""
+            for (const tag of ['Date', 'Map', 'Set', 'RegExp', 'ArrayBuffer', 'Promise']) console.log({ [Symbol.toStringTag]: tag, v: 1 });
+            0
+            """);
+        Assert.Equal(6, entries.Count);
+        Assert.All(entries.Take(5), e => Assert.Equal("{ v: 1 }", e.Text));
+    }
+
+    [Fact]
     public async Task FormatSpecifiersFollowTheConsoleStandard()
     {
         var entries = await LogAsync("console.log('%s=%d (%i) %f%% %o %c.', 'n', 42.9, 7.2, 1.5, { a: 1 }, 'color: red', 'rest'); 0");
