@@ -27,26 +27,14 @@ internal static class FrameCodec
     public static async ValueTask<byte[]?> ReadFrameAsync(Stream stream, int maxPayloadBytes, CancellationToken cancellationToken)
     {
         var header = new byte[HeaderBytes];
-        int got = await ReadAtMostAsync(stream, header, cancellationToken).ConfigureAwait(false);
+        int got = await stream.ReadAtLeastAsync(header, HeaderBytes, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         if (got == 0)
         {
             return null;
         }
-        if (got < HeaderBytes)
-        {
-            throw new ProtocolViolationException("stream ended inside a frame header");
-        }
-        uint length = BinaryPrimitives.ReadUInt32LittleEndian(header);
-        if (length == 0 || length > (uint)maxPayloadBytes)
-        {
-            throw new ProtocolViolationException($"frame length {length} is outside 1..{maxPayloadBytes}");
-        }
-        var payload = new byte[length];
-        if (await ReadAtMostAsync(stream, payload, cancellationToken).ConfigureAwait(false) < payload.Length)
-        {
-            throw new ProtocolViolationException("stream ended inside a frame payload");
-        }
-        return payload;
+        var payload = new byte[CheckedLength(header, got, maxPayloadBytes)];
+        int read = await stream.ReadAtLeastAsync(payload, payload.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        return CheckedPayload(payload, read);
     }
 
     /// <summary>Blocking variant for the worker, whose reader is a dedicated thread.</summary>
@@ -58,6 +46,13 @@ internal static class FrameCodec
         {
             return null;
         }
+        var payload = new byte[CheckedLength(header, got, maxPayloadBytes)];
+        return CheckedPayload(payload, stream.ReadAtLeast(payload, payload.Length, throwOnEndOfStream: false));
+    }
+
+    // The declared length is checked against the cap before the payload buffer is allocated.
+    private static int CheckedLength(byte[] header, int got, int maxPayloadBytes)
+    {
         if (got < HeaderBytes)
         {
             throw new ProtocolViolationException("stream ended inside a frame header");
@@ -67,13 +62,11 @@ internal static class FrameCodec
         {
             throw new ProtocolViolationException($"frame length {length} is outside 1..{maxPayloadBytes}");
         }
-        var payload = new byte[length];
-        if (stream.ReadAtLeast(payload, payload.Length, throwOnEndOfStream: false) < payload.Length)
-        {
-            throw new ProtocolViolationException("stream ended inside a frame payload");
-        }
-        return payload;
+        return (int)length;
     }
+
+    private static byte[] CheckedPayload(byte[] payload, int read) =>
+        read < payload.Length ? throw new ProtocolViolationException("stream ended inside a frame payload") : payload;
 
     public static byte[] Encode(HostMessage message) =>
         WithHeader(JsonSerializer.SerializeToUtf8Bytes(message, Context.HostMessage));
@@ -110,9 +103,6 @@ internal static class FrameCodec
         payload.CopyTo(frame.AsSpan(HeaderBytes));
         return frame;
     }
-
-    private static async ValueTask<int> ReadAtMostAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken) =>
-        await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>The peer broke the wire protocol: the connection (and, on the host, the worker) is finished.</summary>

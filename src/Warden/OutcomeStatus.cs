@@ -77,31 +77,21 @@ public static class OutcomeCodes
         _ => "result",
     };
 
-    internal static bool TryParseStatus(string word, out OutcomeStatus status)
-    {
-        foreach (var candidate in Enum.GetValues<OutcomeStatus>())
-        {
-            if (candidate.ToWireString() == word)
-            {
-                status = candidate;
-                return true;
-            }
-        }
-        status = default;
-        return false;
-    }
+    internal static bool TryParseStatus(string word, out OutcomeStatus status) => TryParse(word, ToWireString, out status);
 
-    internal static bool TryParseLimit(string word, out LimitKind limit)
+    internal static bool TryParseLimit(string word, out LimitKind limit) => TryParse(word, ToWireString, out limit);
+
+    private static bool TryParse<T>(string word, Func<T, string> toWire, out T value) where T : struct, Enum
     {
-        foreach (var candidate in Enum.GetValues<LimitKind>())
+        foreach (var candidate in Enum.GetValues<T>())
         {
-            if (candidate.ToWireString() == word)
+            if (toWire(candidate) == word)
             {
-                limit = candidate;
+                value = candidate;
                 return true;
             }
         }
-        limit = default;
+        value = default;
         return false;
     }
 }

@@ -56,6 +56,14 @@ internal static class OutcomeAssert
         Assert.True(expected == outcome.Status, $"expected {expected}, got {outcome.ToJson()}");
     }
 
+    /// <summary>Asserts a failed outcome with the given status and error name; returns its error.</summary>
+    public static ExecutionError Failed(OutcomeStatus expected, string errorName, Outcome outcome)
+    {
+        Status(expected, outcome);
+        Assert.Equal(errorName, outcome.Error!.Name);
+        return outcome.Error;
+    }
+
     public static void Ok(string expectedJson, Outcome outcome)
     {
         Status(OutcomeStatus.Ok, outcome);

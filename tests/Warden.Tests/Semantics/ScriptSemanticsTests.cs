@@ -84,20 +84,18 @@ public sealed class ScriptSemanticsTests(SandboxFixture fx)
     public async Task ThrownErrorsComeBackWithUserFramesOnly()
     {
         var outcome = await fx.RunAsync("function inner() { throw new TypeError('boom') }\nfunction outer() { inner() }\nouter()");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
-        Assert.Equal("TypeError", outcome.Error!.Name);
-        Assert.Equal("boom", outcome.Error.Message);
-        Assert.Equal("    at inner (script.js:1:26)\n    at outer (script.js:2:20)\n    at script.js:3:1", outcome.Error.Stack);
-        Assert.Null(outcome.Error.Limit);
-        Assert.DoesNotContain("warden", outcome.Error.Stack, StringComparison.OrdinalIgnoreCase);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", outcome);
+        Assert.Equal("boom", outcome.Error!.Message);
+        Assert.Equal("    at inner (script.js:1:26)\n    at outer (script.js:2:20)\n    at script.js:3:1", outcome.Error!.Stack);
+        Assert.Null(outcome.Error!.Limit);
+        Assert.DoesNotContain("warden", outcome.Error!.Stack, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
     public async Task RejectionsAndNonErrorThrowsAreScriptErrors()
     {
         var rejected = await fx.RunAsync("Promise.reject(new RangeError('nope'))");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, rejected);
-        Assert.Equal("RangeError", rejected.Error!.Name);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "RangeError", rejected);
 
         var primitive = await fx.RunAsync("throw 42");
         OutcomeAssert.Status(OutcomeStatus.ScriptError, primitive);
@@ -111,18 +109,16 @@ public sealed class ScriptSemanticsTests(SandboxFixture fx)
     public async Task AnErrorInATimerCallbackFailsTheExecution()
     {
         var outcome = await fx.RunAsync("setTimeout(() => { null.x }, 0); new Promise(r => setTimeout(r, 50))");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
-        Assert.Equal("TypeError", outcome.Error!.Name);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", outcome);
     }
 
     [Fact]
     public async Task SyntaxErrorsCarryLineAndColumn()
     {
         var outcome = await fx.RunAsync("let a = 1;\nlet b = ;\n");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
-        Assert.Equal("SyntaxError", outcome.Error!.Name);
-        Assert.Equal("Unexpected token ';'", outcome.Error.Message);
-        Assert.Equal("    at script.js:2:9", outcome.Error.Stack);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "SyntaxError", outcome);
+        Assert.Equal("Unexpected token ';'", outcome.Error!.Message);
+        Assert.Equal("    at script.js:2:9", outcome.Error!.Stack);
     }
 
     [Fact]
@@ -130,20 +126,18 @@ public sealed class ScriptSemanticsTests(SandboxFixture fx)
     {
         var outcome = await fx.RunAsync("const x = 1;\nJSON.parse('{bad')");
         Assert.Equal("SyntaxError", outcome.Error!.Name);
-        Assert.Contains("script.js:2:6", outcome.Error.Stack);
+        Assert.Contains("script.js:2:6", outcome.Error!.Stack);
     }
 
     [Fact]
     public async Task ResultsMustBeJsonSerialisable()
     {
         var bigint = await fx.RunAsync("({ n: 10n })");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, bigint);
-        Assert.Equal("TypeError", bigint.Error!.Name);
-        Assert.Equal("", bigint.Error.Stack);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", bigint);
+        Assert.Equal("", bigint.Error!.Stack);
 
         var cycle = await fx.RunAsync("const o = {}; o.self = o; o");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, cycle);
-        Assert.Equal("TypeError", cycle.Error!.Name);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", cycle);
     }
 
     [Fact]
@@ -151,8 +145,7 @@ public sealed class ScriptSemanticsTests(SandboxFixture fx)
     {
         // Closing braces, comments and template tricks are just text to eval: nothing is glued.
         var outcome = await fx.RunAsync("}); globalThis.escaped = true; ({");
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
-        Assert.Equal("SyntaxError", outcome.Error!.Name);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "SyntaxError", outcome);
         OutcomeAssert.Ok("\"*/ ok\"", await fx.RunAsync("'*/ ok' // */ }"));
     }
 
