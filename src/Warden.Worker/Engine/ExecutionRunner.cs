@@ -15,6 +15,9 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     private const string HeapViolationText = "exceeded its memory limit";
     private const string ClassicScriptName = "script.js";
 
+    /// <summary>Unhandled rejections kept while a module evaluates: the first decides, the rest only cost memory.</summary>
+    private const int MaxTrackedRejections = 64;
+
     public ResultMessage Run(ExecuteMessage request, PreparedIsolate isolate)
     {
         var limits = request.Limits;
@@ -39,7 +42,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 // property of them (docs/threat-model.md).
                 isolate.Engine.PromiseRejectionCallback = (kind, promise, value) =>
                 {
-                    if (kind == V8PromiseRejectionEventKind.RejectedWithoutHandler)
+                    if (kind == V8PromiseRejectionEventKind.RejectedWithoutHandler && unhandled.Count < MaxTrackedRejections)
                     {
                         unhandled.Add((promise, value));
                     }
@@ -53,15 +56,23 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
                 InMemoryModuleLoader.WrapperSpecifier,
                 limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+            bool moduleEvaluating = request.Module;
             while (watchdog.Tripped == TripReason.None)
             {
                 peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
-                double next = Convert.ToDouble(isolate.Tick.Invoke(false));
+                double next = AsFiniteNumber(isolate.Tick.Invoke(false));
                 if (next == Settled)
                 {
                     break;
                 }
-                if (request.Module && unhandled.Count > 0 && Convert.ToBoolean(isolate.ModulePending.Invoke(false)))
+                if (moduleEvaluating && !(isolate.ModulePending.Invoke(false) is true))
+                {
+                    // Evaluated: from here on, unhandled rejections are the script's own business.
+                    moduleEvaluating = false;
+                    isolate.Engine.PromiseRejectionCallback = null;
+                    unhandled.Clear();
+                }
+                if (moduleEvaluating && unhandled.Count > 0)
                 {
                     isolate.FailModule.Invoke(false, unhandled[0].Value);
                     unhandled.Clear();
@@ -74,7 +85,13 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                         "", "run"));
                     break;
                 }
-                double waitMs = next - bridge.ElapsedMs;
+                if (double.IsNaN(next))
+                {
+                    engineFailure = "the event loop returned an unexpected value";
+                    break;
+                }
+                // Never sleep past the wall deadline, whatever the next timer says.
+                double waitMs = Math.Min(next - bridge.ElapsedMs, limits.TimeoutMs - bridge.ElapsedMs + 1);
                 if (waitMs > 0)
                 {
                     watchdog.WaitTripped(TimeSpan.FromMilliseconds(waitMs));
@@ -89,28 +106,64 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             heapViolation = true;
         }
-        catch (ScriptEngineException e)
+        catch (ScriptEngineException)
         {
-            // User exceptions never reach here (the prelude catches them all), so this is an engine
-            // or prelude failure. Its text comes from ClearScript, not from user objects.
-            engineFailure = e.Message;
+            // The prelude's entry points catch every script exception, so this is an engine or
+            // prelude failure. Its text may still carry script-made strings: it is not forwarded.
+            engineFailure = "the engine failed while running Warden's own code";
         }
         finally
         {
+            // Sampled while still watched: nothing may run in the isolate after the watchdog lets go.
+            if (!heapViolation)
+            {
+                peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
+            }
             watchdog.Disarm();
+            if (request.Module)
+            {
+                TryClearRejectionCallback(isolate);
+            }
         }
 
-        if (!heapViolation)
-        {
-            peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
-        }
-        else
+        if (heapViolation)
         {
             peakMemory = Math.Max(peakMemory, (long)limits.MemoryMb << 20);
         }
         var usage = new WireUsage(bridge.ElapsedMs, Math.Max(0, Native.ProcessCpuMs() - cpuStart), peakMemory);
-        return Classify(request, isolate, heapViolation, engineFailure, usage);
+        return Bounded(Classify(request, isolate, heapViolation, engineFailure, usage), limits);
     }
+
+    /// <summary>The event loop speaks in finite numbers; anything else (a corrupted prelude) is NaN.</summary>
+    private static double AsFiniteNumber(object? value) => value switch
+    {
+        double d when double.IsFinite(d) => d,
+        int i => i,
+        _ => double.NaN,
+    };
+
+    private static void TryClearRejectionCallback(PreparedIsolate isolate)
+    {
+        try
+        {
+            isolate.Engine.PromiseRejectionCallback = null;
+        }
+        catch (ScriptEngineException)
+        {
+            // After a heap violation the engine refuses every call; the isolate is disposed next.
+        }
+    }
+
+    /// <summary>Every string leaves the worker within its bound, whatever produced it (parser messages included).</summary>
+    private static ResultMessage Bounded(ResultMessage result, WireLimits limits) => result.Error is not { } error ? result : result with
+    {
+        Error = error with
+        {
+            Name = Utf8Text.Truncate(error.Name, limits.MaxErrorTextBytes),
+            Message = Utf8Text.Truncate(error.Message, limits.MaxErrorTextBytes),
+            Stack = Utf8Text.Truncate(error.Stack, limits.MaxErrorTextBytes),
+        },
+    };
 
     private ResultMessage Classify(ExecuteMessage request, PreparedIsolate isolate, bool heapViolation, string? engineFailure, WireUsage usage)
     {
@@ -139,7 +192,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         }
         if (engineFailure is not null && !bridge.HasOutcome)
         {
-            return Failed(id, WireStatus.InternalError, null, "InternalError", "The engine failed: " + engineFailure, usage);
+            return Failed(id, WireStatus.InternalError, null, "InternalError", "Internal error: " + engineFailure, usage);
         }
         if (bridge.ResultJson is { } json)
         {

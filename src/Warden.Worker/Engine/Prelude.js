@@ -33,7 +33,6 @@
   const MathTrunc = Math.trunc;
   const NumberIsNaN = Number.isNaN;
   const ObjectIs = Object.is;
-  const PromiseCtor = Promise;
   const IndirectEval = global.eval;
   const ErrorCtor = Error;
   const TypeErrorCtor = TypeError;
@@ -44,8 +43,18 @@
   const ArrayBufferIsView = ArrayBuffer.isView;
   const SymbolToStringTag = Symbol.toStringTag;
 
+  const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
+  const NumberToFixed = Number.prototype.toFixed;
+  const FinalizationRegistryCtor = FinalizationRegistry;
+
+  // Every array the prelude fills has no prototype: an index write on an ordinary array consults
+  // Array.prototype, where user code can plant setters that would receive the prelude's records.
+  const newList = () => {
+    const list = [];
+    ReflectSetPrototypeOf(list, null);
+    return list;
+  };
   const uncurry = (fn) => (thisArg, ...args) => ReflectApply(fn, thisArg, args);
-  const PromiseThen = uncurry(Promise.prototype.then);
   const StringSlice = uncurry(String.prototype.slice);
   const StringSplit = uncurry(String.prototype.split);
   const StringIndexOf = uncurry(String.prototype.indexOf);
@@ -92,24 +101,62 @@
     ReflectDeleteProperty(global, 'SharedArrayBuffer');
     ReflectDeleteProperty(global, 'Atomics');
   }
-  if (!enableResizableArrayBuffers) {
-    // Resizable ArrayBuffers reserve maxByteLength outside MaxArrayBufferAllocation. The proxy reads
-    // the options object once and never hands it to V8, so a getter cannot answer differently
-    // to the check and to the engine (no time-of-check/time-of-use gap).
-    const guardedArrayBuffer = new Proxy(ArrayBufferCtor, {
-      construct(target, args, newTarget) {
-        const options = args.length > 1 ? args[1] : undefined;
-        if (options !== undefined && options !== null && (typeof options === 'object' || typeof options === 'function')) {
-          if (options.maxByteLength !== undefined) {
+  // Allocating constructors. MaxArrayBufferAllocation makes V8 refuse a backing store with a
+  // RangeError that scripts can catch, and a script can throw a look-alike. Each constructor that
+  // allocates one is wrapped so that a real refusal is recorded here, out of the script's reach;
+  // only then does an uncaught allocation RangeError count as memory_limit.
+  // Resizable ArrayBuffers reserve maxByteLength outside that allocator, so unless the operator
+  // enabled them the ArrayBuffer wrapper refuses `maxByteLength`. It reads the options object
+  // once and never hands it to V8, so a getter cannot answer the check and the engine differently.
+  let allocationRefused = false;
+  function guardConstructor(name, guardOptions) {
+    const target = global[name];
+    if (typeof target !== 'function') return;
+    const guarded = new Proxy(target, {
+      construct(t, args, newTarget) {
+        let forwarded = args;
+        if (guardOptions) {
+          const options = args.length > 1 ? args[1] : undefined;
+          if (options !== undefined && options !== null && (typeof options === 'object' || typeof options === 'function')
+              && options.maxByteLength !== undefined) {
             throw new TypeErrorCtor('Resizable ArrayBuffers are disabled in this sandbox');
           }
+          forwarded = [args[0]];
         }
-        return ReflectConstruct(target, [args[0]], newTarget === guardedArrayBuffer ? target : newTarget);
+        try {
+          return ReflectConstruct(t, forwarded, newTarget === guarded ? t : newTarget);
+        } catch (e) {
+          if (e instanceof RangeErrorCtor && e.message === ALLOCATION_FAILED) allocationRefused = true;
+          throw e;
+        }
       },
     });
-    ReflectDefineProperty(ArrayBufferCtor.prototype, 'constructor', { value: guardedArrayBuffer, writable: true, configurable: true, enumerable: false });
-    ReflectDefineProperty(global, 'ArrayBuffer', { value: guardedArrayBuffer, writable: true, configurable: true, enumerable: false });
+    ReflectDefineProperty(target.prototype, 'constructor', { value: guarded, writable: true, configurable: true, enumerable: false });
+    ReflectDefineProperty(global, name, { value: guarded, writable: true, configurable: true, enumerable: false });
   }
+  const ALLOCATION_FAILED = 'Array buffer allocation failed';
+  guardConstructor('ArrayBuffer', !enableResizableArrayBuffers);
+  const typedArrayNames = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+    'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
+  for (let i = 0; i < typedArrayNames.length; i++) guardConstructor(typedArrayNames[i], false);
+
+  // FinalizationRegistry: V8 runs cleanup callbacks as tasks of its own, whenever it likes — also
+  // between two of our entries or while the isolate is torn down, when no watchdog is armed. The
+  // callback V8 sees only queues the held value; tick() runs the script's callback like a timer.
+  const cleanupQueue = newList();
+  let cleanupHead = 0;
+  const guardedFinalizationRegistry = new Proxy(FinalizationRegistryCtor, {
+    construct(target, args, newTarget) {
+      const callback = args[0];
+      if (typeof callback !== 'function') {
+        throw new TypeErrorCtor('FinalizationRegistry: cleanup must be callable');
+      }
+      const enqueue = (held) => { ArrayPush(cleanupQueue, { callback, held }); };
+      return ReflectConstruct(target, [enqueue], newTarget === guardedFinalizationRegistry ? target : newTarget);
+    },
+  });
+  ReflectDefineProperty(FinalizationRegistryCtor.prototype, 'constructor', { value: guardedFinalizationRegistry, writable: true, configurable: true, enumerable: false });
+  ReflectDefineProperty(global, 'FinalizationRegistry', { value: guardedFinalizationRegistry, writable: true, configurable: true, enumerable: false });
 
   // ---------------------------------------------------------------------------------------------
   // 2. Rendering values to bounded text (console and error messages).
@@ -126,7 +173,7 @@
   }
 
   function renderValue(value, maxChars) {
-    const out = [];
+    const out = newList();
     let length = 0;
     const seen = new SetCtor();
     function emit(text) {
@@ -194,6 +241,7 @@
           for (let i = 0; i < n; i++) {
             if (i > 0) emit(', ');
             if (i >= 100) { emit('... ' + (n - 100) + ' more items'); break; }
+            if (!(i in v)) { emit('empty'); continue; }
             visit(v[i], depth + 1);
           }
           emit(']');
@@ -252,20 +300,28 @@
     try {
       visit(value, 0);
     } catch (e) {
-      if (e !== TRUNCATED) throw e;
+      // A getter, trap or revoked proxy that throws must not make console.log throw: the value
+      // is shown as far as it could be rendered.
+      if (e !== TRUNCATED) ArrayPush(out, ' [uninspectable]');
     }
     const text = ArrayJoin(out, '');
     return text.length > maxChars ? StringSlice(text, 0, maxChars + 1) : text;
   }
 
+  const STACK_SCAN_CHARS = 64 * 1024;
+  const STACK_LINE_CHARS = 1000;
+
   // Stack text: keep only frames of user code, with their line and column, in V8's format.
   // Classic scripts run through indirect eval, so their frames read
   // "at f (eval at start (warden:prelude...), <anonymous>:L:C)"; they become "at f (script.js:L:C)".
   function cleanStackText(stack, keepHeader) {
+    // Stack text can be set by the script: bound it before any regular expression sees it.
+    if (stack.length > STACK_SCAN_CHARS) stack = StringSlice(stack, 0, STACK_SCAN_CHARS);
     const lines = StringSplit(stack, '\n');
-    const kept = [];
+    const kept = newList();
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i];
+      if (line.length > STACK_LINE_CHARS) line = StringSlice(line, 0, STACK_LINE_CHARS);
       const trimmed = StringReplace(line, /^\s+/, '');
       if (!StringStartsWith(trimmed, 'at ')) {
         if (keepHeader) ArrayPush(kept, line);
@@ -278,7 +334,7 @@
         ArrayPush(kept, name === 'eval' || name === '' ? '    at ' + where : '    at ' + name + ' (' + where + ')');
         continue;
       }
-      if (StringIndexOf(trimmed, 'warden:') >= 0 || trimmed === 'at eval (<anonymous>)' || StringIndexOf(trimmed, '(<anonymous>)') >= 0 && !StringStartsWith(trimmed, 'at new ') && !RegExpExec(/^at [A-Za-z$_][\w$.]* \(<anonymous>\)$/, trimmed)) {
+      if (StringIndexOf(trimmed, 'warden:') >= 0 || StringIndexOf(trimmed, '[internal]') >= 0 || trimmed === 'at eval (<anonymous>)' || StringIndexOf(trimmed, '(<anonymous>)') >= 0 && !StringStartsWith(trimmed, 'at new ') && !RegExpExec(/^at [A-Za-z$_][\w$.]* \(<anonymous>\)$/, trimmed)) {
         continue;
       }
       line = StringReplace(line, / \[(?:temp|\d+)\]/g, '');
@@ -302,7 +358,7 @@
     // Rendering stops a little past the remaining budget; the bridge then refuses the entry and
     // ends the execution with output_limit. No giant string is ever built or copied to .NET.
     const budget = consoleCharBudget;
-    const parts = [];
+    const parts = newList();
     let used = 0;
     let start = 0;
     if (args.length > 0 && typeof args[0] === 'string' && StringIndexOf(args[0], '%') >= 0) {
@@ -312,16 +368,19 @@
         if (spec === '%%') return '%';
         if (next >= args.length) return spec;
         const arg = args[next++];
+        let text;
         switch (spec) {
-          case '%s': return typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used));
-          case '%d': case '%i': return typeof arg === 'symbol' ? 'NaN' : StringCtor(MathTrunc(NumberCtor(arg)));
-          case '%f': return typeof arg === 'symbol' ? 'NaN' : StringCtor(NumberCtor(arg));
-          case '%c': return '';
-          default: return renderValue(arg, MathMax(0, budget - used));
+          case '%s': text = typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used)); break;
+          case '%d': case '%i': text = typeof arg === 'bigint' ? StringCtor(arg) + 'n' : toNumberText(arg, true); break;
+          case '%f': text = toNumberText(arg, false); break;
+          case '%c': text = ''; break;
+          default: text = renderValue(arg, MathMax(0, budget - used)); break;
         }
+        used += text.length;
+        return text;
       });
       ArrayPush(parts, formatted);
-      used += formatted.length;
+      used = formatted.length;
       start = next;
     }
     for (let i = start; i < args.length && used <= budget; i++) {
@@ -330,6 +389,19 @@
       used += text.length + 1;
     }
     return ArrayJoin(parts, ' ');
+  }
+
+  function toNumberText(value, integer) {
+    try {
+      const n = NumberCtor(value);
+      return StringCtor(integer ? MathTrunc(n) : n);
+    } catch (notConvertible) {
+      return 'NaN';
+    }
+  }
+
+  function elapsedText(since) {
+    return ReflectApply(NumberToFixed, bridge.Now() - since, [3]) + ' ms';
   }
 
   function emitEntry(level, text) {
@@ -406,12 +478,12 @@
       label = StringCtor(label);
       if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
       const extra = args.length > 0 ? ' ' + formatArgs(args) : '';
-      emitEntry('info', label + ': ' + (bridge.Now() - MapGet(timers, label)) + ' ms' + extra);
+      emitEntry('info', label + ': ' + elapsedText(MapGet(timers, label)) + extra);
     },
     timeEnd(label = 'default') {
       label = StringCtor(label);
       if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
-      emitEntry('info', label + ': ' + (bridge.Now() - MapGet(timers, label)) + ' ms');
+      emitEntry('info', label + ': ' + elapsedText(MapGet(timers, label)));
       MapDelete(timers, label);
     },
   };
@@ -422,7 +494,7 @@
   // 4. Timers and microtasks. The queue lives in this isolate, so a timer flood is paid for in
   //    heap and CPU like any other allocation; .NET only asks "what is due next?".
   // ---------------------------------------------------------------------------------------------
-  const queue = [];             // binary min-heap of timer records ordered by (due, seq)
+  const queue = newList();      // binary min-heap of timer records ordered by (due, seq)
   const activeTimers = new MapCtor();
   let nextTimerId = 1;
   let nextSeq = 0;
@@ -501,9 +573,11 @@
       if (typeof callback !== 'function') {
         throw new TypeErrorCtor("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
       }
-      PromiseThen(PromiseCtor.resolve(), () => {
+      // `await undefined` queues the job without any lookup a script could intercept.
+      (async () => {
+        await undefined;
         try { callback(); } catch (e) { reportUncaught(e); }
-      });
+      })();
     },
   };
   const timerNames = ReflectOwnKeys(timerFunctions);
@@ -559,7 +633,7 @@
     const d = describe(e);
     let limit = '';
     let status = 'script_error';
-    if (d.name === 'RangeError' && d.message === 'Array buffer allocation failed') {
+    if (allocationRefused && d.name === 'RangeError' && d.message === ALLOCATION_FAILED) {
       status = 'memory_limit';
       limit = 'arrayBuffer';
     }
@@ -597,8 +671,19 @@
   }
 
   function settleWith(value) {
-    const p = new PromiseCtor((resolve) => resolve(value));
-    PromiseThen(p, succeed, (e) => fail(e, 'run'));
+    // `await` adopts promises and thenables without a species lookup, and its try/catch also
+    // catches a throwing `then` or `constructor` getter: nothing a script plants can make an
+    // exception escape the prelude into .NET (where ClearScript would inspect the thrown value).
+    (async () => {
+      let resolved;
+      try {
+        resolved = await value;
+      } catch (e) {
+        fail(e, 'run');
+        return;
+      }
+      succeed(resolved);
+    })();
   }
 
   function start(inputJson, code, isModule, entrySpecifier, wrapperSpecifier, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
@@ -627,10 +712,17 @@
     // initialises `completed`. If the user's module throws while evaluating, the wrapper's body
     // never runs and reading `completed` throws (temporal dead zone): that is how an evaluation
     // error is told apart from success, since the import itself still resolves.
-    PromiseThen(import(wrapperSpecifier), (wrapper) => {
+    (async () => {
+      let wrapper;
+      try {
+        wrapper = await import(wrapperSpecifier);
+      } catch (e) {
+        fail(e, 'import');
+        return;
+      }
       pendingWrapper = wrapper;
       runModuleWhenEvaluated();
-    }, (e) => fail(e, 'import'));
+    })();
   }
 
   // ClearScript resolves the dynamic import as soon as the module graph was *started*: a module
@@ -667,6 +759,19 @@
     }
     if (runModuleWhenEvaluated()) return 0;
     if (settled) return -2;
+    if (cleanupHead < cleanupQueue.length) {
+      const cleanup = cleanupQueue[cleanupHead++];
+      if (cleanupHead === cleanupQueue.length) {
+        cleanupQueue.length = 0;
+        cleanupHead = 0;
+      }
+      try {
+        ReflectApply(cleanup.callback, undefined, [cleanup.held]);
+      } catch (e) {
+        reportUncaught(e);
+      }
+      return 0;
+    }
     while (queue.length > 0 && queue[0].cancelled) heapPop();
     if (queue.length === 0) return -1;
     const now = bridge.Now();
@@ -695,5 +800,18 @@
     fail(reason, 'run');
   }
 
-  return [start, tick, failModule, modulePending];
+  // Entry points for .NET. No exception may leave them: one that did would hand a value the script
+  // made to ClearScript, which inspects thrown values outside every limit (design.md).
+  function entryPoint(fn, valueOnError) {
+    return function (...args) {
+      try {
+        return ReflectApply(fn, undefined, args);
+      } catch (e) {
+        fail(e, 'run');
+        return valueOnError;
+      }
+    };
+  }
+
+  return [entryPoint(start, undefined), entryPoint(tick, -2), entryPoint(failModule, undefined), entryPoint(modulePending, false)];
 })

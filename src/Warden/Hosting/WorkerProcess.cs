@@ -218,9 +218,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             limit = parsed;
         }
         var error = new ExecutionError(
-            Utf8Truncate(r.Error.Name, caps.MaxErrorTextBytes),
-            Utf8Truncate(r.Error.Message, caps.MaxErrorTextBytes),
-            Utf8Truncate(r.Error.Stack, caps.MaxErrorTextBytes),
+            Utf8Text.Truncate(r.Error.Name, caps.MaxErrorTextBytes),
+            Utf8Text.Truncate(r.Error.Message, caps.MaxErrorTextBytes),
+            Utf8Text.Truncate(r.Error.Stack, caps.MaxErrorTextBytes),
             limit);
         return new Outcome { Status = status, Error = error, Console = console, Usage = usage };
     }
@@ -243,24 +243,6 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             return false;
         }
-    }
-
-    internal static string Utf8Truncate(string text, int maxBytes)
-    {
-        if (Encoding.UTF8.GetByteCount(text) <= maxBytes)
-        {
-            return text;
-        }
-        int chars = Math.Min(text.Length, maxBytes);
-        while (chars > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, chars)) > maxBytes - 3)
-        {
-            chars--;
-        }
-        if (chars > 0 && char.IsHighSurrogate(text[chars - 1]))
-        {
-            chars--;
-        }
-        return text[..chars] + "…";
     }
 
     private async Task<Outcome> DeathOutcomeAsync(ExecuteMessage request, List<ConsoleEntry> console, Stopwatch clock,

@@ -85,9 +85,11 @@ public sealed class FrameCodecTests
     public void TruncationRespectsUtf8AndSurrogates()
     {
         var text = string.Concat(Enumerable.Repeat("😀é", 100));
-        var cut = WorkerProcess.Utf8Truncate(text, 64);
+        var cut = Utf8Text.Truncate(text, 64);
         Assert.True(Encoding.UTF8.GetByteCount(cut) <= 64);
         Assert.False(char.IsHighSurrogate(cut[^2]));
-        Assert.Equal("short", WorkerProcess.Utf8Truncate("short", 64));
+        Assert.Equal("short", Utf8Text.Truncate("short", 64));
+        Assert.EndsWith("\u2026", Utf8Text.Truncate(new string('a', 100), 64));
+        Assert.Equal(64, Encoding.UTF8.GetByteCount(Utf8Text.Truncate(new string('a', 100), 64)));
     }
 }
