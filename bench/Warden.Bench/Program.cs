@@ -8,8 +8,8 @@ double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCu
 var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
 
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
-Console.WriteLine("| concurrency | executions | exec/s | p50 ms | p99 ms | max ms |");
-Console.WriteLine("|---|---|---|---|---|---|");
+Console.WriteLine("| concurrency | executions | exec/s | p50 ms | p99 ms | max ms | in-worker p50 ms |");
+Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (int concurrency in new[] { 1, 2, 4 })
 {
     await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1 });
@@ -18,11 +18,12 @@ foreach (int concurrency in new[] { 1, 2, 4 })
     await Task.WhenAll(Enumerable.Range(0, concurrency * 20).Select(_ => sandbox.RunAsync(submission)));
 
     var latencies = new List<double>();
+    var inWorker = new List<double>();
     var clock = Stopwatch.StartNew();
     var deadline = TimeSpan.FromSeconds(seconds);
     var loops = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
     {
-        var mine = new List<double>();
+        var mine = new List<(double Total, double Worker)>();
         while (clock.Elapsed < deadline)
         {
             long start = Stopwatch.GetTimestamp();
@@ -31,17 +32,19 @@ foreach (int concurrency in new[] { 1, 2, 4 })
             {
                 throw new InvalidOperationException(outcome.ToJson());
             }
-            mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            mine.Add((Stopwatch.GetElapsedTime(start).TotalMilliseconds, outcome.Usage.WallMs));
         }
         return mine;
     })).ToArray();
     foreach (var list in await Task.WhenAll(loops))
     {
-        latencies.AddRange(list);
+        latencies.AddRange(list.Select(x => x.Total));
+        inWorker.AddRange(list.Select(x => x.Worker));
     }
+    inWorker.Sort();
     double elapsed = clock.Elapsed.TotalSeconds;
     latencies.Sort();
     double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {concurrency} | {latencies.Count} | {latencies.Count / elapsed:F0} | {P(0.50):F2} | {P(0.99):F2} | {latencies[^1]:F2} |"));
+        $"| {concurrency} | {latencies.Count} | {latencies.Count / elapsed:F0} | {P(0.50):F2} | {P(0.99):F2} | {latencies[^1]:F2} | {inWorker[inWorker.Count / 2]:F2} |"));
 }

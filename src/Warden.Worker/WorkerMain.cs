@@ -112,39 +112,24 @@ internal static class WorkerMain
             // The first isolate of a process costs ~70 ms (V8 platform start) and the first run of
             // each code path pays for JIT compilation: pay both before "ready", not in a user's time.
             WarmUp(watchdog, features, cpuClock, preparedLimits);
-            PreparedIsolate? prepared = PreparedIsolate.Create(preparedLimits.MemoryMb, features, bridge);
+            using var supply = new IsolateSupply(preparedLimits.MemoryMb, memoryMb => PreparedIsolate.Create(memoryMb, features, bridge));
+            supply.WaitUntilReady();
             channel.Send(new ReadyMessage(Environment.ProcessId));
 
             foreach (var request in executions.GetConsumingEnumerable())
             {
-                PreparedIsolate isolate;
-                if (prepared is not null && prepared.MemoryMb == request.Limits.MemoryMb)
-                {
-                    isolate = prepared;
-                }
-                else
-                {
-                    // V8RuntimeConstraints are fixed when a runtime is made: other limits need their own.
-                    prepared?.Dispose();
-                    isolate = PreparedIsolate.Create(request.Limits.MemoryMb, features, bridge);
-                }
-                prepared = null;
-                ResultMessage result;
+                var isolate = supply.Take(request.Limits.MemoryMb);
                 try
                 {
-                    result = runner.Run(request, isolate);
-                    // The host gets its answer before the isolate is torn down (teardown takes longer
-                    // than most scripts).
-                    channel.Send(result);
+                    // The host gets its answer before the isolate is torn down, and teardown happens
+                    // on the supply's thread, off the path of the next execution.
+                    channel.Send(runner.Run(request, isolate));
                 }
                 finally
                 {
-                    isolate.Dispose();
+                    supply.Retire(isolate);
                 }
-                // Prepare the next isolate now, while the host has nothing for us.
-                prepared = PreparedIsolate.Create(preparedLimits.MemoryMb, features, bridge);
             }
-            prepared?.Dispose();
         }
         catch (Exception e)
         {
