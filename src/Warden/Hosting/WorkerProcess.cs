@@ -120,7 +120,15 @@ internal sealed class WorkerProcess : IAsyncDisposable
         deadline.CancelAfter(StartOfExecutionTimeout);
         try
         {
-            await SendAsync(request).ConfigureAwait(false);
+            try
+            {
+                await SendAsync(request).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The worker is already gone; reading below meets the end of its output and
+                // classifies the death.
+            }
             while (true)
             {
                 byte[]? frame;

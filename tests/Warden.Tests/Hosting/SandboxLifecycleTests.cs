@@ -77,6 +77,18 @@ public sealed class SandboxLifecycleTests
     }
 
     [Fact]
+    public async Task AnIdleWorkerThatDiedIsReplacedWithoutFailingAnyone()
+    {
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0 });
+        int pid = (await sandbox.RunAsync(new Submission { Code = "1" })).WorkerPid;
+        Process.GetProcessById(pid).Kill();
+        await Task.Delay(300);
+        var next = await sandbox.RunAsync(new Submission { Code = "2" });
+        OutcomeAssert.Ok("2", next);
+        Assert.NotEqual(pid, next.WorkerPid);
+    }
+
+    [Fact]
     public async Task DisposingStopsEveryWorker()
     {
         var sandbox = new Sandbox(Small());
