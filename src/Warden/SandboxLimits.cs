@@ -40,11 +40,11 @@ public sealed class SandboxLimits
     /// <summary>Largest memory limit a submission may ask for. Default 1024 MB; up to 4096 MB where the operator allows it.</summary>
     public int MaxMemoryMb { get => _maxMemoryMb; set => _maxMemoryMb = InRange(value, MinMemoryMb, AbsoluteMaxMemoryMb); }
 
-    /// <summary>Largest source, in UTF-8 bytes. Default 1 MiB: compiling is not interruptible, so source size bounds that time.</summary>
-    public int MaxCodeBytes { get => _maxCodeBytes; set => _maxCodeBytes = InRange(value, 1, 64 << 20); }
+    /// <summary>Largest source, in UTF-8 bytes. Default 1 MiB, at most 16 MiB: compiling is not interruptible, so source size bounds that time.</summary>
+    public int MaxCodeBytes { get => _maxCodeBytes; set => _maxCodeBytes = InRange(value, 1, 16 << 20); }
 
-    /// <summary>Largest input JSON, in UTF-8 bytes. Default 1 MiB: <c>JSON.parse</c> is one uninterruptible call (32 MB took ~2 s).</summary>
-    public int MaxInputBytes { get => _maxInputBytes; set => _maxInputBytes = InRange(value, 1, 64 << 20); }
+    /// <summary>Largest input JSON, in UTF-8 bytes. Default 1 MiB, at most 16 MiB: <c>JSON.parse</c> is one uninterruptible call (32 MB took ~2 s).</summary>
+    public int MaxInputBytes { get => _maxInputBytes; set => _maxInputBytes = InRange(value, 1, 16 << 20); }
 
     /// <summary>Total console text, in UTF-8 bytes, per execution. Default 1 MiB. Past it the execution stops with <c>output_limit</c>.</summary>
     public int MaxConsoleBytes { get => _maxConsoleBytes; set => _maxConsoleBytes = InRange(value, 0, 64 << 20); }

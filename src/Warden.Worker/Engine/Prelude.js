@@ -46,6 +46,7 @@
   const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
   const NumberToFixed = Number.prototype.toFixed;
   const FinalizationRegistryCtor = FinalizationRegistry;
+  const WeakSetCtor = WeakSet;
 
   // Every array the prelude fills has no prototype: an index write on an ordinary array consults
   // Array.prototype, where user code can plant setters that would receive the prelude's records.
@@ -76,6 +77,8 @@
   const SetAdd = uncurry(Set.prototype.add);
   const SetHas = uncurry(Set.prototype.has);
   const SetDelete = uncurry(Set.prototype.delete);
+  const WeakSetAdd = uncurry(WeakSet.prototype.add);
+  const WeakSetHas = uncurry(WeakSet.prototype.has);
   const IteratorNext = (it) => it.next();
   const DateToISOString = uncurry(Date.prototype.toISOString);
   const DateGetTime = uncurry(Date.prototype.getTime);
@@ -103,30 +106,38 @@
   }
   // Allocating constructors. MaxArrayBufferAllocation makes V8 refuse a backing store with a
   // RangeError that scripts can catch, and a script can throw a look-alike. Each constructor that
-  // allocates one is wrapped so that a real refusal is recorded here, out of the script's reach;
-  // only then does an uncaught allocation RangeError count as memory_limit.
+  // allocates one is wrapped: when it is called with a length, the length is converted here first,
+  // so the engine call below runs no script code and a RangeError it throws is the engine's own.
+  // That error object is remembered (by identity, out of the script's reach); only it, thrown
+  // uncaught, counts as memory_limit. Other call forms (iterables, array-likes) run script code
+  // while allocating, so a refusal there is reported as the RangeError it is.
   // Resizable ArrayBuffers reserve maxByteLength outside that allocator, so unless the operator
   // enabled them the ArrayBuffer wrapper refuses `maxByteLength`. It reads the options object
   // once and never hands it to V8, so a getter cannot answer the check and the engine differently.
-  let allocationRefused = false;
+  const refusals = new WeakSetCtor();
   function guardConstructor(name, guardOptions) {
     const target = global[name];
     if (typeof target !== 'function') return;
     const guarded = new Proxy(target, {
       construct(t, args, newTarget) {
         let forwarded = args;
-        if (guardOptions) {
-          const options = args.length > 1 ? args[1] : undefined;
+        if (guardOptions && args.length > 1) {
+          const options = args[1];
           if (options !== undefined && options !== null && (typeof options === 'object' || typeof options === 'function')
               && options.maxByteLength !== undefined) {
             throw new TypeErrorCtor('Resizable ArrayBuffers are disabled in this sandbox');
           }
           forwarded = [args[0]];
         }
+        const first = forwarded.length > 0 ? forwarded[0] : undefined;
+        const byLength = forwarded.length <= 1 && (first === null || (typeof first !== 'object' && typeof first !== 'function'));
+        if (byLength) {
+          forwarded = [first === undefined ? 0 : +first];   // ToNumber, as the constructor would
+        }
         try {
           return ReflectConstruct(t, forwarded, newTarget === guarded ? t : newTarget);
         } catch (e) {
-          if (e instanceof RangeErrorCtor && e.message === ALLOCATION_FAILED) allocationRefused = true;
+          if (byLength && e instanceof RangeErrorCtor) WeakSetAdd(refusals, e);
           throw e;
         }
       },
@@ -627,13 +638,21 @@
     return { name: bound(name), message: bound(message), stack: bound(stack) };
   }
 
+  function refusedByEngine(e) {
+    try {
+      return WeakSetHas(refusals, e);
+    } catch (notAnObject) {
+      return false;
+    }
+  }
+
   function fail(e, phase) {
     if (settled) return;
     settled = true;
     const d = describe(e);
     let limit = '';
     let status = 'script_error';
-    if (allocationRefused && d.name === 'RangeError' && d.message === ALLOCATION_FAILED) {
+    if (refusedByEngine(e) && d.message === ALLOCATION_FAILED) {
       status = 'memory_limit';
       limit = 'arrayBuffer';
     }
@@ -649,11 +668,22 @@
       // counts a lower bound of the output size as it goes, so a huge result is stopped early
       // instead of being built in full off-heap.
       let size = 0;
+      let top = true;
       const max = limits.maxResultBytes;
       json = JSONStringify(value, function (k, v) {
-        // A lower bound of what this member adds: a separator, and for object members the quoted
-        // key and colon; plus at least one character of value (a quoted string: its length + 2).
-        size += ArrayIsArray(this) ? 1 : k.length + 4;
+        // A lower bound of the bytes this value adds to the output (the worker checks the exact
+        // size afterwards): for a member, its separator and quoted key; for the value, its
+        // quoted length if a string, else at least one character. Braces are not counted.
+        const omitted = v === undefined || typeof v === 'function' || typeof v === 'symbol';
+        if (top) {
+          top = false;
+        } else if (ArrayIsArray(this)) {
+          size += 1;
+        } else if (omitted) {
+          return v;   // left out of objects entirely
+        } else {
+          size += k.length + 4;
+        }
         size += typeof v === 'string' ? v.length + 2 : 1;
         if (size > max) throw RESULT_TOO_LARGE;
         return v;

@@ -62,6 +62,9 @@ public sealed class PreludeHardeningTests(SandboxFixture fx)
     [Theory]
     [InlineData("throw new RangeError('Array buffer allocation failed')")]
     [InlineData("throw { name: 'RangeError', message: 'Array buffer allocation failed' }")]
+    [InlineData("new ArrayBuffer({ valueOf() { throw new RangeError('Array buffer allocation failed') } })")]
+    [InlineData("new Uint8Array({ length: 2, get 0() { throw new RangeError('Array buffer allocation failed') } })")]
+    [InlineData("try { new ArrayBuffer(2 ** 40) } catch { } throw new RangeError('Array buffer allocation failed')")]
     public async Task AScriptCannotForgeAMemoryLimit(string code)
     {
         var outcome = await fx.RunAsync(code);

@@ -67,6 +67,17 @@ public sealed class OutputLimitTests(SandboxFixture fx)
     }
 
     [Fact]
+    public async Task AResultOfExactlyTheLimitPasses()
+    {
+        int max = fx.Sandbox.Limits.MaxResultBytes;
+        var outcome = await fx.RunAsync($"'r'.repeat({max - 2})");
+        OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
+        Assert.Equal(max, outcome.ResultJson!.Length);
+        OutcomeAssert.Status(OutcomeStatus.OutputLimit, await fx.RunAsync($"'r'.repeat({max - 1})"));
+        OutcomeAssert.Ok("{}", await fx.RunAsync("const o = {}; for (let i = 0; i < 200000; i++) o['k' + i] = undefined; o"));
+    }
+
+    [Fact]
     public async Task ResultsJustUnderTheLimitPass()
     {
         var outcome = await fx.RunAsync("'r'.repeat(1_000_000)");
