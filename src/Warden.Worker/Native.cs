@@ -38,6 +38,12 @@ internal static partial class Native
     [LibraryImport(Libc, EntryPoint = "clock_gettime", SetLastError = true)]
     private static partial int ClockGetTime(int clockId, out Timespec time);
 
+    [LibraryImport(Libc, EntryPoint = "_exit")]
+    private static partial void Exit(int status);
+
+    /// <summary>_exit(2): ends the process without running any managed shutdown.</summary>
+    public static void ExitImmediately(int status) => Exit(status);
+
     [LibraryImport(Libc, EntryPoint = "getrusage", SetLastError = true)]
     private static partial int GetRusage(int who, out Rusage usage);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ClearScript.V8;
+using Warden.Protocol;
 
 namespace Warden.Worker;
 
@@ -39,6 +40,14 @@ internal sealed class Watchdog
 
     /// <summary>How often memory is sampled while a script runs.</summary>
     private const double MemorySampleMs = 5;
+
+    /// <summary>
+    /// How long a tripped execution may ignore Interrupt() (inside a built-in that never checks)
+    /// before the worker ends itself, so that the limit is reported at once, not at the host's
+    /// deadline, and memory stops growing.
+    /// </summary>
+    private static readonly TimeSpan EscalationDelay = TimeSpan.FromMilliseconds(250);
+    private long _trippedAt;
 
     public Watchdog()
     {
@@ -84,6 +93,7 @@ internal sealed class Watchdog
                 return;
             }
             _reason = (int)reason;
+            _trippedAt = Stopwatch.GetTimestamp();
             _trippedSignal.Set();
             Monitor.PulseAll(_gate);
         }
@@ -105,6 +115,10 @@ internal sealed class Watchdog
                 }
                 if (_reason != 0)
                 {
+                    if (Stopwatch.GetElapsedTime(_trippedAt) > EscalationDelay)
+                    {
+                        EndWorker((TripReason)_reason);
+                    }
                     Interrupt(_engine);
                     Monitor.Wait(_gate, 1);
                     continue;
@@ -114,12 +128,14 @@ internal sealed class Watchdog
                 if (cpuLeftNs <= 0 || wallLeftTicks <= 0)
                 {
                     _reason = (int)(cpuLeftNs <= 0 ? TripReason.Cpu : TripReason.Wall);
+                    _trippedAt = Stopwatch.GetTimestamp();
                     _trippedSignal.Set();
                     continue;
                 }
                 if (_memory.ResidentBytes() > _residentLimitBytes)
                 {
                     _reason = (int)TripReason.Memory;
+                    _trippedAt = Stopwatch.GetTimestamp();
                     _trippedSignal.Set();
                     continue;
                 }
@@ -130,6 +146,20 @@ internal sealed class Watchdog
                 Monitor.Wait(_gate, TimeSpan.FromMilliseconds(sleepMs));
             }
         }
+    }
+
+    /// <summary>Ends the process at once (no managed shutdown: the script thread is stuck in V8).</summary>
+    private static void EndWorker(TripReason reason)
+    {
+        int code = reason switch
+        {
+            TripReason.Cpu => WorkerExitCodes.CpuLimit,
+            TripReason.Wall => WorkerExitCodes.WallLimit,
+            TripReason.Memory => WorkerExitCodes.MemoryLimit,
+            _ => WorkerExitCodes.ConsoleLimit,
+        };
+        Console.Error.WriteLine($"warden-worker: the {reason} limit was not honoured by the engine; ending the worker");
+        Native.ExitImmediately(code);
     }
 
     private static void Interrupt(V8ScriptEngine engine)

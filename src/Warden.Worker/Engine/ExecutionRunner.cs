@@ -15,16 +15,12 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     private const string HeapViolationText = "exceeded its memory limit";
     private const string ClassicScriptName = "script.js";
 
-    /// <summary>Unhandled rejections kept while a module evaluates: the first decides, the rest only cost memory.</summary>
-    private const int MaxTrackedRejections = 64;
-
     public ResultMessage Run(ExecuteMessage request, PreparedIsolate isolate)
     {
         var limits = request.Limits;
         bridge.Begin(request.Id, limits);
         double cpuStart = Native.ProcessCpuMs();
         long peakMemory = 0;
-        var unhandled = new List<(ScriptObject Promise, object? Value)>();
         bool heapViolation = false;
         string? engineFailure = null;
 
@@ -32,51 +28,20 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock, ProcessBudgetBytes(limits.MemoryMb));
         try
         {
-            if (request.Module)
-            {
-                isolate.Loader.SetEntry(request.Code);
-                // A module's evaluation error does not reject ClearScript's dynamic import; V8 still
-                // reports the rejected evaluation promise here, as an unhandled rejection. While the
-                // module is still evaluating, an unhandled rejection ends it (as in Node and Deno).
-                // The values are only held and handed back to the prelude: .NET never reads a
-                // property of them (docs/threat-model.md).
-                isolate.Engine.PromiseRejectionCallback = (kind, promise, value) =>
-                {
-                    if (kind == V8PromiseRejectionEventKind.RejectedWithoutHandler && unhandled.Count < MaxTrackedRejections)
-                    {
-                        unhandled.Add((promise, value));
-                    }
-                    else if (kind == V8PromiseRejectionEventKind.HandlerAddedAfterRejection)
-                    {
-                        unhandled.RemoveAll(u => u.Promise.Equals(promise));
-                    }
-                };
-            }
             isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
                 request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
-                InMemoryModuleLoader.WrapperSpecifier,
                 limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
-            bool moduleEvaluating = request.Module;
-            while (watchdog.Tripped == TripReason.None)
+            if (request.Module)
+            {
+                EvaluateModule(request, isolate);
+            }
+            while (watchdog.Tripped == TripReason.None && !bridge.HasOutcome)
             {
                 peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
                 double next = AsFiniteNumber(isolate.Tick.Invoke(false));
                 if (next == Settled)
                 {
                     break;
-                }
-                if (moduleEvaluating && !(isolate.ModulePending.Invoke(false) is true))
-                {
-                    // Evaluated: from here on, unhandled rejections are the script's own business.
-                    moduleEvaluating = false;
-                    isolate.Engine.PromiseRejectionCallback = null;
-                    unhandled.Clear();
-                }
-                if (moduleEvaluating && unhandled.Count > 0)
-                {
-                    isolate.FailModule.Invoke(false, unhandled[0].Value);
-                    unhandled.Clear();
-                    continue;
                 }
                 if (next == Idle)
                 {
@@ -106,6 +71,10 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             heapViolation = true;
         }
+        catch (ScriptEngineException) when (watchdog.Tripped != TripReason.None)
+        {
+            // Interrupted while ClearScript was inside its own exception handling.
+        }
         catch (ScriptEngineException)
         {
             // The prelude's entry points catch every script exception, so this is an engine or
@@ -120,10 +89,6 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 peakMemory = Math.Max(peakMemory, SampleMemory(isolate));
             }
             watchdog.Disarm();
-            if (request.Module)
-            {
-                TryClearRejectionCallback(isolate);
-            }
         }
 
         if (heapViolation)
@@ -134,6 +99,32 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         return Bounded(Classify(request, isolate, heapViolation, engineFailure, usage), limits);
     }
 
+    /// <summary>
+    /// Evaluates Warden's fixed wrapper module, which imports the submission and hands its namespace
+    /// to the prelude. A module graph with top-level await returns its evaluation promise, given to
+    /// the prelude to await (so a later error is caught in JS). A graph that fails synchronously
+    /// (parse, link or top-level throw) throws here: ClearScript has then already formatted the error
+    /// inside the isolate, under the watchdog, and only that bounded text is used.
+    /// </summary>
+    private void EvaluateModule(ExecuteMessage request, PreparedIsolate isolate)
+    {
+        isolate.Loader.SetEntry(request.Code);
+        object evaluation;
+        try
+        {
+            evaluation = isolate.Engine.Evaluate(
+                new DocumentInfo(InMemoryModuleLoader.WrapperSpecifier) { Category = ModuleCategory.Standard },
+                InMemoryModuleLoader.WrapperSource);
+        }
+        catch (ScriptEngineException e) when (watchdog.Tripped == TripReason.None
+            && !e.Message.Contains(HeapViolationText, StringComparison.Ordinal))
+        {
+            bridge.OverrideFailure(ModuleErrors.FromEngineException(e));
+            return;
+        }
+        isolate.AwaitModule.Invoke(false, evaluation);
+    }
+
     /// <summary>The event loop speaks in finite numbers; anything else (a corrupted prelude) is NaN.</summary>
     private static double AsFiniteNumber(object? value) => value switch
     {
@@ -141,18 +132,6 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         int i => i,
         _ => double.NaN,
     };
-
-    private static void TryClearRejectionCallback(PreparedIsolate isolate)
-    {
-        try
-        {
-            isolate.Engine.PromiseRejectionCallback = null;
-        }
-        catch (ScriptEngineException)
-        {
-            // After a heap violation the engine refuses every call; the isolate is disposed next.
-        }
-    }
 
     /// <summary>Every string leaves the worker within its bound, whatever produced it (parser messages included).</summary>
     private static ResultMessage Bounded(ResultMessage result, WireLimits limits) => result.Error is not { } error ? result : result with
@@ -200,7 +179,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         }
         var failure = bridge.Failure ?? new ReportedFailure(WireStatus.InternalError, null, "InternalError",
             "The execution ended without a result", "", "run");
-        if (failure.Name == "SyntaxError" && failure.Phase is "evaluate" or "import")
+        if (failure.Name == "SyntaxError" && failure.Phase is "evaluate" or "module")
         {
             failure = SyntaxErrorLocator.Locate(isolate.Engine, request, failure);
         }

@@ -4,7 +4,8 @@ using Microsoft.ClearScript.JavaScript;
 namespace Warden.Worker.Engine;
 
 /// <summary>
-/// Serves ES modules from memory only: the submission's entry module and Warden's fixed wrapper.
+/// Serves ES modules from memory only: the submission's entry module, imported by Warden's fixed
+/// wrapper module (which ExecutionRunner evaluates directly).
 /// SECURITY: this replaces ClearScript's default loader, so no import can reach the file system or
 /// the network (the default loader with file access loaded /etc/hostname in a test, design.md).
 /// </summary>
@@ -13,9 +14,12 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
     public const string EntrySpecifier = "module.mjs";
     public const string WrapperSpecifier = "warden:entry";
 
-    // Fixed text: never contains user source. See the prelude's start() for why `completed` exists.
-    private const string WrapperSource =
-        "import * as ns from \"" + EntrySpecifier + "\";\nexport { ns };\nexport const completed = true;\n";
+    /// <summary>
+    /// Fixed text, never containing user source: once the submission has evaluated, hand its
+    /// namespace to the prelude's hook (see moduleEvaluated in Prelude.js).
+    /// </summary>
+    public const string WrapperSource =
+        "import * as ns from \"" + EntrySpecifier + "\";\nglobalThis[Symbol.for(\"warden.module\")](ns);\n";
 
     private readonly Dictionary<string, Document> _documents = new(StringComparer.Ordinal);
 
@@ -24,8 +28,6 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
         _documents.Clear();
         _documents[EntrySpecifier] = new StringDocument(
             new DocumentInfo(EntrySpecifier) { Category = ModuleCategory.Standard }, code);
-        _documents[WrapperSpecifier] = new StringDocument(
-            new DocumentInfo(WrapperSpecifier) { Category = ModuleCategory.Standard }, WrapperSource);
     }
 
     public override Task<Document> LoadDocumentAsync(DocumentSettings settings, DocumentInfo? sourceInfo,

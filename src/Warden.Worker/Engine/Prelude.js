@@ -31,6 +31,7 @@
   const NumberCtor = Number;
   const MathMax = Math.max;
   const MathTrunc = Math.trunc;
+  const MathFloor = Math.floor;
   const NumberIsNaN = Number.isNaN;
   const ObjectIs = Object.is;
   const IndirectEval = global.eval;
@@ -42,6 +43,7 @@
   const ArrayBufferCtor = ArrayBuffer;
   const ArrayBufferIsView = ArrayBuffer.isView;
   const SymbolToStringTag = Symbol.toStringTag;
+  const SymbolFor = Symbol.for;
 
   const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
   const NumberToFixed = Number.prototype.toFixed;
@@ -130,7 +132,10 @@
           forwarded = [args[0]];
         }
         const first = forwarded.length > 0 ? forwarded[0] : undefined;
-        const byLength = forwarded.length <= 1 && (first === null || (typeof first !== 'object' && typeof first !== 'function'));
+        // Only a plain `new X(length)`: a subclass or a newTarget from Reflect.construct makes V8
+        // read `newTarget.prototype`, which a script can turn into a getter.
+        const byLength = newTarget === guarded && forwarded.length <= 1
+          && (first === null || (typeof first !== 'object' && typeof first !== 'function'));
         if (byLength) {
           forwarded = [first === undefined ? 0 : +first];   // ToNumber, as the constructor would
         }
@@ -543,8 +548,10 @@
   }
 
   function normaliseDelay(delay, nesting) {
-    let ms = NumberCtor(delay);
-    if (!(ms >= 0) || ms > 2147483647) ms = 0;
+    // WebIDL `long`, as in browsers: whole milliseconds (no sub-millisecond timer to time with),
+    // wrapping past 2^31 - 1; negative becomes 0.
+    let ms = NumberCtor(delay) | 0;
+    if (ms < 0) ms = 0;
     // HTML: timers nested more than 5 deep are clamped to at least 4 ms.
     if (nesting > 5 && ms < 4) ms = 4;
     return ms;
@@ -558,7 +565,7 @@
     const id = nextTimerId++;
     const nesting = currentNesting + 1;
     const ms = normaliseDelay(delay, nesting);
-    const t = { id, due: bridge.Now() + ms, seq: nextSeq++, handler, args, repeat, ms, nesting, cancelled: false };
+    const t = { id, due: MathFloor(bridge.Now()) + ms, seq: nextSeq++, handler, args, repeat, ms, nesting, cancelled: false };
     MapSet(activeTimers, id, t);
     heapPush(t);
     return id;
@@ -661,6 +668,11 @@
 
   function succeed(value) {
     if (settled) return;
+    if (uncaught !== null) {
+      // A callback threw before the result settled: that error ends the execution (as in Node).
+      fail(uncaught.error, 'run');
+      return;
+    }
     settled = true;
     let json;
     try {
@@ -716,7 +728,7 @@
     })();
   }
 
-  function start(inputJson, code, isModule, entrySpecifier, wrapperSpecifier, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
+  function start(inputJson, code, isModule, entrySpecifier, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
     limits = { maxConsoleBytes, maxResultBytes, maxErrorTextBytes };
     consoleCharBudget = limits.maxConsoleBytes;
     ReflectDefineProperty(global, 'input', {
@@ -737,57 +749,49 @@
       settleWith(completion);
       return;
     }
+    // Modules: .NET evaluates Warden's fixed wrapper module (it imports the submission and then
+    // calls this hook with the namespace), and hands the evaluation's promise to awaitModule().
     scriptName = entrySpecifier;
-    // The wrapper module is fixed text from .NET: it imports the user's entry module and then
-    // initialises `completed`. If the user's module throws while evaluating, the wrapper's body
-    // never runs and reading `completed` throws (temporal dead zone): that is how an evaluation
-    // error is told apart from success, since the import itself still resolves.
-    (async () => {
-      let wrapper;
-      try {
-        wrapper = await import(wrapperSpecifier);
-      } catch (e) {
-        fail(e, 'import');
-        return;
-      }
-      pendingWrapper = wrapper;
-      runModuleWhenEvaluated();
-    })();
+    ReflectDefineProperty(global, SymbolFor(MODULE_HOOK), { value: entryPoint(moduleEvaluated, undefined), writable: false, configurable: false, enumerable: false });
   }
 
-  // ClearScript resolves the dynamic import as soon as the module graph was *started*: a module
-  // with top-level await may still be evaluating, and one that threw looks the same. The wrapper's
-  // `completed` binding tells them apart from the finished case; a failure shows up in .NET as an
-  // unhandled rejection, which it hands back through failModule().
-  let pendingWrapper = null;
-  // Returns true when it ran the default export (its promise settles in the next microtasks).
-  function runModuleWhenEvaluated() {
-    if (pendingWrapper === null || settled) return false;
-    let completed = false;
-    try { completed = pendingWrapper.completed === true; } catch (tdz) { completed = false; }
-    if (!completed) return false;
-    const exported = pendingWrapper.ns.default;
-    pendingWrapper = null;
+  // Called by the wrapper module once the submission has evaluated. A script can call it too (the
+  // key is a registered symbol), but only to fake its own result: the first call wins.
+  const MODULE_HOOK = 'warden.module';
+  let moduleSeen = false;
+  function moduleEvaluated(ns) {
+    if (moduleSeen || settled) return;
+    moduleSeen = true;
+    const exported = ns.default;
     if (typeof exported === 'function') {
       let value;
-      try { value = exported(global.input); } catch (e) { fail(e, 'run'); return true; }
+      try { value = exported(global.input); } catch (e) { fail(e, 'run'); return; }
       settleWith(value);
     } else {
       settleWith(exported);
     }
-    return true;
   }
 
-  function modulePending() {
-    runModuleWhenEvaluated();
-    return pendingWrapper !== null && !settled;
+  // `evaluation` is what the wrapper's evaluation returned: a promise when the module graph has
+  // top-level await, else undefined. Its rejection is the module's error, caught here in JS.
+  function awaitModule(evaluation) {
+    (async () => {
+      try {
+        await evaluation;
+      } catch (e) {
+        fail(e, 'run');
+        return;
+      }
+      if (!moduleSeen && !settled) {
+        fail(new ErrorCtor('The module finished evaluating without reaching Warden\'s wrapper'), 'run');
+      }
+    })();
   }
 
   function tick() {
     if (uncaught !== null && !settled) {
       fail(uncaught.error, 'run');
     }
-    if (runModuleWhenEvaluated()) return 0;
     if (settled) return -2;
     if (cleanupHead < cleanupQueue.length) {
       const cleanup = cleanupQueue[cleanupHead++];
@@ -809,7 +813,9 @@
     if (t.due > now) return t.due;
     heapPop();
     if (t.repeat) {
-      t.due = now + normaliseDelay(t.ms, t.nesting);
+      // Each repeat nests one level deeper, so intervals are clamped to 4 ms as in browsers.
+      t.nesting++;
+      t.due = MathFloor(now) + normaliseDelay(t.ms, t.nesting);
       t.seq = nextSeq++;
       heapPush(t);
     } else {
@@ -826,10 +832,6 @@
     return 0;
   }
 
-  function failModule(reason) {
-    fail(reason, 'run');
-  }
-
   // Entry points for .NET. No exception may leave them: one that did would hand a value the script
   // made to ClearScript, which inspects thrown values outside every limit (design.md).
   function entryPoint(fn, valueOnError) {
@@ -843,5 +845,5 @@
     };
   }
 
-  return [entryPoint(start, undefined), entryPoint(tick, -2), entryPoint(failModule, undefined), entryPoint(modulePending, false)];
+  return [entryPoint(start, undefined), entryPoint(tick, -2), entryPoint(awaitModule, undefined)];
 })

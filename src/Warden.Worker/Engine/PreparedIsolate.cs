@@ -16,7 +16,7 @@ internal sealed class PreparedIsolate : IDisposable
     private static readonly string PreludeSource = LoadPrelude();
 
     private PreparedIsolate(int memoryMb, V8Runtime runtime, V8ScriptEngine engine, InMemoryModuleLoader loader,
-        ScriptObject start, ScriptObject tick, ScriptObject failModule, ScriptObject modulePending)
+        ScriptObject start, ScriptObject tick, ScriptObject awaitModule)
     {
         MemoryMb = memoryMb;
         Runtime = runtime;
@@ -24,8 +24,7 @@ internal sealed class PreparedIsolate : IDisposable
         Loader = loader;
         Start = start;
         Tick = tick;
-        FailModule = failModule;
-        ModulePending = modulePending;
+        AwaitModule = awaitModule;
     }
 
     public int MemoryMb { get; }
@@ -34,8 +33,7 @@ internal sealed class PreparedIsolate : IDisposable
     public InMemoryModuleLoader Loader { get; }
     public ScriptObject Start { get; }
     public ScriptObject Tick { get; }
-    public ScriptObject FailModule { get; }
-    public ScriptObject ModulePending { get; }
+    public ScriptObject AwaitModule { get; }
 
     public static PreparedIsolate Create(int memoryMb, EngineFeatures features, SandboxBridge bridge)
     {
@@ -55,8 +53,11 @@ internal sealed class PreparedIsolate : IDisposable
             runtime.MaxStackUsage = (UIntPtr)StackUsageBytes;
             // No debugging flags (they open a TCP port), no task/promise, array or date conversion,
             // no global host members. Dynamic imports are served only by the in-memory loader.
+            // HideHostExceptions: a .NET exception (e.g. the loader refusing an import) would
+            // otherwise reach the script as `error.hostException`, a live host object.
             var engine = runtime.CreateScriptEngine("warden",
-                V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
+                V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports
+                | V8ScriptEngineFlags.HideHostExceptions);
             engine.AllowReflection = false;
             var loader = new InMemoryModuleLoader();
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
@@ -64,7 +65,7 @@ internal sealed class PreparedIsolate : IDisposable
             var control = (ScriptObject)factory.Invoke(false, bridge,
                 features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers);
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
-                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2], (ScriptObject)control[3]);
+                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
         }
         catch
         {

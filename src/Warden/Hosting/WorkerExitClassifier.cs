@@ -1,3 +1,5 @@
+using Warden.Protocol;
+
 namespace Warden.Hosting;
 
 /// <summary>How a worker's death maps to an outcome: classified from facts, never guessed.</summary>
@@ -17,6 +19,18 @@ internal static class WorkerExitClassifier
 
     public static (OutcomeStatus Status, LimitKind? Limit, string Message) Classify(int exitCode, string stderrTail)
     {
+        // The worker ended itself because a limit tripped and the engine would not stop.
+        switch (exitCode)
+        {
+            case WorkerExitCodes.CpuLimit:
+                return (OutcomeStatus.Timeout, LimitKind.Cpu, "CPU time limit exceeded; the script could not be interrupted, so its worker was stopped");
+            case WorkerExitCodes.WallLimit:
+                return (OutcomeStatus.Timeout, LimitKind.Wall, "Time limit exceeded; the script could not be interrupted, so its worker was stopped");
+            case WorkerExitCodes.MemoryLimit:
+                return (OutcomeStatus.MemoryLimit, LimitKind.Process, "The worker's memory grew past this execution's budget and the script could not be interrupted, so its worker was stopped");
+            case WorkerExitCodes.ConsoleLimit:
+                return (OutcomeStatus.OutputLimit, LimitKind.Console, "Console output passed its limit and the script could not be interrupted, so its worker was stopped");
+        }
         if (FatalOutOfMemoryMarkers.Any(m => stderrTail.Contains(m, StringComparison.Ordinal)))
         {
             // The script's own allocation outran V8's hard heap limit: V8 aborts rather than throws.

@@ -281,8 +281,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
         var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString());
         Log.WorkerDied(_logger, Pid, message, Sanitize(Tail(_stderr.ToString())));
-        return Outcome.Failure(status, status == OutcomeStatus.MemoryLimit ? "MemoryLimitError" : "InternalError",
-            message, limit, console, usage);
+        string name = status switch
+        {
+            OutcomeStatus.MemoryLimit => "MemoryLimitError",
+            OutcomeStatus.Timeout => "TimeoutError",
+            OutcomeStatus.OutputLimit => "OutputLimitError",
+            _ => "InternalError",
+        };
+        return Outcome.Failure(status, name, message, limit, console, usage);
     }
 
     private async Task SendAsync(HostMessage message)
