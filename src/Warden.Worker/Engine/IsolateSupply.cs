@@ -1,25 +1,31 @@
+using System.Collections.Concurrent;
+
 namespace Warden.Worker.Engine;
 
 /// <summary>
-/// Keeps one isolate for the default limits prepared ahead, and tears retired isolates down, on a
-/// thread of its own: creating (~1–5 ms) and disposing (~1–3 ms) an isolate then overlap with the
-/// script thread's work instead of adding to every execution's latency.
+/// Keeps isolates for the default limits prepared ahead on a thread of its own, and tears retired
+/// isolates down on another: creating (~5–10 ms here) and disposing (~1–4 ms) an isolate then
+/// overlap with the script thread's work instead of adding to every execution's latency.
 /// </summary>
 /// <remarks>
-/// Nothing of an execution runs here: a retired isolate's script has ended (its watchdog disarmed
-/// only after the last entry), and FinalizationRegistry callbacks only queue inside the prelude.
+/// Nothing of an execution runs on these threads: a retired isolate's script has ended (its watchdog
+/// disarmed only after the last entry), and FinalizationRegistry callbacks only queue inside the prelude.
 /// </remarks>
 internal sealed class IsolateSupply : IDisposable
 {
+    /// <summary>Isolates kept ready: two absorb a burst of back-to-back executions.</summary>
+    private const int ReadyTarget = 2;
+
     /// <summary>Retired isolates waiting for teardown beyond this are disposed by the caller itself, so memory stays bounded.</summary>
-    private const int MaxPendingDisposals = 2;
+    private const int MaxPendingDisposals = 4;
 
     private readonly object _gate = new();
     private readonly int _defaultMemoryMb;
     private readonly Func<int, PreparedIsolate> _create;
-    private readonly Queue<PreparedIsolate> _retired = new();
-    private readonly Thread _thread;
-    private PreparedIsolate? _ready;
+    private readonly Queue<PreparedIsolate> _ready = new();
+    private readonly BlockingCollection<PreparedIsolate> _retired = new(MaxPendingDisposals);
+    private readonly Thread _preparer;
+    private readonly Thread _disposer;
     private Exception? _failure;
     private bool _stopping;
 
@@ -27,11 +33,13 @@ internal sealed class IsolateSupply : IDisposable
     {
         _defaultMemoryMb = defaultMemoryMb;
         _create = create;
-        _thread = new Thread(Loop, 16 << 20) { IsBackground = true, Name = "warden-isolate-supply" };
-        _thread.Start();
+        _preparer = new Thread(Prepare, 16 << 20) { IsBackground = true, Name = "warden-isolate-preparer" };
+        _disposer = new Thread(DisposeRetired, 16 << 20) { IsBackground = true, Name = "warden-isolate-disposer" };
+        _preparer.Start();
+        _disposer.Start();
     }
 
-    /// <summary>An isolate for these limits: the prepared one when they are the defaults, else a new one.</summary>
+    /// <summary>An isolate for these limits: a prepared one when they are the defaults, else a new one.</summary>
     public PreparedIsolate Take(int memoryMb)
     {
         if (memoryMb != _defaultMemoryMb)
@@ -41,16 +49,12 @@ internal sealed class IsolateSupply : IDisposable
         }
         lock (_gate)
         {
-            while (_ready is null)
+            while (_ready.Count == 0)
             {
-                if (_failure is not null)
-                {
-                    throw new InvalidOperationException("The isolate supply failed", _failure);
-                }
+                ThrowIfFailed();
                 Monitor.Wait(_gate);
             }
-            var isolate = _ready;
-            _ready = null;
+            var isolate = _ready.Dequeue();
             Monitor.PulseAll(_gate);
             return isolate;
         }
@@ -61,13 +65,10 @@ internal sealed class IsolateSupply : IDisposable
     {
         lock (_gate)
         {
-            while (_ready is null && _failure is null)
+            while (_ready.Count == 0)
             {
+                ThrowIfFailed();
                 Monitor.Wait(_gate);
-            }
-            if (_failure is not null)
-            {
-                throw new InvalidOperationException("The isolate supply failed", _failure);
             }
         }
     }
@@ -75,69 +76,60 @@ internal sealed class IsolateSupply : IDisposable
     /// <summary>Hands an isolate over for teardown.</summary>
     public void Retire(PreparedIsolate isolate)
     {
-        lock (_gate)
+        if (_stopping || !_retired.TryAdd(isolate))
         {
-            if (_retired.Count < MaxPendingDisposals && !_stopping)
-            {
-                _retired.Enqueue(isolate);
-                Monitor.PulseAll(_gate);
-                return;
-            }
+            isolate.Dispose();
         }
-        isolate.Dispose();
     }
 
-    private void Loop()
+    private void ThrowIfFailed()
     {
-        while (true)
+        if (_failure is not null)
         {
-            PreparedIsolate? toDispose = null;
-            bool create = false;
-            lock (_gate)
-            {
-                while (!_stopping && _failure is null && _ready is not null && _retired.Count == 0)
-                {
-                    Monitor.Wait(_gate);
-                }
-                if (_stopping || _failure is not null)
-                {
-                    return;
-                }
-                // Preparing the next isolate comes first: someone may be waiting for it.
-                if (_ready is null)
-                {
-                    create = true;
-                }
-                else
-                {
-                    toDispose = _retired.Dequeue();
-                }
-            }
-            try
-            {
-                if (create)
-                {
-                    var isolate = _create(_defaultMemoryMb);
-                    lock (_gate)
-                    {
-                        _ready = isolate;
-                        Monitor.PulseAll(_gate);
-                    }
-                }
-                else
-                {
-                    toDispose!.Dispose();
-                }
-            }
-            catch (Exception e)
+            throw new InvalidOperationException("The isolate supply failed", _failure);
+        }
+    }
+
+    private void Prepare()
+    {
+        try
+        {
+            while (true)
             {
                 lock (_gate)
                 {
-                    _failure = e;
+                    while (!_stopping && _ready.Count >= ReadyTarget)
+                    {
+                        Monitor.Wait(_gate);
+                    }
+                    if (_stopping)
+                    {
+                        return;
+                    }
+                }
+                var isolate = _create(_defaultMemoryMb);
+                lock (_gate)
+                {
+                    _ready.Enqueue(isolate);
                     Monitor.PulseAll(_gate);
                 }
-                return;
             }
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+            {
+                _failure = e;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    private void DisposeRetired()
+    {
+        foreach (var isolate in _retired.GetConsumingEnumerable())
+        {
+            isolate.Dispose();
         }
     }
 
@@ -148,9 +140,10 @@ internal sealed class IsolateSupply : IDisposable
             _stopping = true;
             Monitor.PulseAll(_gate);
         }
-        _thread.Join();
-        _ready?.Dispose();
-        while (_retired.TryDequeue(out var isolate))
+        _retired.CompleteAdding();
+        _preparer.Join();
+        _disposer.Join();
+        while (_ready.TryDequeue(out var isolate))
         {
             isolate.Dispose();
         }
