@@ -21,7 +21,7 @@ public sealed class SecondRoundHardeningTests(SandboxFixture fx)
             Limits = new ExecutionLimits(TimeoutMs: 300),
         });
         OutcomeAssert.Status(OutcomeStatus.Timeout, outcome);
-        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"took {elapsed}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed}");
         await fx.AssertHealthyAsync();
     }
 
@@ -81,7 +81,7 @@ public sealed class SecondRoundHardeningTests(SandboxFixture fx)
         });
         OutcomeAssert.Status(OutcomeStatus.Timeout, outcome);
         Assert.Equal(LimitKind.Cpu, outcome.Error!.Limit);
-        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"took {elapsed} (the wall limit was 20 s)");
         await fx.AssertHealthyAsync();
     }
 

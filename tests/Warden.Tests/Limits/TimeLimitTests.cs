@@ -5,8 +5,9 @@ namespace Warden.Tests.Limits;
 public sealed class TimeLimitTests(SandboxFixture fx)
 {
     private const int LimitMs = 300;
-    // Generous slack: the contract is limit + grace (≤ 1 s); tests allow that plus scheduling noise.
-    private static readonly TimeSpan MaxElapsed = TimeSpan.FromMilliseconds(LimitMs + 1000 + 500);
+    // Generous slack: the contract is limit + grace (≤ 1 s); tests allow that plus scheduling noise on
+    // a loaded two-core machine (worker teardown and reaping are included in the caller's time).
+    private static readonly TimeSpan MaxElapsed = TimeSpan.FromMilliseconds(LimitMs + 1000 + 1500);
 
     public static TheoryData<string, string> Hogs => new()
     {

@@ -77,7 +77,7 @@ public sealed class ScriptSemanticsTests(SandboxFixture fx)
         var (outcome, elapsed) = await fx.TimedAsync(new Submission { Code = "new Promise(() => {})", Limits = new ExecutionLimits(TimeoutMs: 10_000) });
         OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
         Assert.Contains("never settle", outcome.Error!.Message);
-        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(4), $"took {elapsed} (the wall limit was 10 s)");
     }
 
     [Fact]
