@@ -119,15 +119,17 @@ internal static class WorkerMain
             foreach (var request in executions.GetConsumingEnumerable())
             {
                 var isolate = supply.Take(request.Limits.MemoryMb);
+                bool large = true;
                 try
                 {
-                    // The host gets its answer before the isolate is torn down, and teardown happens
-                    // on the supply's thread, off the path of the next execution.
-                    channel.Send(runner.Run(request, isolate));
+                    var result = runner.Run(request, isolate);
+                    large = result.Usage.MemoryBytes >= IsolateSupply.LargeIsolateBytes;
+                    // The host gets its answer before the isolate is torn down.
+                    channel.Send(result);
                 }
                 finally
                 {
-                    supply.Retire(isolate);
+                    supply.Retire(isolate, disposeNow: large);
                 }
             }
         }

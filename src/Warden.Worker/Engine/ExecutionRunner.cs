@@ -67,7 +67,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             // The watchdog or the bridge interrupted the script; the reason is in Tripped.
         }
-        catch (ScriptEngineException e) when (e.Message.Contains(HeapViolationText, StringComparison.Ordinal))
+        catch (ScriptEngineException e) when (IsHeapViolation(e))
         {
             heapViolation = true;
         }
@@ -116,14 +116,21 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 new DocumentInfo(InMemoryModuleLoader.WrapperSpecifier) { Category = ModuleCategory.Standard },
                 InMemoryModuleLoader.WrapperSource);
         }
-        catch (ScriptEngineException e) when (watchdog.Tripped == TripReason.None
-            && !e.Message.Contains(HeapViolationText, StringComparison.Ordinal))
+        catch (ScriptEngineException e) when (watchdog.Tripped == TripReason.None && !IsHeapViolation(e))
         {
             bridge.OverrideFailure(ModuleErrors.FromEngineException(e));
             return;
         }
         isolate.AwaitModule.Invoke(false, evaluation);
     }
+
+    /// <summary>
+    /// ClearScript's heap-limit interrupt. Decided by IsFatal, which only the engine sets: a script
+    /// can throw any text, including this message (measured: `throw 'The V8 runtime has exceeded its
+    /// memory limit'` reproduces it exactly).
+    /// </summary>
+    private static bool IsHeapViolation(ScriptEngineException e) =>
+        e.IsFatal && e.Message.Contains(HeapViolationText, StringComparison.Ordinal);
 
     /// <summary>The event loop speaks in finite numbers; anything else (a corrupted prelude) is NaN.</summary>
     private static double AsFiniteNumber(object? value) => value switch
@@ -177,8 +184,10 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             return new ResultMessage(id, WireStatus.Ok, json, null, usage);
         }
-        var failure = bridge.Failure ?? new ReportedFailure(WireStatus.InternalError, null, "InternalError",
-            "The execution ended without a result", "", "run");
+        // The prelude settles only after the bridge took the outcome, so ending without one means the
+        // script left no room to report it (e.g. its own exhausted stack): its failure, not Warden's.
+        var failure = bridge.Failure ?? new ReportedFailure(WireStatus.ScriptError, null, "Error",
+            "The script ended without a result it could report (was its stack exhausted?)", "", "run");
         if (failure.Name == "SyntaxError" && failure.Phase is "evaluate" or "module")
         {
             failure = SyntaxErrorLocator.Locate(isolate.Engine, request, failure);

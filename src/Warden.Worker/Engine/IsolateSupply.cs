@@ -73,10 +73,17 @@ internal sealed class IsolateSupply : IDisposable
         }
     }
 
-    /// <summary>Hands an isolate over for teardown.</summary>
-    public void Retire(PreparedIsolate isolate)
+    /// <summary>
+    /// Tearing down an isolate that held this much takes long enough (unmapping hundreds of MB) to
+    /// stall the next execution on a small machine if it overlapped with it, so it is done before
+    /// the next execution starts, where it costs the worker's idle time instead of a user's.
+    /// </summary>
+    public const long LargeIsolateBytes = 32L << 20;
+
+    /// <summary>Hands an isolate over for teardown: in the background, or at once when it was large.</summary>
+    public void Retire(PreparedIsolate isolate, bool disposeNow)
     {
-        if (_stopping || !_retired.TryAdd(isolate))
+        if (disposeNow || _stopping || !_retired.TryAdd(isolate))
         {
             isolate.Dispose();
         }

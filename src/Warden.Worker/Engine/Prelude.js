@@ -653,9 +653,10 @@
     }
   }
 
+  // `settled` is set only once the bridge has taken the outcome: if reporting itself fails (a
+  // script can call into here with its stack nearly exhausted), a later attempt can still report.
   function fail(e, phase) {
     if (settled) return;
-    settled = true;
     const d = describe(e);
     let limit = '';
     let status = 'script_error';
@@ -664,16 +665,18 @@
       limit = 'arrayBuffer';
     }
     bridge.Fail(status, limit, d.name, d.message, d.stack, phase);
+    settled = true;
   }
 
+  let serialising = false;
   function succeed(value) {
-    if (settled) return;
+    if (settled || serialising) return;
     if (uncaught !== null) {
       // A callback threw before the result settled: that error ends the execution (as in Node).
       fail(uncaught.error, 'run');
       return;
     }
-    settled = true;
+    serialising = true;
     let json;
     try {
       // The replacer returns every value unchanged (so the output is exactly JSON.stringify's) and
@@ -701,15 +704,18 @@
         return v;
       });
     } catch (e) {
+      serialising = false;
       if (e === RESULT_TOO_LARGE) {
         bridge.Fail('output_limit', 'result', 'OutputLimitError', 'The result is larger than ' + limits.maxResultBytes + ' bytes', '', 'result');
+        settled = true;
         return;
       }
-      settled = false;
       fail(e, 'result');
       return;
     }
+    serialising = false;
     bridge.Complete(json === undefined ? 'null' : json);
+    settled = true;
   }
 
   function settleWith(value) {
@@ -752,16 +758,25 @@
     // Modules: .NET evaluates Warden's fixed wrapper module (it imports the submission and then
     // calls this hook with the namespace), and hands the evaluation's promise to awaitModule().
     scriptName = entrySpecifier;
-    ReflectDefineProperty(global, SymbolFor(MODULE_HOOK), { value: entryPoint(moduleEvaluated, undefined), writable: false, configurable: false, enumerable: false });
+    ReflectDefineProperty(global, SymbolFor(MODULE_HOOK), { value: moduleEvaluated, writable: false, configurable: false, enumerable: false });
   }
 
   // Called by the wrapper module once the submission has evaluated. A script can call it too (the
-  // key is a registered symbol), but only to fake its own result: the first call wins.
+  // key is a registered symbol), but only to fake its own result: the first call wins. It only
+  // records the namespace: the default export is run from tick(), on the shallow stack of a call
+  // from .NET, not on whatever stack the caller left.
   const MODULE_HOOK = 'warden.module';
   let moduleSeen = false;
+  let moduleNamespace = null;
   function moduleEvaluated(ns) {
-    if (moduleSeen || settled) return;
+    if (moduleSeen) return;
     moduleSeen = true;
+    moduleNamespace = ns;
+  }
+
+  function runModuleDefault() {
+    const ns = moduleNamespace;
+    moduleNamespace = null;
     const exported = ns.default;
     if (typeof exported === 'function') {
       let value;
@@ -793,6 +808,10 @@
       fail(uncaught.error, 'run');
     }
     if (settled) return -2;
+    if (moduleNamespace !== null) {
+      runModuleDefault();
+      return 0;
+    }
     if (cleanupHead < cleanupQueue.length) {
       const cleanup = cleanupQueue[cleanupHead++];
       if (cleanupHead === cleanupQueue.length) {
