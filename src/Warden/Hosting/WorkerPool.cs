@@ -20,6 +20,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly HashSet<WorkerProcess> _all = [];
     private readonly HashSet<Task> _background = [];
+    private readonly Timer _maintenance;
     private int _alive;            // started or starting; bounded by MaxWorkers
     private int _startingSpares;
     private bool _disposed;
@@ -43,6 +44,23 @@ internal sealed class WorkerPool : IAsyncDisposable
         _logger = logger;
         lock (_gate)
         {
+            EnsureSpares();
+        }
+        // Idle workers age even when nothing asks for one: retire them on a timer too.
+        var period = TimeSpan.FromTicks(Math.Clamp(options.MaxWorkerLifetime.Ticks / 2, TimeSpan.FromMilliseconds(250).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        _maintenance = new Timer(_ => Maintain(), null, period, period);
+    }
+
+    private void Maintain()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            RetireExpiredIdle();
+            Pump();
             EnsureSpares();
         }
     }
@@ -186,16 +204,7 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     private Grant? TryGrant(string key)
     {
-        // Idle workers age too (and may have died): retire those before handing any out.
-        for (int i = _idle.Count - 1; i >= 0; i--)
-        {
-            var idle = _idle[i].Worker;
-            if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime)
-            {
-                _idle.RemoveAt(i);
-                Retire(idle, idle.IsUsable ? "lifetime reached while idle" : "died while idle");
-            }
-        }
+        RetireExpiredIdle();
         int own = _idle.FindIndex(w => w.Key == key);
         if (own >= 0)
         {
@@ -224,6 +233,20 @@ internal sealed class WorkerPool : IAsyncDisposable
             return new Grant(null);
         }
         return null;
+    }
+
+    /// <summary>Idle workers age too (and may have died): they are retired, never handed out.</summary>
+    private void RetireExpiredIdle()
+    {
+        for (int i = _idle.Count - 1; i >= 0; i--)
+        {
+            var idle = _idle[i].Worker;
+            if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime)
+            {
+                _idle.RemoveAt(i);
+                Retire(idle, idle.IsUsable ? "lifetime reached while idle" : "died while idle");
+            }
+        }
     }
 
     private Grant Take(int index)
@@ -326,6 +349,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                 return;
             }
             _disposed = true;
+            _maintenance.Dispose();
             foreach (var waiter in _waiters)
             {
                 waiter.Granted.TrySetException(new ObjectDisposedException(nameof(Sandbox)));
