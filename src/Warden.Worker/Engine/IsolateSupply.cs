@@ -136,7 +136,16 @@ internal sealed class IsolateSupply : IDisposable
     {
         foreach (var isolate in _retired.GetConsumingEnumerable())
         {
-            isolate.Dispose();
+            try
+            {
+                isolate.Dispose();
+            }
+            catch (Exception e)
+            {
+                // Teardown of an isolate whose execution is over: nothing to report to the host,
+                // but an exception here must not take the worker down with it.
+                Console.Error.WriteLine("warden-worker: isolate teardown failed: " + e.GetType().Name);
+            }
         }
     }
 

@@ -769,7 +769,7 @@
   let moduleSeen = false;
   let moduleNamespace = null;
   function moduleEvaluated(ns) {
-    if (moduleSeen) return;
+    if (moduleSeen || ns === null || (typeof ns !== 'object' && typeof ns !== 'function')) return;
     moduleSeen = true;
     moduleNamespace = ns;
   }

@@ -23,6 +23,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     private readonly Timer _maintenance;
     private int _alive;            // started or starting; bounded by MaxWorkers
     private int _startingSpares;
+    private DateTime _lastSpareFailure = DateTime.MinValue;
     private bool _disposed;
 
     private sealed record IdleWorker(WorkerProcess Worker, string? Key);
@@ -61,7 +62,12 @@ internal sealed class WorkerPool : IAsyncDisposable
             }
             RetireExpiredIdle();
             Pump();
-            EnsureSpares();
+            // A worker that cannot start is not respawned on every tick: the next acquisition
+            // starts one on demand and reports why it failed.
+            if (DateTime.UtcNow - _lastSpareFailure > TimeSpan.FromSeconds(30))
+            {
+                EnsureSpares();
+            }
         }
     }
 
@@ -309,6 +315,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             _startingSpares--;
             if (worker is null)
             {
+                _lastSpareFailure = DateTime.UtcNow;
                 // Not retried here: a worker that cannot start would otherwise be restarted in a
                 // tight loop. The next acquisition starts one on demand and reports the failure.
                 _alive--;
