@@ -13,7 +13,8 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
 {
     private const double Settled = -2, Idle = -1;
     private const string HeapViolationText = "exceeded its memory limit";
-    private const string ClassicScriptName = "script.js";
+    /// <summary>The document name of a classic script: what its stack frames show.</summary>
+    internal const string ClassicScriptName = "script.js";
 
     public ResultMessage Run(ExecuteMessage request, PreparedIsolate isolate)
     {

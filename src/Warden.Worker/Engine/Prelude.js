@@ -40,7 +40,6 @@
   const RangeErrorCtor = RangeError;
   const MapCtor = Map;
   const SetCtor = Set;
-  const ArrayBufferCtor = ArrayBuffer;
   const ArrayBufferIsView = ArrayBuffer.isView;
   const SymbolToStringTag = Symbol.toStringTag;
   const SymbolFor = Symbol.for;
@@ -63,7 +62,6 @@
   const StringIndexOf = uncurry(String.prototype.indexOf);
   const StringStartsWith = uncurry(String.prototype.startsWith);
   const StringReplace = uncurry(String.prototype.replace);
-  const StringRepeat = uncurry(String.prototype.repeat);
   const RegExpExec = uncurry(RegExp.prototype.exec);
   const ArrayPush = uncurry(Array.prototype.push);
   const ArrayPop = uncurry(Array.prototype.pop);

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.ClearScript;
 using Microsoft.ClearScript.JavaScript;
 using Warden.Protocol;
@@ -10,18 +9,11 @@ namespace Warden.Worker.Engine;
 /// (which runs no user code) tells a parse error, with its line and column, from a SyntaxError the
 /// script threw at run time (JSON.parse, new RegExp, ...), which is left as it was.
 /// </summary>
-internal static partial class SyntaxErrorLocator
+internal static class SyntaxErrorLocator
 {
-    [GeneratedRegex(@"^\s*at (?<where>.+?:\d+:\d+)(?: ->.*)?$", RegexOptions.Multiline)]
-    private static partial Regex FramePattern();
-
-    // ClearScript marks documents it made up (" [temp]") and repeated names (" [2]").
-    [GeneratedRegex(@" \[(?:temp|\d+)\]")]
-    private static partial Regex DocumentSuffix();
-
     public static ReportedFailure Locate(Microsoft.ClearScript.V8.V8ScriptEngine engine, ExecuteMessage request, ReportedFailure failure)
     {
-        string name = request.Module ? InMemoryModuleLoader.EntrySpecifier : "script.js";
+        string name = request.Module ? InMemoryModuleLoader.EntrySpecifier : ExecutionRunner.ClassicScriptName;
         var info = new DocumentInfo(name);
         if (request.Module)
         {
@@ -36,9 +28,8 @@ internal static partial class SyntaxErrorLocator
         {
             // ClearScript's text for a parse error: "SyntaxError: msg" and, in the details,
             // "    at name:line:column -> source line". Both come from V8's parser, not from user objects.
-            string message = e.Message.StartsWith("SyntaxError: ", StringComparison.Ordinal) ? e.Message["SyntaxError: ".Length..] : e.Message;
-            var frame = FramePattern().Match(e.ErrorDetails ?? "");
-            string stack = frame.Success ? "    at " + DocumentSuffix().Replace(frame.Groups["where"].Value, "") : "";
+            string message = ClearScriptErrorText.NameAndMessage(e.Message) is ("SyntaxError", var text) ? text : e.Message;
+            string stack = ClearScriptErrorText.UserFrames(e.ErrorDetails).FirstOrDefault() ?? "";
             return failure with { Status = WireStatus.ScriptError, Message = message, Stack = stack };
         }
     }
