@@ -127,7 +127,11 @@ internal sealed class Watchdog
                 long cpuLeftNs = _cpuDeadlineNs - Native.ReadClockNs(_cpuClock);
                 if (cpuLeftNs <= 0 || wallLeftTicks <= 0)
                 {
-                    _reason = (int)(cpuLeftNs <= 0 ? TripReason.Cpu : TripReason.Wall);
+                    // When the watchdog wakes late both may have passed: name the one that passed
+                    // first (the larger overshoot), not whichever is checked first.
+                    double wallOverMs = -wallLeftTicks * 1000.0 / Stopwatch.Frequency;
+                    double cpuOverMs = -cpuLeftNs / 1e6;
+                    _reason = (int)(cpuLeftNs <= 0 && (wallLeftTicks > 0 || cpuOverMs > wallOverMs) ? TripReason.Cpu : TripReason.Wall);
                     _trippedAt = Stopwatch.GetTimestamp();
                     _trippedSignal.Set();
                     continue;
