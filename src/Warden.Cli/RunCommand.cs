@@ -20,24 +20,27 @@ internal static class RunCommand
         var cpu = new Option<int?>("--cpu") { Description = "CPU-time limit of the script thread in ms [default: the timeout].", HelpName = "MS" };
         var memory = new Option<int?>("--memory") { Description = $"Heap limit, and separately ArrayBuffer limit, in MB [default: {defaults.DefaultMemoryMb}; range: {SandboxLimits.MinMemoryMb}-{SandboxLimits.AbsoluteMaxMemoryMb}].", HelpName = "MB" };
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
+        var isolation = IsolationOption.Create();
 
         var command = new Command("run",
             "Run one script in a fresh worker and print its outcome as one JSON object on stdout:\n" +
             "{ status, result, console, error, usage, engine }. The exit code follows the status.")
         {
-            file, input, inputFile, timeout, cpu, memory, module,
+            file, input, inputFile, timeout, cpu, memory, module, isolation,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new RunRequest(
                 parse.GetValue(file)!, parse.GetValue(input), parse.GetValue(inputFile),
-                parse.GetValue(timeout), parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(module));
+                parse.GetValue(timeout), parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(module),
+                IsolationOption.Parse(parse.GetValue(isolation)));
             return Emit(stdout, await RunAsync(request, stderr, stdin, cancellationToken).ConfigureAwait(false));
         });
         return command;
     }
 
-    internal sealed record RunRequest(string File, string? Input, string? InputFile, int? TimeoutMs, int? CpuMs, int? MemoryMb, bool Module);
+    internal sealed record RunRequest(string File, string? Input, string? InputFile, int? TimeoutMs, int? CpuMs, int? MemoryMb, bool Module,
+        OsIsolationMode Isolation = OsIsolationMode.Required);
 
     internal static async Task<Outcome> RunAsync(RunRequest request, TextWriter stderr, Stream stdin, CancellationToken cancellationToken)
     {
@@ -75,8 +78,21 @@ internal static class RunCommand
             .SetMinimumLevel(LogLevel.Warning)
             .AddSimpleConsole(o => o.SingleLine = true)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-        var options = new SandboxOptions { Limits = limits, MaxWorkers = 1, SpareWorkers = 0 };
-        await using var sandbox = new Sandbox(options, loggerFactory.CreateLogger<Sandbox>());
+        var options = new SandboxOptions { Limits = limits, MaxWorkers = 1, SpareWorkers = 0, OsIsolation = request.Isolation };
+        Sandbox sandbox;
+        try
+        {
+            sandbox = new Sandbox(options, loggerFactory.CreateLogger<Sandbox>());
+        }
+        catch (IsolationUnavailableException e)
+        {
+            // The machine, not the request, is at fault: say which layer is missing and how to add it.
+            await stderr.WriteLineAsync("warden: " + e.Message).ConfigureAwait(false);
+            return Outcome.Failure(OutcomeStatus.InternalError, "IsolationUnavailable",
+                "Refusing to run untrusted code: OS isolation layer(s) missing here: "
+                + string.Join(", ", e.Report.Missing.Select(l => l.Name)) + ". Run `warden doctor` for how to enable them, or choose --isolation best-effort|none explicitly.");
+        }
+        await using var _ = sandbox;
         var submission = new Submission
         {
             Code = code.Text!,

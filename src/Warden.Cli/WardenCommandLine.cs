@@ -35,6 +35,7 @@ internal static class WardenCommandLine
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(RunCommand.Build(stdout, stderr, stdin));
+        root.Subcommands.Add(DoctorCommand.Build(new StreamWriter(stdout) { AutoFlush = true }));
         return root;
     }
 }

@@ -15,7 +15,23 @@ internal abstract record HostMessage;
 /// <summary>First frame to a new worker: what it prepares isolates for, and which engine features exist.</summary>
 internal sealed record ConfigureMessage(
     [property: JsonRequired] WireLimits PreparedLimits,
-    [property: JsonRequired] WireFeatures Features) : HostMessage;
+    [property: JsonRequired] WireFeatures Features,
+    [property: JsonRequired] WireLockdown Lockdown) : HostMessage;
+
+/// <summary>
+/// What the worker locks down in itself once warm (the namespaces and cgroup are the host's doing).
+/// <see cref="SeccompDefault"/> and <see cref="SeccompOmit"/> exist for the allowlist-derivation
+/// procedure (tools/seccomp): production workers always get "kill" and no omissions.
+/// </summary>
+internal sealed record WireLockdown(
+    [property: JsonRequired] bool Seccomp,
+    [property: JsonRequired] string SeccompDefault,
+    string[]? SeccompOmit,
+    [property: JsonRequired] bool ResidentMemoryBackstop,
+    WireSelfTest? SelfTest);
+
+/// <summary>Asks the worker to attempt forbidden operations around its lockdown and report each.</summary>
+internal sealed record WireSelfTest([property: JsonRequired] int LoopbackPort);
 
 internal sealed record ExecuteMessage(
     [property: JsonRequired] string Id,
@@ -33,7 +49,24 @@ internal sealed record ShutdownMessage : HostMessage;
 [JsonDerivedType(typeof(ResultMessage), "result")]
 internal abstract record WorkerMessage;
 
-internal sealed record ReadyMessage([property: JsonRequired] int Pid) : WorkerMessage;
+internal sealed record ReadyMessage(
+    [property: JsonRequired] int Pid,
+    [property: JsonRequired] WireLockdownReport Lockdown) : WorkerMessage;
+
+/// <summary>What the worker applied to itself, and (self-test only) what each forbidden attempt got.</summary>
+internal sealed record WireLockdownReport(
+    [property: JsonRequired] bool Seccomp,
+    [property: JsonRequired] int AllowedSyscalls,
+    [property: JsonRequired] bool RlimitsApplied,
+    string? Error,
+    WireProbe[]? Probes);
+
+/// <summary>One forbidden operation attempted from inside a worker: before or after seccomp, and the result.</summary>
+internal sealed record WireProbe(
+    [property: JsonRequired] string Name,
+    [property: JsonRequired] string Phase,
+    [property: JsonRequired] bool Refused,
+    [property: JsonRequired] string Detail);
 
 /// <summary>User code is about to run: the host arms its hard deadline from here.</summary>
 internal sealed record StartedMessage([property: JsonRequired] string Id) : WorkerMessage;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Warden.Protocol;
 using Warden.Worker.Engine;
+using Warden.Worker.Lockdown;
 
 namespace Warden.Worker;
 
@@ -20,6 +21,7 @@ internal static class WorkerMain
 
     public static int Run(Stream input, Stream output)
     {
+        ResourceLimits.ApplyAtStart();
         var channel = new ProtocolChannel(output);
         ConfigureMessage configure;
         try
@@ -40,7 +42,7 @@ internal static class WorkerMain
 
         var executions = new BlockingCollection<ExecuteMessage>();
         var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory, configure.Features.ResizableArrayBuffers);
-        var scriptThread = new Thread(() => ScriptLoop(channel, configure.PreparedLimits, features, executions), ScriptThreadStackBytes)
+        var scriptThread = new Thread(() => ScriptLoop(channel, configure, features, executions), ScriptThreadStackBytes)
         {
             Name = "warden-script",
             IsBackground = true,
@@ -100,21 +102,25 @@ internal static class WorkerMain
         }
     }
 
-    private static void ScriptLoop(ProtocolChannel channel, WireLimits preparedLimits, EngineFeatures features,
+    private static void ScriptLoop(ProtocolChannel channel, ConfigureMessage configure, EngineFeatures features,
         BlockingCollection<ExecuteMessage> executions)
     {
         try
         {
+            var preparedLimits = configure.PreparedLimits;
             int cpuClock = Native.CurrentThreadCpuClock();
             var watchdog = new Watchdog();
             var bridge = new SandboxBridge(channel, watchdog);
-            var runner = new ExecutionRunner(channel, watchdog, bridge, cpuClock);
+            var runner = new ExecutionRunner(channel, watchdog, bridge, cpuClock, configure.Lockdown.ResidentMemoryBackstop);
             // The first isolate of a process costs ~70 ms (V8 platform start) and the first run of
             // each code path pays for JIT compilation: pay both before "ready", not in a user's time.
             WarmUp(watchdog, features, cpuClock, preparedLimits);
             using var supply = new IsolateSupply(preparedLimits.MemoryMb, memoryMb => PreparedIsolate.Create(memoryMb, features, bridge));
             supply.WaitUntilReady();
-            channel.Send(new ReadyMessage(Environment.ProcessId));
+            // Lock down only now: everything the worker will ever do has run once.
+            AssemblyPreloader.LoadAll();
+            var lockdown = WorkerLockdown.Apply(configure.Lockdown);
+            channel.Send(new ReadyMessage(Environment.ProcessId, lockdown));
 
             foreach (var request in executions.GetConsumingEnumerable())
             {

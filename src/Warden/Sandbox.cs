@@ -36,11 +36,46 @@ public sealed class Sandbox : IAsyncDisposable
         _options = options.Snapshot();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         var spec = WorkerLaunchSpec.Resolve(_options);
-        var limits = _options.Limits;
-        var configure = new ConfigureMessage(
-            SubmissionValidator.Resolve(limits, limits.DefaultTimeoutMs, limits.DefaultTimeoutMs, limits.DefaultMemoryMb),
-            new WireFeatures(_options.EnableWebAssembly, _options.EnableSharedMemory, _options.EnableResizableArrayBuffers));
+        foreach (var layer in spec.Isolation.Report.Missing)
+        {
+            Log.IsolationLayerMissing(_logger, layer.Name, layer.Detail, _options.OsIsolation);
+        }
+        var configure = ConfigureFor(_options, spec);
         _pool = new WorkerPool(_options, spec, configure, _logger);
+    }
+
+    internal static ConfigureMessage ConfigureFor(SandboxOptions options, WorkerLaunchSpec spec, WireSelfTest? selfTest = null)
+    {
+        var limits = options.Limits;
+        return new ConfigureMessage(
+            SubmissionValidator.Resolve(limits, limits.DefaultTimeoutMs, limits.DefaultTimeoutMs, limits.DefaultMemoryMb),
+            new WireFeatures(options.EnableWebAssembly, options.EnableSharedMemory, options.EnableResizableArrayBuffers),
+            new WireLockdown(spec.Isolation.Seccomp, options.SeccompDefault, options.SeccompOmit, options.ResidentMemoryBackstop, selfTest));
+    }
+
+    /// <summary>
+    /// Which OS isolation layers workers get on this machine, each with what is in place or what is
+    /// missing and how to enable it (what <c>warden doctor</c> prints).
+    /// </summary>
+    public static IsolationReport ProbeIsolation() => Hosting.Isolation.IsolationProbe.Current.Report;
+
+    /// <summary>
+    /// Starts one real locked-down worker with these options and, from inside it, attempts what an
+    /// engine exploit would (read host files, connect to the host's loopback, exec, fork, ptrace,
+    /// mount, write files, ...) before and after its seccomp filter; then runs JavaScript in fresh
+    /// isolates in that worker. <see cref="LockdownSelfTestReport.Passed"/> says whether every layer
+    /// held. What <c>warden doctor --self-test</c> runs.
+    /// </summary>
+    public static Task<LockdownSelfTestReport> RunLockdownSelfTestAsync(SandboxOptions? options = null, ILogger? logger = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= new SandboxOptions();
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new SandboxOptionsException(errors);
+        }
+        return Hosting.Isolation.LockdownSelfTest.RunAsync(options, logger ?? NullLogger.Instance, cancellationToken);
     }
 
     /// <summary>Creates a sandbox from options bound through dependency injection.</summary>

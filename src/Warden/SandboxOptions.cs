@@ -53,6 +53,32 @@ public sealed class SandboxOptions
     /// <summary>Path of the <c>dotnet</c> host used to start workers. Null: the one running this process.</summary>
     public string? DotnetHostPath { get; set; }
 
+    /// <summary>
+    /// What to do when an OS isolation layer (namespaces, unprivileged uid, seccomp, cgroup caps) is
+    /// unavailable here. Default <see cref="OsIsolationMode.Required"/>: the sandbox refuses to start and
+    /// names the missing layer. Weaker isolation is only ever an explicit choice.
+    /// </summary>
+    public OsIsolationMode OsIsolation { get; set; } = OsIsolationMode.Required;
+
+    /// <summary>
+    /// CPU a worker may use, in cores (its cgroup's quota), so that one worker — V8's GC and compiler
+    /// threads included — cannot starve the others. Default 1: a worker runs one script thread.
+    /// </summary>
+    public double WorkerCpuCores { get; set; } = 1.0;
+
+    /// <summary>
+    /// Tasks (threads) a worker's cgroup may hold. Default 128: a warm worker has ~25 (runtime, V8
+    /// platform, isolate preparation); 8 or fewer kill the runtime at start. Only threads can be made:
+    /// the seccomp filter refuses new processes.
+    /// </summary>
+    public int WorkerMaxTasks { get; set; } = 128;
+
+    // Knobs for the lockdown's own tests and the allowlist-derivation tool; not operator settings.
+    internal bool ResidentMemoryBackstop { get; set; } = true;
+    internal string SeccompDefault { get; set; } = "kill";
+    internal string[]? SeccompOmit { get; set; }
+    internal string[]? WorkerCommandPrefix { get; set; }
+
     /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -89,6 +115,18 @@ public sealed class SandboxOptions
         {
             errors.Add($"MaxQueuedExecutions ({MaxQueuedExecutions}) must not be negative.");
         }
+        if (!Enum.IsDefined(OsIsolation))
+        {
+            errors.Add($"OsIsolation ({(int)OsIsolation}) is not a known mode.");
+        }
+        if (!double.IsFinite(WorkerCpuCores) || WorkerCpuCores < 0.1 || WorkerCpuCores > 1024)
+        {
+            errors.Add($"WorkerCpuCores ({WorkerCpuCores}) must be between 0.1 and 1024.");
+        }
+        if (WorkerMaxTasks is < 32 or > 4096)
+        {
+            errors.Add($"WorkerMaxTasks ({WorkerMaxTasks}) must be between 32 and 4096 (8 or fewer kill the .NET runtime at start).");
+        }
         if (WorkerAssemblyPath is not null && !File.Exists(WorkerAssemblyPath))
         {
             errors.Add($"WorkerAssemblyPath '{WorkerAssemblyPath}' does not exist.");
@@ -114,6 +152,13 @@ public sealed class SandboxOptions
         EnableResizableArrayBuffers = EnableResizableArrayBuffers,
         WorkerAssemblyPath = WorkerAssemblyPath,
         DotnetHostPath = DotnetHostPath,
+        OsIsolation = OsIsolation,
+        WorkerCpuCores = WorkerCpuCores,
+        WorkerMaxTasks = WorkerMaxTasks,
+        ResidentMemoryBackstop = ResidentMemoryBackstop,
+        SeccompDefault = SeccompDefault,
+        SeccompOmit = SeccompOmit,
+        WorkerCommandPrefix = WorkerCommandPrefix,
     };
 }
 

@@ -9,7 +9,10 @@ namespace Warden.Worker.Engine;
 /// Runs one execution in a prepared isolate: starts user code through the prelude, drives the event
 /// loop (timers; microtasks drain after every entry), and turns the end into a result message.
 /// </summary>
-internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog, SandboxBridge bridge, int scriptThreadCpuClock)
+/// <param name="residentMemoryBackstop">False only when a test proves the cgroup's memory cap alone
+/// (the in-process resident-memory check would otherwise stop the bomb first).</param>
+internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog, SandboxBridge bridge, int scriptThreadCpuClock,
+    bool residentMemoryBackstop = true)
 {
     private const double Settled = -2, Idle = -1;
     private const string HeapViolationText = "exceeded its memory limit";
@@ -26,7 +29,8 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         string? engineFailure = null;
 
         channel.Send(new StartedMessage(request.Id));
-        watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock, ProcessBudgetBytes(limits.MemoryMb));
+        watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock,
+            residentMemoryBackstop ? ProcessBudgetBytes(limits.MemoryMb) : long.MaxValue / 2);
         try
         {
             isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
@@ -202,7 +206,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     /// ArrayBuffer limits (each the execution's memory limit) plus headroom for the engine's own
     /// working memory (GC, compiled code). Documented in docs/limits.md.
     /// </summary>
-    internal static long ProcessBudgetBytes(int memoryMb) => ((2L * memoryMb) + 64) << 20;
+    internal static long ProcessBudgetBytes(int memoryMb) => MemoryBudgets.ProcessBudgetBytes(memoryMb);
 
     private static ResultMessage Failed(string id, string status, string? limit, string name, string message, WireUsage usage) =>
         new(id, status, null, new WireError(name, message, "", limit), usage);

@@ -26,4 +26,14 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Execution {ExecutionId} ended {Status} in {WallMs:F1} ms")]
     public static partial void ExecutionEnded(ILogger logger, string executionId, string status, double wallMs);
+
+    /// <summary>The kernel killed a worker for a system call outside its seccomp allowlist: native code in it tried something no worker does.</summary>
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} was killed by its seccomp filter (a forbidden system call); its last stderr output: {StderrTail}")]
+    public static partial void SeccompViolation(ILogger logger, int pid, string stderrTail);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "Worker {Pid}: its cgroup could not be written ({Reason}); the worker is replaced")]
+    public static partial void CgroupWriteFailed(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "OS isolation layer '{Layer}' is not active ({Detail}); running with weaker isolation because OsIsolation is {Mode}")]
+    public static partial void IsolationLayerMissing(ILogger logger, string layer, string detail, OsIsolationMode mode);
 }

@@ -17,8 +17,28 @@ internal static class WorkerExitClassifier
         "Fatal JavaScript invalid size error",
     ];
 
-    public static (OutcomeStatus Status, LimitKind? Limit, string Message) Classify(int exitCode, string stderrTail)
+    /// <summary>Through .NET and bubblewrap a signal arrives as 128 + n: SIGSYS is the seccomp filter's kill.</summary>
+    public static bool IsSeccompKill(int exitCode) => exitCode == SignalBase + SigSys;
+
+    /// <param name="exitCode">The exit code the host saw (128 + n for signal n).</param>
+    /// <param name="stderrTail">The end of the worker's stderr (V8 names a fatal out-of-memory there).</param>
+    /// <param name="oomKilled">The worker's cgroup counted an OOM kill during the execution.</param>
+    public static (OutcomeStatus Status, LimitKind? Limit, string Message) Classify(int exitCode, string stderrTail, bool oomKilled = false)
     {
+        if (oomKilled)
+        {
+            // The kernel's counter, not a guess from the exit code: the cgroup's memory cap was hit.
+            return (OutcomeStatus.MemoryLimit, LimitKind.Process,
+                "The worker's memory reached its OS cap (memory outside the engine's accounting included); the worker was stopped");
+        }
+        if (exitCode == Isolation.WorkerLauncher.CgroupJoinFailed)
+        {
+            return (OutcomeStatus.InternalError, null, "The worker could not join its cgroup and was not started");
+        }
+        if (IsSeccompKill(exitCode))
+        {
+            return (OutcomeStatus.InternalError, null, "The worker made a system call outside its seccomp allowlist and was killed (logged as a security event)");
+        }
         // The worker ended itself because a limit tripped and the engine would not stop.
         switch (exitCode)
         {

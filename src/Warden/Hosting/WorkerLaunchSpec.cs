@@ -1,10 +1,23 @@
 using System.Diagnostics;
+using Warden.Hosting.Isolation;
 
 namespace Warden.Hosting;
 
-/// <summary>How to start a worker process: which dotnet host, which assembly, which environment.</summary>
+/// <summary>
+/// How to start a worker process: which dotnet host, which assembly, which environment, inside which
+/// OS layers (<see cref="IsolationPlan"/>).
+/// </summary>
 internal sealed record WorkerLaunchSpec(string DotnetHost, string WorkerAssembly)
 {
+    public IsolationPlan Isolation { get; init; } = IsolationPlan.None;
+
+    /// <summary>Tools put in front of the worker command (the allowlist-derivation tool runs it under strace).</summary>
+    public IReadOnlyList<string> CommandPrefix { get; init; } = [];
+
+    /// <summary>The cgroup caps each worker gets when the cgroup layer is active.</summary>
+    public int MaxTasks { get; init; } = 128;
+    public double CpuCores { get; init; } = 1;
+
     public const string WorkerAssemblyFileName = "Warden.Worker.dll";
 
     public static WorkerLaunchSpec Resolve(SandboxOptions options)
@@ -16,30 +29,70 @@ internal sealed record WorkerLaunchSpec(string DotnetHost, string WorkerAssembly
         }
         string host = options.DotnetHostPath ?? FindDotnetHost()
             ?? throw new SandboxOptionsException(["No dotnet host was found to start workers. Set DotnetHostPath."]);
-        return new WorkerLaunchSpec(host, assembly);
+        // Resolve links: bubblewrap binds the runtime's real directory into the worker's view.
+        host = new FileInfo(host).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(host);
+        assembly = Path.GetFullPath(assembly);
+        return new WorkerLaunchSpec(host, assembly)
+        {
+            Isolation = IsolationPlan.Resolve(options, host, assembly),
+            CommandPrefix = options.WorkerCommandPrefix ?? [],
+            MaxTasks = options.WorkerMaxTasks,
+            CpuCores = options.WorkerCpuCores,
+        };
     }
 
-    public ProcessStartInfo ToStartInfo()
+    public ProcessStartInfo ToStartInfo(WorkerCgroup? cgroup = null)
     {
-        var info = new ProcessStartInfo(DotnetHost)
+        var environment = WorkerEnvironment();
+        if (!Isolation.Any)
+        {
+            var command = CommandPrefix.Concat([DotnetHost, WorkerAssembly]).ToList();
+            return NewStartInfo(command[0], Path.GetDirectoryName(WorkerAssembly)!, command.Skip(1), environment);
+        }
+        IEnumerable<string> worker = Isolation.Namespaces
+            ? BubblewrapCommand.Build(Isolation.BwrapPath!, Isolation.SetprivPath, Isolation.DisableNestedUserNamespaces,
+                DotnetHost, WorkerAssembly, environment)
+            : [DotnetHost, WorkerAssembly];
+        // Without namespaces the launcher still joins the cgroup, closes inherited descriptors and
+        // turns core dumps off; the environment is cleared by the start info either way.
+        var args = WorkerLauncher.Arguments(cgroup?.ProcsFiles ?? [], CommandPrefix.Concat(worker));
+        return NewStartInfo(WorkerLauncher.Shell, "/", args, environment);
+    }
+
+    private static ProcessStartInfo NewStartInfo(string program, string workingDirectory, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(WorkerAssembly)!,
+            WorkingDirectory = workingDirectory,
         };
-        info.ArgumentList.Add(WorkerAssembly);
+        foreach (var a in arguments)
+        {
+            info.ArgumentList.Add(a);
+        }
         // SECURITY: the worker inherits nothing of the host's environment (no secrets, tokens or
-        // connection strings). Only what the runtime needs is set.
+        // connection strings). Only what the runtime needs is set. (Inside bubblewrap, --clearenv
+        // and --setenv do the same for the worker itself.)
         info.Environment.Clear();
-        // No diagnostics IPC socket: otherwise anything that can reach it could attach to the worker.
-        info.Environment["DOTNET_EnableDiagnostics"] = "0";
-        info.Environment["DOTNET_gcServer"] = "0";
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
         return info;
     }
+
+    private static Dictionary<string, string> WorkerEnvironment() => new(StringComparer.Ordinal)
+    {
+        // No diagnostics IPC socket: otherwise anything that can reach it could attach to the worker.
+        ["DOTNET_EnableDiagnostics"] = "0",
+        ["DOTNET_gcServer"] = "0",
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+    };
 
     private static string? FindDotnetHost()
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Warden.Hosting.Isolation;
 using Warden.Protocol;
 
 namespace Warden.Hosting;
@@ -27,6 +28,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly BoundedTail _stderr = new(StderrTailBytes);
     private readonly Task _stderrPump;
     private readonly ILogger _logger;
+    private readonly WorkerCgroup? _cgroup;
+    private long _oomKillsAtStart;
     private int _killReason;
 
     private enum KillReason
@@ -39,9 +42,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
         Retired,
     }
 
-    private WorkerProcess(Process process, ILogger logger)
+    private WorkerProcess(Process process, WorkerCgroup? cgroup, ILogger logger)
     {
         _process = process;
+        _cgroup = cgroup;
         _logger = logger;
         Pid = process.Id;
         _toWorker = process.StandardInput.BaseStream;
@@ -54,6 +58,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public DateTime StartedAt { get; }
     public int Executions { get; private set; }
 
+    /// <summary>What the worker applied to itself before reporting ready (and, in a self-test, what each forbidden attempt got).</summary>
+    public WireLockdownReport? Lockdown { get; private set; }
+
     /// <summary>False once the worker died, was killed, or broke the protocol: it must not be used again.</summary>
     public bool IsUsable => _killReason == 0 && !_process.HasExited;
 
@@ -61,12 +68,32 @@ internal sealed class WorkerProcess : IAsyncDisposable
         TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
-        var process = Process.Start(spec.ToStartInfo())
-            ?? throw new WorkerStartException("the worker process could not be started");
-        var worker = new WorkerProcess(process, logger);
+        // The cgroup exists before the process: the launcher joins it before anything else runs.
+        var cgroup = spec.Isolation.Cgroups?.CreateWorkerGroup(spec.MaxTasks, spec.CpuCores,
+            MemoryBudgets.StartupCapBytes(configure.PreparedLimits.MemoryMb));
+        Process process;
         try
         {
-            await worker.SendAsync(configure).ConfigureAwait(false);
+            process = await WorkerSpawner.StartAsync(spec.ToStartInfo(cgroup)).ConfigureAwait(false);
+        }
+        catch
+        {
+            cgroup?.Dispose();
+            throw;
+        }
+        var worker = new WorkerProcess(process, cgroup, logger);
+        try
+        {
+            try
+            {
+                await worker.SendAsync(configure).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // Gone before it read anything (the launcher or bubblewrap failed): its stderr says why.
+                await worker.WaitForExitAsync().ConfigureAwait(false);
+                throw new WorkerStartException($"the worker exited at start (exit code {worker.ExitCodeOrUnknown()}): {Tail(worker._stderr.ToString())}");
+            }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout);
             await using (deadline.Token.Register(() => worker.Kill(KillReason.StartTimeout)).ConfigureAwait(false))
@@ -80,9 +107,16 @@ internal sealed class WorkerProcess : IAsyncDisposable
                         ? $"the worker did not report ready within {timeout.TotalSeconds:F0} s"
                         : $"the worker exited before it was ready (exit code {worker.ExitCodeOrUnknown()}): {Tail(worker._stderr.ToString())}");
                 }
-                if (FrameCodec.DecodeWorkerMessage(frame) is not ReadyMessage)
+                if (FrameCodec.DecodeWorkerMessage(frame) is not ReadyMessage ready)
                 {
                     throw new ProtocolViolationException("the first frame was not 'ready'");
+                }
+                worker.Lockdown = ready.Lockdown;
+                // The worker has run no user code yet: its report is trustworthy. A worker that was
+                // asked for seccomp and could not install it is not used.
+                if (configure.Lockdown.Seccomp && !ready.Lockdown.Seccomp)
+                {
+                    throw new WorkerStartException("the worker could not install its seccomp filter: " + (ready.Lockdown.Error ?? "no reason given"));
                 }
             }
             Log.WorkerStarted(logger, worker.Pid, started.Elapsed.TotalMilliseconds);
@@ -118,6 +152,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
         await using var onDeadline = deadline.Token.Register(() => Kill(KillReason.Deadline)).ConfigureAwait(false);
         await using var onCancel = cancellationToken.Register(() => Kill(KillReason.Cancelled)).ConfigureAwait(false);
         deadline.CancelAfter(StartOfExecutionTimeout);
+        if (_cgroup is not null && !TrySetExecutionMemoryCap(request.Limits.MemoryMb))
+        {
+            Kill(KillReason.None);
+            return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+                "The worker's memory cap could not be set; the worker was replaced", console: console, usage: new ResourceUsage(0, 0, 0));
+        }
         try
         {
             try
@@ -279,8 +319,16 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
                     "The sandbox was disposed while the execution ran", null, console, usage);
         }
-        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString());
-        Log.WorkerDied(_logger, Pid, message, Sanitize(Tail(_stderr.ToString())));
+        bool oomKilled = _cgroup is not null && _cgroup.OomKills() > _oomKillsAtStart;
+        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString(), oomKilled);
+        if (status == OutcomeStatus.InternalError && WorkerExitClassifier.IsSeccompKill(ExitCodeOrUnknown()))
+        {
+            Log.SeccompViolation(_logger, Pid, Sanitize(Tail(_stderr.ToString())));
+        }
+        else
+        {
+            Log.WorkerDied(_logger, Pid, message, Sanitize(Tail(_stderr.ToString())));
+        }
         string name = status switch
         {
             OutcomeStatus.MemoryLimit => "MemoryLimitError",
@@ -297,8 +345,34 @@ internal sealed class WorkerProcess : IAsyncDisposable
         await _toWorker.FlushAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Caps the worker's cgroup at what it uses now plus this execution's budget (see
+    /// <see cref="MemoryBudgets"/>), and remembers the OOM-kill count so that a kill during the
+    /// execution is recognised. False when the cap cannot be written: the worker is not used then.
+    /// </summary>
+    private bool TrySetExecutionMemoryCap(int memoryMb)
+    {
+        try
+        {
+            _cgroup!.SetMemoryLimit(MemoryBudgets.CgroupCapBytes(_cgroup.MemoryUsageBytes(), memoryMb));
+            _oomKillsAtStart = _cgroup.OomKills();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.CgroupWriteFailed(_logger, Pid, e.Message);
+            return false;
+        }
+    }
+
     private TimeSpan CpuTimeOrZero()
     {
+        // Through bubblewrap the host's child is bwrap, not the worker: the cgroup counts every
+        // thread of the worker (V8's helpers included).
+        if (_cgroup?.CpuMs() is double cgroupMs)
+        {
+            return TimeSpan.FromMilliseconds(cgroupMs);
+        }
         try
         {
             return _process.TotalProcessorTime;
@@ -335,6 +409,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             // Already gone.
         }
+        // Everything in the worker's cgroup, not just the process the host started.
+        _cgroup?.KillAll();
     }
 
     private async Task WaitForExitAsync()
@@ -371,6 +447,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _process.Dispose();
+            _cgroup?.Dispose();
         }
     }
 

@@ -85,7 +85,7 @@ public sealed class HostileWorkerTests : IDisposable
     {
         string script = Path.Combine(_directory, "stderr-flood.sh");
         File.WriteAllText(script, "head -c 50000000 /dev/zero >&2; exit 3\n");
-        await using var sandbox = new Sandbox(new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1 });
+        await using var sandbox = new Sandbox(new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1, OsIsolation = OsIsolationMode.Disabled });
         long before = GC.GetTotalMemory(true);
         var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
         OutcomeAssert.Status(OutcomeStatus.InternalError, outcome);
@@ -99,6 +99,6 @@ public sealed class HostileWorkerTests : IDisposable
         string script = Path.Combine(_directory, Guid.NewGuid().ToString("n") + ".sh");
         // Write the canned frames, then keep reading stdin until the host closes it or kills us.
         File.WriteAllText(script, $"cat '{data}'\ncat > /dev/null\n");
-        return new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1 };
+        return new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1, OsIsolation = OsIsolationMode.Disabled };
     }
 }

@@ -1,0 +1,91 @@
+namespace Warden.Hosting.Isolation;
+
+/// <summary>
+/// The namespace layer: bubblewrap (Debian's <c>bubblewrap</c>, the sandbox Flatpak relies on) puts the
+/// worker in new user, mount, PID, network, IPC, UTS (and cgroup) namespaces, as uid/gid 65534 with
+/// every capability dropped, in a new session (no terminal to inject keystrokes into), with an empty
+/// environment, and kills it when the host goes away. Its filesystem is a read-only tmpfs holding only
+/// the .NET runtime, the system libraries and the worker's own binaries, plus a private /proc and a
+/// minimal /dev; the worker is the only process in its PID namespace: no /etc, /home, /tmp, /var or /root. Its network namespace has only a loopback
+/// device that is down. When the host runs as root, setpriv first drops to uid 65534 outside too, so
+/// the worker is unprivileged even to a kernel bug that escapes the user namespace.
+/// </summary>
+internal static class BubblewrapCommand
+{
+    public const int WorkerUid = 65534;
+    public const string DotnetRootInside = "/warden/dotnet";
+    public const string WorkerDirInside = "/warden/worker";
+
+    /// <summary>System library directories a dynamically linked dotnet host, CoreCLR, ICU, V8 and libseccomp load from.</summary>
+    private static readonly string[] LibraryDirectories = ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64", "/lib"];
+
+    public static List<string> Build(string bwrapPath, string? setprivPath, bool disableNestedUserNamespaces,
+        string dotnetHost, string workerAssembly, IReadOnlyDictionary<string, string> environment)
+    {
+        var args = new List<string>();
+        if (setprivPath is not null)
+        {
+            args.AddRange([setprivPath, $"--reuid={WorkerUid}", $"--regid={WorkerUid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]);
+        }
+        args.AddRange([bwrapPath,
+            "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--uid", WorkerUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--gid", WorkerUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--hostname", "warden",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv",
+            // The worker is PID 1 of its namespace: no bubblewrap init beside it that it could
+            // ptrace or signal (measured: without this, the worker could attach to that init
+            // before its seccomp filter was in place).
+            "--as-pid-1"]);
+        if (disableNestedUserNamespaces)
+        {
+            args.Add("--disable-userns");
+        }
+        foreach (var (name, value) in environment)
+        {
+            args.AddRange(["--setenv", name, value]);
+        }
+        foreach (var directory in LibraryDirectories)
+        {
+            var info = new DirectoryInfo(directory);
+            if (info.Parent is { } parent && HasLinkInPath(parent))
+            {
+                continue; // Reached through a symlink (merged /usr): the link's target is bound instead.
+            }
+            if (info.LinkTarget is { } target)
+            {
+                args.AddRange(["--symlink", target, directory]);
+            }
+            else if (info.Exists && directory != "/lib")
+            {
+                args.AddRange(["--ro-bind", directory, directory]);
+            }
+        }
+        string dotnetRoot = Path.GetDirectoryName(dotnetHost)!;
+        string workerDir = Path.GetDirectoryName(workerAssembly)!;
+        args.AddRange([
+            "--ro-bind", dotnetRoot, DotnetRootInside,
+            "--ro-bind", workerDir, WorkerDirInside,
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--remount-ro", "/",
+            "--chdir", WorkerDirInside,
+            "--",
+            Path.Combine(DotnetRootInside, Path.GetFileName(dotnetHost)),
+            Path.Combine(WorkerDirInside, Path.GetFileName(workerAssembly))]);
+        return args;
+    }
+
+    private static bool HasLinkInPath(DirectoryInfo? directory)
+    {
+        for (; directory is not null; directory = directory.Parent)
+        {
+            if (directory.LinkTarget is not null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

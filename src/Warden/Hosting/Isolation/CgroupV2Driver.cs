@@ -1,0 +1,111 @@
+namespace Warden.Hosting.Isolation;
+
+/// <summary>
+/// cgroup v2: one tree. Worker groups are leaves under <c>&lt;own&gt;/warden-&lt;pid&gt;</c>; the
+/// memory, pids and cpu controllers must be enabled down to them. The host never moves itself or
+/// anything else: if its own group has member processes and no controllers delegated below it,
+/// the layer is reported missing with the remedy (run Warden in a delegated group).
+/// </summary>
+internal sealed class CgroupV2Driver : CgroupDriver
+{
+    private const string Controllers = "+memory +pids +cpu";
+    private readonly string _hostGroup;
+
+    private CgroupV2Driver(string hostGroup) => _hostGroup = hostGroup;
+
+    public override string Description => "cgroup v2 under " + _hostGroup;
+
+    public static (CgroupV2Driver?, string?) TryCreate(string ownGroup) => TryCreate(ownGroup, HostGroupName);
+
+    internal static (CgroupV2Driver?, string?) TryCreate(string ownGroup, string hostGroupName)
+    {
+        string available;
+        try
+        {
+            available = File.ReadAllText(Path.Combine(ownGroup, "cgroup.controllers"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"cgroup v2: cannot read {ownGroup}/cgroup.controllers ({e.Message})");
+        }
+        var have = available.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        var missing = new[] { "memory", "pids", "cpu" }.Where(c => !have.Contains(c)).ToList();
+        if (missing.Count > 0)
+        {
+            return (null, $"cgroup v2: controller(s) {string.Join(", ", missing)} not delegated to {ownGroup}");
+        }
+        RemoveStaleHostGroups(ownGroup);
+        string hostGroup = Path.Combine(ownGroup, hostGroupName);
+        try
+        {
+            // Controllers must be enabled in the parent's subtree_control to exist in its children.
+            Write(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers);
+            Directory.CreateDirectory(hostGroup);
+            Write(Path.Combine(hostGroup, "cgroup.subtree_control"), Controllers);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"cgroup v2: cannot enable memory, pids and cpu below {ownGroup} ({e.Message}); "
+                + "a group with member processes cannot delegate controllers: run Warden in its own delegated group");
+        }
+        return (new CgroupV2Driver(hostGroup), null);
+    }
+
+    public override WorkerCgroup CreateWorkerGroup(int maxTasks, double cpuCores, long memoryBytes)
+    {
+        string directory = Path.Combine(_hostGroup, NextWorkerName());
+        Directory.CreateDirectory(directory);
+        var group = new V2WorkerCgroup(directory);
+        try
+        {
+            Write(Path.Combine(directory, "pids.max"), maxTasks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            const int periodUs = 100_000;
+            Write(Path.Combine(directory, "cpu.max"), $"{(long)(cpuCores * periodUs)} {periodUs}");
+            // No swap: a bomb must meet the cap, not page out to disk.
+            if (File.Exists(Path.Combine(directory, "memory.swap.max")))
+            {
+                Write(Path.Combine(directory, "memory.swap.max"), "0");
+            }
+            group.SetMemoryLimit(memoryBytes);
+            return group;
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class V2WorkerCgroup(string directory) : WorkerCgroup
+    {
+        public override IReadOnlyList<string> ProcsFiles { get; } = [Path.Combine(directory, "cgroup.procs")];
+
+        protected override IEnumerable<string> Directories => [directory];
+
+        public override void SetMemoryLimit(long bytes) =>
+            Write(Path.Combine(directory, "memory.max"), bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public override long MemoryUsageBytes() => ReadNumber(Path.Combine(directory, "memory.current"));
+
+        public override long OomKills() => ReadKeyedValue(Path.Combine(directory, "memory.events"), "oom_kill");
+
+        public override double? CpuMs() => ReadKeyedValue(Path.Combine(directory, "cpu.stat"), "usage_usec") / 1e3;
+
+        public override void KillAll()
+        {
+            // cgroup.kill (Linux 5.14+) kills every member atomically, including ones forking right now.
+            string kill = Path.Combine(directory, "cgroup.kill");
+            if (File.Exists(kill))
+            {
+                try
+                {
+                    Write(kill, "1");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+            base.KillAll();
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Warden;
+using Warden.SeccompLab;
+using Warden.Worker.Lockdown;
+
+// The allowlist-derivation procedure (tools/seccomp/README.md):
+//   trace FILE       run the workload in a worker with no filter under strace -f; print every
+//                    system call made after the lockdown point (prctl(PR_SET_NO_NEW_PRIVS))
+//   remove-one       for each allowed call: run the workload with that call refused (EPERM)
+//                    and report which calls it can live without
+//   soak N           run the workload N times in kill mode; any SIGSYS fails the soak
+if (args.Length == 0)
+{
+    Console.Error.WriteLine("usage: Warden.SeccompLab trace FILE | remove-one [ROUNDS] | soak N");
+    return 64;
+}
+return args[0] switch
+{
+    "trace" => await Trace(args.Length > 1 ? args[1] : "/tmp/warden-seccomp.trace"),
+    "remove-one" => await RemoveOne(args.Length > 1 ? int.Parse(args[1]) : 2),
+    "soak" => await Soak(args.Length > 1 ? int.Parse(args[1]) : 100),
+    "dump" => Dump(),
+    "clone-test" => CloneTest(),
+    "self-test" => await SelfTest(args.Length > 1 ? args[1] : null),
+    _ => 64,
+};
+
+static SandboxOptions Options(string seccompDefault, string[]? omit = null, string[]? prefix = null) => new()
+{
+    MaxWorkers = 1,
+    SpareWorkers = 0,
+    EnableWebAssembly = true,
+    SeccompDefault = seccompDefault,
+    SeccompOmit = omit,
+    WorkerCommandPrefix = prefix,
+};
+
+static async Task<List<string>> RunWorkload(Sandbox sandbox, int rounds)
+{
+    var failures = new List<string>();
+    for (int round = 0; round < rounds; round++)
+    {
+        foreach (var (name, submission, expected) in Workload.Cases)
+        {
+            var outcome = await sandbox.RunAsync(submission);
+            if (outcome.Status != expected)
+            {
+                failures.Add($"{name}: {outcome.Status} ({outcome.Error?.Message})");
+            }
+        }
+    }
+    return failures;
+}
+
+static async Task<int> Trace(string file)
+{
+    string strace = new[] { "/usr/bin/strace", "/bin/strace" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("strace is needed: apt-get install -y strace");
+    File.Delete(file);
+    await using (var sandbox = new Sandbox(Options("trace", prefix: [strace, "-f", "-qq", "--pidns-translation", "-A", "-o", file])))
+    {
+        var failures = await RunWorkload(sandbox, 3);
+        failures.ForEach(f => Console.Error.WriteLine("workload failure: " + f));
+    }
+    // Lines are "TID call(...) = result". Threads are mapped to their process through the clone
+    // lines that made them; only processes that passed the lockdown marker count, from that line on.
+    var calls = new SortedDictionary<string, int>(StringComparer.Ordinal);
+    var processOf = new Dictionary<int, int>();
+    var lockedProcesses = new HashSet<int>();
+    var line_ = new Regex(@"^(\d+)\s+(?:<\.\.\. )?([a-z0-9_]+)(\(| resumed>)", RegexOptions.CultureInvariant);
+    var result = new Regex(@"= (?:\d+ /\* )?(\d+)(?: in strace.s PID NS \*/)?$", RegexOptions.CultureInvariant);
+    // First pass: which process each thread belongs to (a new thread's first calls can be printed
+    // before the clone that made it returns).
+    var cloneFlags = new Dictionary<int, bool>();
+    foreach (var line in File.ReadLines(file))
+    {
+        var m = line_.Match(line);
+        if (m.Success && m.Groups[2].Value is "clone" or "clone3")
+        {
+            int tid = int.Parse(m.Groups[1].Value);
+            if (line.Contains("unfinished", StringComparison.Ordinal) || m.Groups[3].Value == "(")
+            {
+                cloneFlags[tid] = line.Contains("CLONE_THREAD", StringComparison.Ordinal);
+            }
+            if (result.Match(line) is { Success: true } r)
+            {
+                int child = int.Parse(r.Groups[1].Value);
+                processOf[child] = cloneFlags.GetValueOrDefault(tid) ? processOf.GetValueOrDefault(tid, tid) : child;
+            }
+        }
+    }
+    foreach (var line in File.ReadLines(file))
+    {
+        var m = line_.Match(line);
+        if (!m.Success)
+        {
+            continue;
+        }
+        int tid = int.Parse(m.Groups[1].Value);
+        int process = processOf.GetValueOrDefault(tid, tid);
+        string name = m.Groups[2].Value;
+        if (line.Contains(SeccompFilter.TraceMarkerPath, StringComparison.Ordinal))
+        {
+            lockedProcesses.Add(process);
+            continue;
+        }
+        if (lockedProcesses.Contains(process) && m.Groups[3].Value == "(")
+        {
+            calls[name] = calls.GetValueOrDefault(name) + 1;
+        }
+    }
+    bool locked = lockedProcesses.Count > 0;
+    var handled = SyscallPolicy.Rules(0).Where(r => r.Errno is not null).Select(r => r.Name).ToHashSet();
+    var allowed = SyscallPolicy.Rules(0).Where(r => r.Errno is null).Select(r => r.Name).ToHashSet();
+    Console.WriteLine($"{calls.Count} distinct system calls after lockdown in {lockedProcesses.Count} worker(s):");
+    foreach (var (name, count) in calls)
+    {
+        Console.WriteLine($"  {name,-24} {count,8}  {(allowed.Contains(name) ? "allowed" : handled.Contains(name) ? "refused by rule" : "NOT IN POLICY")}");
+    }
+    return locked ? 0 : 1;
+}
+
+static async Task<int> RemoveOne(int rounds)
+{
+    var names = SyscallPolicy.Rules(0).Where(r => r.Errno is null).Select(r => r.Name).Distinct().ToList();
+    foreach (var name in names)
+    {
+        var clock = Stopwatch.StartNew();
+        List<string> failures;
+        try
+        {
+            await using var sandbox = new Sandbox(Options("errno", omit: [name]));
+            failures = await RunWorkload(sandbox, rounds);
+        }
+        catch (Exception e)
+        {
+            failures = [e.GetType().Name + ": " + e.Message];
+        }
+        Console.WriteLine($"{name,-24} {(failures.Count == 0 ? "NOT NEEDED by the workload" : "needed")}  ({clock.Elapsed.TotalSeconds:F0} s){(failures.Count > 0 ? "  e.g. " + failures[0] : "")}");
+    }
+    return 0;
+}
+
+static int CloneTest()
+{
+    int allowed = SeccompFilter.Install(SeccompDefault.Errno, new HashSet<string>(), Environment.ProcessId);
+    long rc = RawSyscall.Invoke(56, 17, 0, 0, 0, 0, 0);
+    if (rc == 0)
+    {
+        RawSyscall.Exit(0);
+    }
+    Console.WriteLine($"{allowed} allowed; clone(SIGCHLD) -> {rc} errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    return 0;
+}
+
+static int Dump()
+{
+    var (context, allowed) = SeccompFilter.Build(SeccompDefault.Kill, new HashSet<string>(), 2);
+    Console.Out.Flush();
+    LibSeccomp.ExportPseudoCode(context, 1);
+    LibSeccomp.Release(context);
+    Console.Error.WriteLine($"{allowed} allowed rules");
+    return 0;
+}
+
+static async Task<int> SelfTest(string? traceFile)
+{
+    var options = Options("kill", prefix: traceFile is null ? null : ["/usr/bin/strace", "-f", "-qq", "--pidns-translation", "-o", traceFile]);
+    var report = await Sandbox.RunLockdownSelfTestAsync(options);
+    Console.WriteLine(report.Error ?? "");
+    foreach (var p in report.Probes)
+    {
+        Console.WriteLine($"{(p.Refused ? "refused" : "ALLOWED"),-8} {p.Phase,-10} {p.Name,-32} {p.Detail}");
+    }
+    return report.Passed ? 0 : 1;
+}
+
+static async Task<int> Soak(int rounds)
+{
+    await using var sandbox = new Sandbox(Options("kill"));
+    var clock = Stopwatch.StartNew();
+    var failures = await RunWorkload(sandbox, rounds);
+    Console.WriteLine($"{rounds * Workload.Cases.Length} executions in {clock.Elapsed.TotalSeconds:F0} s; {failures.Count} unexpected outcomes");
+    foreach (var group in failures.GroupBy(f => f).OrderByDescending(g => g.Count()))
+    {
+        Console.WriteLine($"  {group.Count(),5} x {group.Key}");
+    }
+    return failures.Count == 0 ? 0 : 1;
+}
+
+internal static partial class RawSyscall
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Invoke(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "_exit")]
+    public static partial void Exit(int status);
+}
