@@ -4,6 +4,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
+# The lockdown tests need every OS layer: install its packages (as root) or stop with the command.
+# shellcheck source=scripts/ensure-os-layers.sh
+source "$root/scripts/ensure-os-layers.sh"
+warden_ensure_os_layers
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 dotnet build Warden.sln -c Release --nologo -v quiet "-clp:NoSummary;ErrorsOnly"
 log="$(mktemp)"

@@ -32,21 +32,20 @@ internal static class SyscallPolicy
     /// <summary>Plain allows: the runtime (GC, threads, timers, the protocol pipes) and V8 (JIT memory, isolates).</summary>
     public static readonly string[] Allowed =
     [
-        // I/O on descriptors the worker already holds (protocol pipes, /proc/self/statm).
-        "read", "write", "readv", "writev", "pread64", "close", "lseek", "fcntl",
-        "fstat", "newfstatat", "statx", "readlink", "getdents64",
-        "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "eventfd2", "pipe2", "poll", "ppoll",
-        // Memory: the GC, V8's heaps and its JIT (mprotect to flip code pages).
-        "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "mincore",
-        // Threads and their synchronisation.
+        // I/O on descriptors the worker already holds (protocol pipes, /proc/self/statm) and the
+        // read-only opens below.
+        "read", "write", "pread64", "close", "lseek", "fcntl", "fstat", "newfstatat", "readlink", "pipe2",
+        // Memory: the GC, V8's heaps and its JIT (mprotect flips code pages), glibc's malloc.
+        "mmap", "munmap", "mprotect", "mremap", "madvise", "brk",
+        // Threads (new ones start after lockdown: V8 platform workers, the thread pool) and their
+        // synchronisation; a missing one of these shows up as OutOfMemoryException from Thread.Start.
         "futex", "set_robust_list", "rseq", "membarrier", "sigaltstack", "sched_yield",
-        "sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_getscheduler", "sched_setscheduler",
-        "sched_get_priority_max", "sched_get_priority_min",
+        "sched_getaffinity", "sched_setaffinity", "sched_setscheduler", "sched_get_priority_max", "sched_get_priority_min",
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall",
         "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
-        // Time and resource accounting (the watchdog's CPU clocks, usage reports).
+        // Time and resource accounting (the watchdog's CPU clocks, usage reports, GC memory sizing).
         "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "getrusage",
-        "getrandom", "prlimit64", "uname", "sysinfo",
+        "getrandom", "prlimit64", "sysinfo",
         "exit", "exit_group",
     ];
 

@@ -152,7 +152,9 @@ public sealed class SandboxLifecycleTests
         Environment.SetEnvironmentVariable("WARDEN_TEST_SECRET", "hunter2");
         await using var sandbox = new Sandbox(Small());
         var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
-        var environ = File.ReadAllText($"/proc/{outcome.WorkerPid}/environ");
+        // Both the process the host started (the launcher, now bubblewrap) and the worker itself.
+        var environ = File.ReadAllText($"/proc/{outcome.WorkerPid}/environ")
+            + File.ReadAllText($"/proc/{WorkerProcessInspector.FindWorker(outcome.WorkerPid)}/environ");
         Assert.DoesNotContain("hunter2", environ);
         Assert.Contains("DOTNET_EnableDiagnostics=0", environ);
     }

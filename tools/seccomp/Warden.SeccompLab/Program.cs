@@ -7,7 +7,7 @@ using Warden.Worker.Lockdown;
 // The allowlist-derivation procedure (tools/seccomp/README.md):
 //   trace FILE       run the workload in a worker with no filter under strace -f; print every
 //                    system call made after the lockdown point (prctl(PR_SET_NO_NEW_PRIVS))
-//   remove-one       for each allowed call: run the workload with that call refused (EPERM)
+//   remove-one [ROUNDS [CALL...]]  for each allowed call (or the ones named): run the workload with that call refused (EPERM)
 //                    and report which calls it can live without
 //   soak N           run the workload N times in kill mode; any SIGSYS fails the soak
 if (args.Length == 0)
@@ -18,7 +18,7 @@ if (args.Length == 0)
 return args[0] switch
 {
     "trace" => await Trace(args.Length > 1 ? args[1] : "/tmp/warden-seccomp.trace"),
-    "remove-one" => await RemoveOne(args.Length > 1 ? int.Parse(args[1]) : 2),
+    "remove-one" => await RemoveOne(args.Length > 1 ? int.Parse(args[1]) : 2, args.Skip(2).ToHashSet()),
     "soak" => await Soak(args.Length > 1 ? int.Parse(args[1]) : 100),
     "dump" => Dump(),
     "clone-test" => CloneTest(),
@@ -121,9 +121,10 @@ static async Task<int> Trace(string file)
     return locked ? 0 : 1;
 }
 
-static async Task<int> RemoveOne(int rounds)
+static async Task<int> RemoveOne(int rounds, HashSet<string> only)
 {
-    var names = SyscallPolicy.Rules(0).Where(r => r.Errno is null).Select(r => r.Name).Distinct().ToList();
+    var names = SyscallPolicy.Rules(0).Where(r => r.Errno is null).Select(r => r.Name).Distinct()
+        .Where(n => only.Count == 0 || only.Contains(n)).ToList();
     foreach (var name in names)
     {
         var clock = Stopwatch.StartNew();

@@ -32,15 +32,19 @@ internal sealed class CgroupV1Driver : CgroupDriver
                 groups[controller] = Path.Combine(own, hostGroupName);
                 continue;
             }
+            if (!File.Exists(Path.Combine(own, "cgroup.procs")))
+            {
+                if (controller == "cpuacct")
+                {
+                    continue;
+                }
+                return (null, $"cgroup v1: {own} is not a cgroup directory");
+            }
             RemoveStaleHostGroups(own);
             string group = Path.Combine(own, hostGroupName);
             try
             {
                 Directory.CreateDirectory(group);
-                if (!File.Exists(Path.Combine(group, "cgroup.procs")))
-                {
-                    return (null, $"cgroup v1: {own} is not a cgroup directory");
-                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
