@@ -3,16 +3,42 @@ using System.Globalization;
 using Warden;
 
 // Tiny-script throughput through the library, a fresh isolate per execution (the default and the
-// recommended isolation unit), at a few concurrency levels. Usage: Warden.Bench [seconds-per-level]
+// recommended isolation unit), at a few concurrency levels, and the cost of starting a worker.
+// Usage: Warden.Bench [seconds-per-level] [required|none]   (the OS isolation layer on or off)
 double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+var isolation = args.Length > 1 && args[1] == "none" ? OsIsolationMode.Disabled : OsIsolationMode.Required;
 var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
 
-Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}");
+
+// Worker start-up: every new isolation key needs a fresh worker process; with one worker and no
+// spare, each run below waits for a full start (launcher, namespaces, runtime, warm-up, lockdown).
+{
+    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, OsIsolation = isolation });
+    var starts = new List<double>();
+    for (int i = 0; i < 11; i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var outcome = await sandbox.RunAsync(submission with { IsolationKey = "startup-" + i });
+        if (outcome.Status != OutcomeStatus.Ok)
+        {
+            throw new InvalidOperationException(outcome.ToJson());
+        }
+        if (i > 0)
+        {
+            starts.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds - outcome.Usage.WallMs);
+        }
+    }
+    starts.Sort();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"worker start-up to first result (10 starts): p50 {starts[starts.Count / 2]:F0} ms, min {starts[0]:F0} ms, max {starts[^1]:F0} ms"));
+}
+
 Console.WriteLine("| concurrency | executions | exec/s | p50 ms | p99 ms | max ms | in-worker p50 ms |");
 Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (int concurrency in new[] { 1, 2, 4 })
 {
-    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1 });
+    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1, OsIsolation = isolation });
     await sandbox.WarmUpAsync();
     // Warm both the host and every worker before measuring.
     await Task.WhenAll(Enumerable.Range(0, concurrency * 20).Select(_ => sandbox.RunAsync(submission)));

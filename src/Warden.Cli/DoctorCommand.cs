@@ -52,7 +52,7 @@ internal static class DoctorCommand
             stdout.WriteLine("  could not run: " + result.Error);
             return false;
         }
-        stdout.WriteLine($"  seccomp filter installed: {(result.SeccompInstalled ? "yes" : "NO")}");
+        stdout.WriteLine($"  seccomp filter installed: {(result.SeccompInstalled ? $"yes ({result.AllowedSyscalls} allowed system calls; lockdown took {result.LockdownMs:F1} ms)" : "NO")}");
         foreach (var probe in result.Probes)
         {
             stdout.WriteLine($"  [{(probe.Refused ? "refused" : "ALLOWED")}] {probe.Phase,-10} {probe.Name,-32} {probe.Detail}");

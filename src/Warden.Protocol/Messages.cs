@@ -58,6 +58,7 @@ internal sealed record WireLockdownReport(
     [property: JsonRequired] bool Seccomp,
     [property: JsonRequired] int AllowedSyscalls,
     [property: JsonRequired] bool RlimitsApplied,
+    [property: JsonRequired] double LockdownMs,
     string? Error,
     WireProbe[]? Probes);
 

@@ -117,7 +117,12 @@ internal static class WorkerMain
             WarmUp(watchdog, features, cpuClock, preparedLimits);
             using var supply = new IsolateSupply(preparedLimits.MemoryMb, memoryMb => PreparedIsolate.Create(memoryMb, features, bridge));
             supply.WaitUntilReady();
-            // Lock down only now: everything the worker will ever do has run once.
+            // Lock down only now: everything the worker will ever do has run once. That includes
+            // its stderr: the console's first write initialises terminal handling, which the
+            // filter refuses afterwards (measured: a fatal error after lockdown then crashed in
+            // ConsolePal instead of being reported).
+            Console.Error.WriteLine("warden-worker: warm, locking down");
+            Console.Error.Flush();
             AssemblyPreloader.LoadAll();
             var lockdown = WorkerLockdown.Apply(configure.Lockdown);
             channel.Send(new ReadyMessage(Environment.ProcessId, lockdown));

@@ -20,6 +20,12 @@ public sealed record LockdownSelfTestReport
     /// <summary>Whether the worker reported its seccomp filter installed.</summary>
     public required bool SeccompInstalled { get; init; }
 
+    /// <summary>How long the worker took to lock itself down (rlimits and seccomp), in ms.</summary>
+    public double LockdownMs { get; init; }
+
+    /// <summary>System calls the worker's filter allows (argument-checked ones included).</summary>
+    public int AllowedSyscalls { get; init; }
+
     /// <summary>Connections the host's loopback listener accepted from the worker (must be 0).</summary>
     public required int ConnectionsAccepted { get; init; }
 

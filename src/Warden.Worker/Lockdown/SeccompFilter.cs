@@ -34,7 +34,7 @@ internal static partial class SeccompFilter
     [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Access(string path, int mode);
 
-    /// <summary>Installs the filter; returns the number of allowed syscalls, or throws with the reason.</summary>
+    /// <summary>Installs the filter; returns the number of distinct system calls it allows, or throws with the reason.</summary>
     public static int Install(SeccompDefault mode, IReadOnlySet<string> omit, int selfPid)
     {
         if (Prctl(PrSetNoNewPrivs, 1, 0, 0, 0) != 0)
@@ -75,7 +75,7 @@ internal static partial class SeccompFilter
             Check(SetAttribute(context, FilterAttribute.NoNewPrivs, 1), "require no_new_privs");
             // A syscall made through another ABI (x32, i386 via int 0x80) must not slip past a
             // filter written for x86-64 numbers: libseccomp kills on a foreign architecture by default.
-            int allowed = 0;
+            var allowed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var rule in SyscallPolicy.Rules(selfPid))
             {
                 if (omit.Contains(rule.Name))
@@ -96,10 +96,10 @@ internal static partial class SeccompFilter
                 Check(AddRule(context, action, number, (uint)(args?.Length ?? 0), args), $"add rule for {rule.Name}");
                 if (rule.Errno is null)
                 {
-                    allowed++;
+                    allowed.Add(rule.Name);
                 }
             }
-            return (context, allowed);
+            return (context, allowed.Count);
         }
         catch
         {

@@ -14,10 +14,12 @@ internal static class WorkerLockdown
     {
         var probes = settings.SelfTest is null ? null : new List<WireProbe>();
         probes?.AddRange(SelfTestProbes.Run(SelfTestProbes.NamespacesPhase, settings.SelfTest!.LoopbackPort));
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        double Elapsed() => System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         bool rlimits = ResourceLimits.ApplyAfterWarmUp();
         if (!settings.Seccomp)
         {
-            return new WireLockdownReport(false, 0, rlimits, null, probes?.ToArray());
+            return new WireLockdownReport(false, 0, rlimits, Elapsed(), null, probes?.ToArray());
         }
         var mode = settings.SeccompDefault switch
         {
@@ -34,9 +36,10 @@ internal static class WorkerLockdown
         catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
         {
             // Reported, not swallowed: the host refuses a worker that was asked for seccomp and has none.
-            return new WireLockdownReport(false, 0, rlimits, e.Message, probes?.ToArray());
+            return new WireLockdownReport(false, 0, rlimits, Elapsed(), e.Message, probes?.ToArray());
         }
+        double lockdownMs = Elapsed();
         probes?.AddRange(SelfTestProbes.Run(SelfTestProbes.SeccompPhase, settings.SelfTest!.LoopbackPort));
-        return new WireLockdownReport(true, allowed, rlimits, null, probes?.ToArray());
+        return new WireLockdownReport(true, allowed, rlimits, lockdownMs, null, probes?.ToArray());
     }
 }

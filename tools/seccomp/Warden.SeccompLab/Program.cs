@@ -161,7 +161,7 @@ static int Dump()
     Console.Out.Flush();
     LibSeccomp.ExportPseudoCode(context, 1);
     LibSeccomp.Release(context);
-    Console.Error.WriteLine($"{allowed} allowed rules");
+    Console.Error.WriteLine($"{allowed} allowed system calls");
     return 0;
 }
 

@@ -57,6 +57,8 @@ internal static class LockdownSelfTest
                 Layers = layers,
                 Probes = probes,
                 SeccompInstalled = worker.Lockdown?.Seccomp == true,
+                LockdownMs = worker.Lockdown?.LockdownMs ?? 0,
+                AllowedSyscalls = worker.Lockdown?.AllowedSyscalls ?? 0,
                 ConnectionsAccepted = accepted,
                 ScriptRuns = runs,
             };
