@@ -63,8 +63,45 @@ internal static unsafe partial class SelfTestProbes
             probes.Add(Probe(phase, "userfaultfd", Syscall(SysUserfaultfd, 0, 0, 0, 0, 0, 0)));
             probes.Add(Probe(phase, "keyctl", Syscall(SysKeyctl, 0, 0, 0, 0, 0, 0)));
             probes.Add(WithPath("x", p => Probe(phase, "memfd_create", Syscall(SysMemfdCreate, p, 0, 0, 0, 0, 0))));
+            probes.Add(ThreadFloodProbe(phase));
         }
         return probes;
+    }
+
+    /// <summary>
+    /// Threads are allowed (the runtime and V8 need them), so their number is the cgroup's to bound:
+    /// try to start 1000 that wait, count how many the kernel let exist, then let them all end.
+    /// </summary>
+    private static WireProbe ThreadFloodProbe(string phase)
+    {
+        const int Attempts = 1000;
+        using var release = new ManualResetEventSlim(false);
+        var threads = new List<Thread>();
+        string? stoppedBy = null;
+        try
+        {
+            for (int i = 0; i < Attempts; i++)
+            {
+                var thread = new Thread(() => release.Wait(), 64 * 1024) { IsBackground = true };
+                thread.Start();
+                threads.Add(thread);
+            }
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException or ThreadStateException)
+        {
+            stoppedBy = e.GetType().Name;
+        }
+        finally
+        {
+            release.Set();
+            foreach (var thread in threads)
+            {
+                thread.Join();
+            }
+        }
+        return stoppedBy is null
+            ? new WireProbe($"start {Attempts} threads", phase, false, $"succeeded ({threads.Count})")
+            : new WireProbe($"start {Attempts} threads", phase, true, $"stopped after {threads.Count} ({stoppedBy}: the task cap)");
     }
 
     private static WireProbe Probe(string phase, string name, long rc)

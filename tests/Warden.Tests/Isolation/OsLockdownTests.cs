@@ -45,6 +45,10 @@ public sealed partial class OsLockdownTests(SandboxFixture fixture)
         Assert.Contains(report.Probes, p => p is { Phase: "namespaces", Name: "write a file", Detail: "errno 30 (EROFS)" });
         Assert.Contains(report.Probes, p => p.Phase == "namespaces" && p.Name == "connect to the host's loopback" && p.Refused);
         Assert.Equal(0, report.ConnectionsAccepted);
+        // Threads are allowed, so the cgroup's task cap (128, ~15 in use) is what stops a flood of them.
+        var flood = Assert.Single(report.Probes, p => p.Name == "start 1000 threads");
+        Assert.Matches("^stopped after [0-9]{2,3} ", flood.Detail);
+        Assert.True(int.Parse(flood.Detail.Split(' ')[2]) < 128, flood.Detail);
         // JavaScript still runs, in fresh isolates, in the worker that was attacked.
         Assert.Equal([OutcomeStatus.Ok, OutcomeStatus.Ok, OutcomeStatus.Ok], report.ScriptRuns);
         Assert.True(report.Passed);
