@@ -21,6 +21,7 @@ return args[0] switch
     "remove-one" => await RemoveOne(args.Length > 1 ? int.Parse(args[1]) : 2, args.Skip(2).ToHashSet()),
     "soak" => await Soak(args.Length > 1 ? int.Parse(args[1]) : 100),
     "dump" => Dump(),
+    "cgroup-cost" => CgroupCost(),
     "clone-test" => CloneTest(),
     "self-test" => await SelfTest(args.Length > 1 ? args[1] : null),
     _ => 64,
@@ -152,6 +153,25 @@ static int CloneTest()
         RawSyscall.Exit(0);
     }
     Console.WriteLine($"{allowed} allowed; clone(SIGCHLD) -> {rc} errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    return 0;
+}
+
+// What the host adds to every execution when the cgroup layer is on: read usage, write the cap,
+// read the OOM counter, read CPU usage twice.
+static int CgroupCost()
+{
+    var driver = Warden.Hosting.Isolation.CgroupDriver.Shared.Driver ?? throw new InvalidOperationException("no cgroup layer here");
+    using var group = driver.CreateWorkerGroup(128, 1, 1L << 30);
+    var clock = Stopwatch.StartNew();
+    const int n = 2000;
+    for (int i = 0; i < n; i++)
+    {
+        group.SetMemoryLimit(Warden.Protocol.MemoryBudgets.CgroupCapBytes(group.MemoryUsageBytes(), 128 + (i & 1)));
+        _ = group.OomKills();
+        _ = group.CpuMs();
+        _ = group.CpuMs();
+    }
+    Console.WriteLine($"cgroup bookkeeping per execution: {clock.Elapsed.TotalMilliseconds * 1000 / n:F1} µs");
     return 0;
 }
 
