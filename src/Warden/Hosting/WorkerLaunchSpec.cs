@@ -50,9 +50,13 @@ internal sealed record WorkerLaunchSpec(string DotnetHost, string WorkerAssembly
             return NewStartInfo(command[0], Path.GetDirectoryName(WorkerAssembly)!, command.Skip(1), environment);
         }
         IEnumerable<string> worker = Isolation.Namespaces
-            ? BubblewrapCommand.Build(Isolation.BwrapPath!, Isolation.SetprivPath, Isolation.DisableNestedUserNamespaces,
-                DotnetHost, WorkerAssembly, environment)
+            ? BubblewrapCommand.Build(Isolation.BwrapPath!, Isolation.DisableNestedUserNamespaces,
+                DotnetHost, WorkerAssembly, Isolation.WorkerFiles, environment)
             : [DotnetHost, WorkerAssembly];
+        if (Isolation.SetprivPath is not null)
+        {
+            worker = BubblewrapCommand.SetprivPrefix(Isolation.SetprivPath).Concat(worker);
+        }
         // Without namespaces the launcher still joins the cgroup, closes inherited descriptors and
         // turns core dumps off; the environment is cleared by the start info either way.
         var args = WorkerLauncher.Arguments(cgroup?.ProcsFiles ?? [], CommandPrefix.Concat(worker));

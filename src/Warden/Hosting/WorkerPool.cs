@@ -174,6 +174,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                 : !reusable ? "the execution violated a limit or failed"
                 : !worker.IsUsable ? "the worker is no longer usable"
                 : worker.Executions >= _options.MaxExecutionsPerWorker ? "execution count reached"
+                : worker.HasOutgrownItsBaseline ? "its memory at rest grew past its baseline"
                 : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? "lifetime reached"
                 : null;
             if (retireReason is not null)
@@ -250,6 +251,11 @@ internal sealed class WorkerPool : IAsyncDisposable
             if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime)
             {
                 _idle.RemoveAt(i);
+                if (idle.WasKilledBySeccomp)
+                {
+                    // Nothing of the host's asked it to do anything: native code in it made a forbidden call.
+                    Log.SeccompViolation(_logger, idle.Pid, "(died while idle)");
+                }
                 Retire(idle, idle.IsUsable ? "lifetime reached while idle" : "died while idle");
             }
         }

@@ -30,6 +30,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly WorkerCgroup? _cgroup;
     private long _oomKillsAtStart;
+    private long _baselineMemoryBytes;
     private int _killReason;
 
     private enum KillReason
@@ -60,6 +61,19 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary>What the worker applied to itself before reporting ready (and, in a self-test, what each forbidden attempt got).</summary>
     public WireLockdownReport? Lockdown { get; private set; }
+
+    /// <summary>
+    /// How much a worker's memory at rest may grow past what it used when it became ready before it is
+    /// replaced. It also bounds the cap of the next execution: a worker that hoards memory between
+    /// executions (a leak, or native code that escaped V8) cannot ratchet its cap upwards.
+    /// </summary>
+    internal const long RestingGrowthAllowanceBytes = 256L << 20;
+
+    /// <summary>True when the worker's cgroup holds much more memory at rest than after start: replace it.</summary>
+    public bool HasOutgrownItsBaseline => _cgroup is not null && _cgroup.MemoryUsageBytes() > _baselineMemoryBytes + RestingGrowthAllowanceBytes;
+
+    /// <summary>The worker is dead and the kernel's seccomp filter killed it (checked for workers that die while idle).</summary>
+    public bool WasKilledBySeccomp => _process.HasExited && WorkerExitClassifier.IsSeccompKill(ExitCodeOrUnknown());
 
     /// <summary>False once the worker died, was killed, or broke the protocol: it must not be used again.</summary>
     public bool IsUsable => _killReason == 0 && !_process.HasExited;
@@ -112,11 +126,16 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     throw new ProtocolViolationException("the first frame was not 'ready'");
                 }
                 worker.Lockdown = ready.Lockdown;
+                worker._baselineMemoryBytes = cgroup?.MemoryUsageBytes() ?? 0;
                 // The worker has run no user code yet: its report is trustworthy. A worker that was
                 // asked for seccomp and could not install it is not used.
                 if (configure.Lockdown.Seccomp && !ready.Lockdown.Seccomp)
                 {
                     throw new WorkerStartException("the worker could not install its seccomp filter: " + (ready.Lockdown.Error ?? "no reason given"));
+                }
+                if (configure.Lockdown.Seccomp && !ready.Lockdown.RlimitsApplied)
+                {
+                    throw new WorkerStartException("the worker could not set its resource limits");
                 }
             }
             Log.WorkerStarted(logger, worker.Pid, started.Elapsed.TotalMilliseconds);
@@ -354,7 +373,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         try
         {
-            _cgroup!.SetMemoryLimit(MemoryBudgets.CgroupCapBytes(_cgroup.MemoryUsageBytes(), memoryMb));
+            long atRest = Math.Min(_cgroup!.MemoryUsageBytes(), _baselineMemoryBytes + RestingGrowthAllowanceBytes);
+            _cgroup.SetMemoryLimit(MemoryBudgets.CgroupCapBytes(atRest, memoryMb));
             _oomKillsAtStart = _cgroup.OomKills();
             return true;
         }

@@ -14,8 +14,8 @@ public sealed class IsolationPolicyTests : IDisposable
 
     public IsolationPolicyTests()
     {
-        // A worker installed where the workers' uid (65534) cannot reach it: the namespace layer
-        // cannot be applied to it, as on a machine without it.
+        // A worker installed where the workers' uid (65534) cannot reach it: the unprivileged-uid
+        // layer cannot be applied to it, as on a machine without setpriv.
         _hidden = Directory.CreateTempSubdirectory("warden-hidden-").FullName;
         File.SetUnixFileMode(_hidden, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         foreach (var file in Directory.GetFiles(AppContext.BaseDirectory))
@@ -57,10 +57,10 @@ public sealed class IsolationPolicyTests : IDisposable
         Assert.Equal(OsIsolationMode.Required, new SandboxOptions().OsIsolation);
         var e = Assert.Throws<IsolationUnavailableException>(() => new Sandbox(HiddenWorker(OsIsolationMode.Required)));
         var missing = Assert.Single(e.Report.Missing);
-        Assert.Equal("namespaces", missing.Name);
+        Assert.Equal("unprivileged-uid", missing.Name);
         Assert.Contains(_hidden, missing.Detail);
         Assert.NotNull(missing.Remedy);
-        Assert.Contains("namespaces", e.Message);
+        Assert.Contains("unprivileged-uid", e.Message);
         Assert.Contains("to enable:", e.Message);
         Assert.Contains("BestEffort", e.Message);
     }
@@ -70,11 +70,14 @@ public sealed class IsolationPolicyTests : IDisposable
     {
         var logger = new RecordingLogger<Sandbox>();
         await using var sandbox = new Sandbox(HiddenWorker(OsIsolationMode.BestEffort), logger);
-        Assert.Contains(logger.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("'namespaces' is not active"));
+        Assert.Contains(logger.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("'unprivileged-uid' is not active"));
         var outcome = await sandbox.RunAsync(new Submission { Code = "1 + 1" });
         OutcomeAssert.Ok("2", outcome);
-        // Without namespaces, seccomp and the cgroup still apply.
+        // Without the unprivileged uid outside, the namespaces, seccomp and the cgroup still apply.
         int worker = WorkerProcessInspector.FindWorker(outcome.WorkerPid);
+        Assert.Equal("0 0 0 0", WorkerProcessInspector.Status(worker, "Uid"));
+        Assert.NotEqual(WorkerProcessInspector.Namespace(Environment.ProcessId, "user"), WorkerProcessInspector.Namespace(worker, "user"));
+        Assert.Equal("0000000000000000", WorkerProcessInspector.Status(worker, "CapEff"));
         Assert.Equal("2", WorkerProcessInspector.Status(worker, "Seccomp"));
         Assert.Matches($"/warden-{Environment.ProcessId}/w[0-9]+$", File.ReadLines($"/proc/{worker}/cgroup").Single(l => l.Contains(":memory:")));
     }

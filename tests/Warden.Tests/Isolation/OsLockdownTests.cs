@@ -60,10 +60,32 @@ public sealed partial class OsLockdownTests(SandboxFixture fixture)
     public async Task TheHostSeesAnUnprivilegedFilteredWorkerInItsOwnNamespaces()
     {
         Environment.SetEnvironmentVariable("WARDEN_TEST_SECRET", "hunter2");
+        // The host application's own configuration sits next to the worker's files.
+        string decoy = Path.Combine(AppContext.BaseDirectory, "appsettings.Secret.json");
+        File.WriteAllText(decoy, "{\"ConnectionStrings\":{\"Db\":\"password=hunter2\"}}");
+        int worker;
         await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0 });
-        var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
-        OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
-        int worker = WorkerProcessInspector.FindWorker(outcome.WorkerPid);
+        try
+        {
+            var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
+            OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
+            worker = WorkerProcessInspector.FindWorker(outcome.WorkerPid);
+        }
+        finally
+        {
+            File.Delete(decoy);
+        }
+        var workerFiles = Directory.GetFiles($"/proc/{worker}/root/warden/worker").Select(Path.GetFileName).ToList();
+        Assert.Contains("Warden.Worker.dll", workerFiles);
+        Assert.Contains("ClearScript.V8.dll", workerFiles);
+        Assert.DoesNotContain("appsettings.Secret.json", workerFiles);
+        Assert.DoesNotContain("Warden.Tests.dll", workerFiles);
+        // Resource limits it set on itself after warm-up.
+        var limits = File.ReadAllLines($"/proc/{worker}/limits");
+        Assert.Matches(@"^Max core file size\s+0\s+0\s", limits.Single(l => l.StartsWith("Max core file size")));
+        Assert.Matches(@"^Max file size\s+0\s+0\s", limits.Single(l => l.StartsWith("Max file size")));
+        Assert.Matches(@"^Max open files\s+[0-9]{2,3}\s+[0-9]{2,3}\s", limits.Single(l => l.StartsWith("Max open files")));
+        Assert.Matches(@"^Max locked memory\s+0\s+0\s", limits.Single(l => l.StartsWith("Max locked memory")));
 
         Assert.Equal("65534 65534 65534 65534", WorkerProcessInspector.Status(worker, "Uid"));
         Assert.Equal("65534 65534 65534 65534", WorkerProcessInspector.Status(worker, "Gid"));

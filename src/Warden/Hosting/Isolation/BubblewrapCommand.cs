@@ -6,9 +6,10 @@ namespace Warden.Hosting.Isolation;
 /// every capability dropped, in a new session (no terminal to inject keystrokes into), with an empty
 /// environment, and kills it when the host goes away. Its filesystem is a read-only tmpfs holding only
 /// the .NET runtime, the system libraries and the worker's own binaries, plus a private /proc and a
-/// minimal /dev; the worker is the only process in its PID namespace: no /etc, /home, /tmp, /var or /root. Its network namespace has only a loopback
-/// device that is down. When the host runs as root, setpriv first drops to uid 65534 outside too, so
-/// the worker is unprivileged even to a kernel bug that escapes the user namespace.
+/// minimal /dev; the worker is the only process in its PID namespace: no /etc, /home, /tmp, /var or /root. Its network namespace has only its own
+/// loopback (up, with nothing listening: the host's loopback is unreachable). When the host runs as root, setpriv (<see cref="SetprivPrefix"/>)
+/// first drops to uid 65534 outside too, so the worker is unprivileged even to a kernel bug that
+/// escapes the user namespace.
 /// </summary>
 internal static class BubblewrapCommand
 {
@@ -19,15 +20,15 @@ internal static class BubblewrapCommand
     /// <summary>System library directories a dynamically linked dotnet host, CoreCLR, ICU, V8 and libseccomp load from.</summary>
     private static readonly string[] LibraryDirectories = ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64", "/lib"];
 
-    public static List<string> Build(string bwrapPath, string? setprivPath, bool disableNestedUserNamespaces,
-        string dotnetHost, string workerAssembly, IReadOnlyDictionary<string, string> environment)
+    /// <summary>setpriv, run by the (root) host's launcher: uid/gid 65534 outside any namespace, no groups,
+    /// no capabilities (inheritable and bounding sets emptied), no_new_privs.</summary>
+    public static IEnumerable<string> SetprivPrefix(string setprivPath) =>
+        [setprivPath, $"--reuid={WorkerUid}", $"--regid={WorkerUid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"];
+
+    public static List<string> Build(string bwrapPath, bool disableNestedUserNamespaces,
+        string dotnetHost, string workerAssembly, IReadOnlyList<string> workerFiles, IReadOnlyDictionary<string, string> environment)
     {
         var args = new List<string>();
-        if (setprivPath is not null)
-        {
-            args.AddRange([setprivPath, $"--reuid={WorkerUid}", $"--regid={WorkerUid}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]);
-        }
         args.AddRange([bwrapPath,
             "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--uid", WorkerUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -64,11 +65,18 @@ internal static class BubblewrapCommand
         }
         string dotnetRoot = Path.GetDirectoryName(dotnetHost)!;
         string workerDir = Path.GetDirectoryName(workerAssembly)!;
+        args.AddRange(["--ro-bind", dotnetRoot, DotnetRootInside]);
+        // Only the worker's own files, one by one: its directory is usually the host application's,
+        // with the application's configuration and secrets beside it.
+        foreach (var file in workerFiles)
+        {
+            args.AddRange(["--ro-bind", Path.Combine(workerDir, file), Path.Combine(WorkerDirInside, file)]);
+        }
         args.AddRange([
-            "--ro-bind", dotnetRoot, DotnetRootInside,
-            "--ro-bind", workerDir, WorkerDirInside,
             "--proc", "/proc",
             "--dev", "/dev",
+            // bubblewrap's /dev is a tmpfs: read-only too, like everything else.
+            "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", WorkerDirInside,
             "--",

@@ -11,9 +11,10 @@ internal sealed record IsolationPlan(
     string? SetprivPath,
     bool DisableNestedUserNamespaces,
     CgroupDriver? Cgroups,
-    bool Seccomp)
+    bool Seccomp,
+    IReadOnlyList<string> WorkerFiles)
 {
-    public static readonly IsolationPlan None = new(new IsolationReport([]), null, null, false, null, false);
+    public static readonly IsolationPlan None = new(new IsolationReport([]), null, null, false, null, false, []);
 
     public bool Namespaces => BwrapPath is not null;
 
@@ -29,13 +30,25 @@ internal sealed record IsolationPlan(
         }
         var facts = IsolationProbe.Current;
         var layers = facts.Report.Layers.ToList();
-        int ns = layers.FindIndex(l => l.Name == "namespaces");
-        if (ns >= 0 && layers[ns].Active && facts.SetprivPath is not null
+        void Missing(string name, string detail, string remedy)
+        {
+            int i = layers.FindIndex(l => l.Name == name);
+            if (i >= 0 && layers[i].Active)
+            {
+                layers[i] = new IsolationLayer(name, false, detail, remedy);
+            }
+        }
+        if (facts.SetprivPath is not null
             && UnreachableByWorkerUid(Path.GetDirectoryName(workerAssembly)!, Path.GetDirectoryName(dotnetHost)!) is { } blocked)
         {
-            layers[ns] = new IsolationLayer("namespaces", false,
-                $"workers run as uid {BubblewrapCommand.WorkerUid}, which cannot reach {blocked}",
-                $"make every directory above the worker and the .NET runtime world-searchable (chmod o+x), or install them elsewhere");
+            Missing("unprivileged-uid", $"workers run as uid {BubblewrapCommand.WorkerUid}, which cannot reach {blocked}",
+                "make every directory above the worker and the .NET runtime world-searchable (chmod o+x), or install them elsewhere");
+        }
+        var workerFiles = Isolation.WorkerFiles.Resolve(workerAssembly);
+        if (workerFiles is null)
+        {
+            Missing("namespaces", $"the worker's files cannot be listed from {Path.ChangeExtension(workerAssembly, ".deps.json")}",
+                "deploy the worker with its .deps.json (a normal build or publish output)");
         }
         var report = new IsolationReport(layers);
         if (options.OsIsolation == OsIsolationMode.Required && !report.AllActive)
@@ -45,10 +58,11 @@ internal sealed record IsolationPlan(
         bool Active(string name) => layers.Any(l => l.Name == name && l.Active);
         return new IsolationPlan(report,
             Active("namespaces") ? facts.BwrapPath : null,
-            Active("namespaces") && Active("unprivileged-uid") ? facts.SetprivPath : null,
+            Active("unprivileged-uid") ? facts.SetprivPath : null,
             facts.DisableNestedUserNamespaces,
             Active("cgroup") ? facts.Cgroups : null,
-            Active("seccomp"));
+            Active("seccomp"),
+            workerFiles ?? []);
     }
 
     /// <summary>The first directory (or file) on the way to these that "others" cannot search or read, if any.</summary>
