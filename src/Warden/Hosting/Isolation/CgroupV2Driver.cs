@@ -2,9 +2,9 @@ namespace Warden.Hosting.Isolation;
 
 /// <summary>
 /// cgroup v2: one tree. Worker groups are leaves under <c>&lt;own&gt;/warden-&lt;pid&gt;</c>; the
-/// memory, pids and cpu controllers must be enabled down to them. The host never moves itself or
-/// anything else: if its own group has member processes and no controllers delegated below it,
-/// the layer is reported missing with the remedy (run Warden in a delegated group).
+/// memory, pids and cpu controllers must be enabled down to them. If the host's own group holds only
+/// the host, the host moves itself into a leaf so that the group may delegate; it never moves any
+/// other process: otherwise the layer is reported missing with the remedy.
 /// </summary>
 internal sealed class CgroupV2Driver : CgroupDriver
 {
@@ -38,8 +38,24 @@ internal sealed class CgroupV2Driver : CgroupDriver
         string hostGroup = Path.Combine(ownGroup, hostGroupName);
         try
         {
-            // Controllers must be enabled in the parent's subtree_control to exist in its children.
-            Write(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers);
+            // Controllers must be enabled in the parent's subtree_control to exist in its children,
+            // and a non-root group with member processes cannot enable them ("no internal
+            // processes"). A delegated group that holds only this host (a systemd service with
+            // Delegate=yes, a container's own group) is made valid the way systemd documents:
+            // the host moves itself into a leaf beside the workers' groups. Other processes are
+            // never moved.
+            if (!TryWrite(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers))
+            {
+                if (!HoldsOnlyThisProcess(ownGroup))
+                {
+                    return (null, $"cgroup v2: {ownGroup} has other member processes, so controllers cannot be enabled below it; "
+                        + "run Warden in its own delegated group (systemd: Delegate=yes)");
+                }
+                string leaf = Path.Combine(ownGroup, hostGroupName + "-host");
+                Directory.CreateDirectory(leaf);
+                Write(Path.Combine(leaf, "cgroup.procs"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Write(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers);
+            }
             Directory.CreateDirectory(hostGroup);
             Write(Path.Combine(hostGroup, "cgroup.subtree_control"), Controllers);
         }
@@ -49,6 +65,25 @@ internal sealed class CgroupV2Driver : CgroupDriver
                 + "a group with member processes cannot delegate controllers: run Warden in its own delegated group");
         }
         return (new CgroupV2Driver(hostGroup), null);
+    }
+
+    private static bool TryWrite(string file, string value)
+    {
+        try
+        {
+            Write(file, value);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static bool HoldsOnlyThisProcess(string group)
+    {
+        var members = File.ReadAllLines(Path.Combine(group, "cgroup.procs")).Where(l => l.Length > 0).ToList();
+        return members.All(m => m == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public override WorkerCgroup CreateWorkerGroup(int maxTasks, double cpuCores, long memoryBytes)

@@ -81,6 +81,18 @@ public sealed class CgroupDriverTests : IDisposable
     }
 
     [Fact]
+    public void V2GroupWithOtherMembersIsNeverRearranged()
+    {
+        // subtree_control as a directory: writing it fails, as the kernel's EBUSY would.
+        string own = Group("v2/busy", ("cgroup.controllers", "memory pids cpu\n"), ("cgroup.procs", "1\n4242\n"));
+        Directory.CreateDirectory(Path.Combine(own, "cgroup.subtree_control"));
+        var (driver, problem) = CgroupV2Driver.TryCreate(own, "warden-test");
+        Assert.Null(driver);
+        Assert.Contains("has other member processes", problem);
+        Assert.False(Directory.Exists(Path.Combine(own, "warden-test-host")));
+    }
+
+    [Fact]
     public void V2WithoutDelegatedControllersIsReportedWithTheReason()
     {
         string own = Group("v2/bare", ("cgroup.controllers", "cpuset io\n"));
