@@ -10,7 +10,7 @@ namespace Warden.Worker.Lockdown;
 /// </summary>
 internal static partial class ResourceLimits
 {
-    private const int RlimitFsize = 1, RlimitCore = 4, RlimitNofile = 7, RlimitMemlock = 8, RlimitMsgqueue = 12;
+    private const int RlimitFsize = 1, RlimitCore = 4, RlimitNofile = 7, RlimitMemlock = 8, RlimitSigpending = 11, RlimitMsgqueue = 12, RlimitRtprio = 14;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Rlimit
@@ -28,7 +28,7 @@ internal static partial class ResourceLimits
     /// <summary>
     /// After warm-up, when the runtime has opened what it needs: no file may grow (FSIZE 0 before
     /// exec makes CoreCLR fail at start), a small bound on open files, no locked memory, no POSIX
-    /// message queues.
+    /// message queues, no real-time priority, a small bound on queued signals.
     /// </summary>
     public static bool ApplyAfterWarmUp()
     {
@@ -36,7 +36,11 @@ internal static partial class ResourceLimits
         return Set(RlimitFsize, 0)
             & Set(RlimitNofile, (ulong)Math.Max(64, open + 32))
             & Set(RlimitMemlock, 0)
-            & Set(RlimitMsgqueue, 0);
+            & Set(RlimitMsgqueue, 0)
+            // No real-time priority (SCHED_FIFO would escape the cgroup's CPU quota), and few queued
+            // signals (they are charged to the workers' shared uid).
+            & Set(RlimitRtprio, 0)
+            & Set(RlimitSigpending, 256);
     }
 
     private static bool Set(int resource, ulong value) => SetRlimit(resource, new Rlimit { Current = value, Maximum = value }) == 0;

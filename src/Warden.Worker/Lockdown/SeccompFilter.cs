@@ -73,8 +73,9 @@ internal static partial class SeccompFilter
         {
             Check(SetAttribute(context, FilterAttribute.ThreadSync, 1), "enable thread sync");
             Check(SetAttribute(context, FilterAttribute.NoNewPrivs, 1), "require no_new_privs");
-            // A syscall made through another ABI (x32, i386 via int 0x80) must not slip past a
-            // filter written for x86-64 numbers: libseccomp kills on a foreign architecture by default.
+            // A syscall made through another ABI (i386 via int 0x80, x32) must not slip past a filter
+            // written for x86-64 numbers: the whole process dies (libseccomp's default kills only the thread).
+            Check(SetAttribute(context, FilterAttribute.BadArchAction, ActKillProcess), "kill on a foreign architecture");
             var allowed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var rule in SyscallPolicy.Rules(selfPid))
             {

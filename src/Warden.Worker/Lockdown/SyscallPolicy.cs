@@ -25,6 +25,10 @@ internal static class SyscallPolicy
     private const ulong OWronly = 0x1, ORdwr = 0x2, OCreat = 0x40, OTrunc = 0x200;
 
     private const ulong Tcgets = 0x5401;
+    private const ulong SchedOther = 0, SchedResetOnFork = 0x40000000;
+    private const ulong MembarrierQuery = 0, MembarrierPrivateExpedited = 8, MembarrierRegisterPrivateExpedited = 16,
+        MembarrierPrivateExpeditedSyncCore = 32, MembarrierRegisterPrivateExpeditedSyncCore = 64;
+    private const ulong FGetFd = 1, FSetFd = 2, FGetFl = 3, FSetFl = 4, FDupFdCloexec = 1030;
 
     // prctl(2) options the runtime uses after warm-up (names threads, names anonymous mappings).
     private const ulong PrSetName = 15, PrGetName = 16, PrSetVma = 0x53564d41;
@@ -34,18 +38,19 @@ internal static class SyscallPolicy
     [
         // I/O on descriptors the worker already holds (protocol pipes, /proc/self/statm) and the
         // read-only opens below.
-        "read", "write", "pread64", "close", "lseek", "fcntl", "fstat", "newfstatat", "readlink", "pipe2",
+        // writev: glibc's fatal-error messages (malloc corruption, fortify) go out through it.
+        "read", "write", "writev", "pread64", "close", "lseek", "fstat", "newfstatat", "readlink", "pipe2",
         // Memory: the GC, V8's heaps and its JIT (mprotect flips code pages), glibc's malloc.
         "mmap", "munmap", "mprotect", "mremap", "madvise", "brk",
         // Threads (new ones start after lockdown: V8 platform workers, the thread pool) and their
         // synchronisation; a missing one of these shows up as OutOfMemoryException from Thread.Start.
-        "futex", "set_robust_list", "rseq", "membarrier", "sigaltstack", "sched_yield",
-        "sched_getaffinity", "sched_setaffinity", "sched_setscheduler", "sched_get_priority_max", "sched_get_priority_min",
+        "futex", "set_robust_list", "rseq", "sigaltstack", "sched_yield",
+        "sched_getaffinity", "sched_setaffinity", "sched_get_priority_max", "sched_get_priority_min",
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall",
         "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
         // Time and resource accounting (the watchdog's CPU clocks, usage reports, GC memory sizing).
         "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "getrusage",
-        "getrandom", "prlimit64", "sysinfo",
+        "getrandom", "sysinfo",
         "exit", "exit_group",
     ];
 
@@ -103,6 +108,21 @@ internal static class SyscallPolicy
         foreach (ulong flag in new[] { OWronly, ORdwr, OCreat, OTrunc })
         {
             yield return new SyscallRule("openat", [new(2, Compare.MaskedEqual, flag, flag)], Errno: Lockdown.Errno.EPERM);
+        }
+
+        // Calls that take a pid (or a global scope) allowed only for this process: in BestEffort
+        // mode without a PID namespace, other workers and the host would otherwise be in reach.
+        yield return new SyscallRule("prlimit64", [new(0, Compare.Equal, 0)]);
+        // Thread priorities within the normal policy only (real-time policies escape the CPU quota).
+        yield return new SyscallRule("sched_setscheduler", [new(1, Compare.MaskedEqual, ~SchedResetOnFork & 0xffffffffUL, SchedOther)]);
+        foreach (ulong command in new[] { MembarrierQuery, MembarrierPrivateExpedited, MembarrierRegisterPrivateExpedited,
+            MembarrierPrivateExpeditedSyncCore, MembarrierRegisterPrivateExpeditedSyncCore })
+        {
+            yield return new SyscallRule("membarrier", [new(0, Compare.Equal, command)]);
+        }
+        foreach (ulong command in new[] { FGetFd, FSetFd, FGetFl, FSetFl, FDupFdCloexec })
+        {
+            yield return new SyscallRule("fcntl", [new(1, Compare.Equal, command)]);
         }
 
         // isatty() on the protocol pipes and procfs files: answered as the kernel would answer for

@@ -31,10 +31,6 @@ internal static class WorkerExitClassifier
             return (OutcomeStatus.MemoryLimit, LimitKind.Process,
                 "The worker's memory reached its OS cap (memory outside the engine's accounting included); the worker was stopped");
         }
-        if (exitCode == Isolation.WorkerLauncher.CgroupJoinFailed)
-        {
-            return (OutcomeStatus.InternalError, null, "The worker could not join its cgroup and was not started");
-        }
         if (IsSeccompKill(exitCode))
         {
             return (OutcomeStatus.InternalError, null, "The worker made a system call outside its seccomp allowlist and was killed (logged as a security event)");

@@ -174,7 +174,6 @@ internal sealed class WorkerPool : IAsyncDisposable
                 : !reusable ? "the execution violated a limit or failed"
                 : !worker.IsUsable ? "the worker is no longer usable"
                 : worker.Executions >= _options.MaxExecutionsPerWorker ? "execution count reached"
-                : worker.HasOutgrownItsBaseline ? "its memory at rest grew past its baseline"
                 : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? "lifetime reached"
                 : null;
             if (retireReason is not null)
@@ -248,7 +247,9 @@ internal sealed class WorkerPool : IAsyncDisposable
         for (int i = _idle.Count - 1; i >= 0; i--)
         {
             var idle = _idle[i].Worker;
-            if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime)
+            // Checked when a worker is about to be handed out, not when it is returned: it tears down
+            // a large isolate just after sending its result.
+            if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime || idle.HasOutgrownItsBaseline)
             {
                 _idle.RemoveAt(i);
                 if (idle.WasKilledBySeccomp)
@@ -256,7 +257,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                     // Nothing of the host's asked it to do anything: native code in it made a forbidden call.
                     Log.SeccompViolation(_logger, idle.Pid, "(died while idle)");
                 }
-                Retire(idle, idle.IsUsable ? "lifetime reached while idle" : "died while idle");
+                Retire(idle, !idle.IsUsable ? "died while idle" : idle.HasOutgrownItsBaseline ? "its memory at rest grew past its baseline" : "lifetime reached while idle");
             }
         }
     }

@@ -18,7 +18,8 @@ namespace Warden.Hosting;
 internal sealed class WorkerProcess : IAsyncDisposable
 {
     private const int StderrTailBytes = 64 << 10;
-    private const int ReadyFrameMaxBytes = 4 << 10;
+    /// <summary>A ready frame carries the lockdown report (and, in a self-test, every probe's result).</summary>
+    private const int ReadyFrameMaxBytes = 64 << 10;
     /// <summary>How long a worker may take from receiving an execution to starting user code (isolate creation included).</summary>
     private static readonly TimeSpan StartOfExecutionTimeout = TimeSpan.FromSeconds(10);
 
@@ -70,7 +71,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     internal const long RestingGrowthAllowanceBytes = 256L << 20;
 
     /// <summary>True when the worker's cgroup holds much more memory at rest than after start: replace it.</summary>
-    public bool HasOutgrownItsBaseline => _cgroup is not null && _cgroup.MemoryUsageBytes() > _baselineMemoryBytes + RestingGrowthAllowanceBytes;
+    public bool HasOutgrownItsBaseline => _cgroup is not null && _baselineMemoryBytes > 0
+        && _cgroup.MemoryUsageBytes() > _baselineMemoryBytes + RestingGrowthAllowanceBytes;
 
     /// <summary>The worker is dead and the kernel's seccomp filter killed it (checked for workers that die while idle).</summary>
     public bool WasKilledBySeccomp => _process.HasExited && WorkerExitClassifier.IsSeccompKill(ExitCodeOrUnknown());
@@ -83,17 +85,20 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         var started = Stopwatch.StartNew();
         // The cgroup exists before the process: the launcher joins it before anything else runs.
-        var cgroup = spec.Isolation.Cgroups?.CreateWorkerGroup(spec.MaxTasks, spec.CpuCores,
-            MemoryBudgets.StartupCapBytes(configure.PreparedLimits.MemoryMb));
+        WorkerCgroup? cgroup = null;
         Process process;
         try
         {
+            cgroup = spec.Isolation.Cgroups?.CreateWorkerGroup(spec.MaxTasks, spec.CpuCores,
+                MemoryBudgets.StartupCapBytes(configure.PreparedLimits.MemoryMb));
             process = await WorkerSpawner.StartAsync(spec.ToStartInfo(cgroup)).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
+            // No cgroup (disk full, a group removed underneath us), no fork (task limits): a start
+            // failure like any other, never an exception that escapes to the caller or the pool.
             cgroup?.Dispose();
-            throw;
+            throw new WorkerStartException("the worker could not be started: " + e.Message);
         }
         var worker = new WorkerProcess(process, cgroup, logger);
         try
@@ -146,6 +151,11 @@ internal sealed class WorkerProcess : IAsyncDisposable
             Log.ProtocolViolation(logger, worker.Pid, e.Message);
             await worker.DisposeAsync().ConfigureAwait(false);
             throw new WorkerStartException("the worker broke the protocol while starting");
+        }
+        catch (Exception e) when (e is not WorkerStartException and not OperationCanceledException)
+        {
+            await worker.DisposeAsync().ConfigureAwait(false);
+            throw new WorkerStartException("the worker could not be started: " + e.Message);
         }
         catch
         {
@@ -373,7 +383,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         try
         {
-            long atRest = Math.Min(_cgroup!.MemoryUsageBytes(), _baselineMemoryBytes + RestingGrowthAllowanceBytes);
+            long usage = _cgroup!.MemoryUsageBytes();
+            // The baseline bounds the cap only when it was read (a failed read gives 0).
+            long atRest = _baselineMemoryBytes > 0 ? Math.Min(usage, _baselineMemoryBytes + RestingGrowthAllowanceBytes) : usage;
             _cgroup.SetMemoryLimit(MemoryBudgets.CgroupCapBytes(atRest, memoryMb));
             _oomKillsAtStart = _cgroup.OomKills();
             return true;

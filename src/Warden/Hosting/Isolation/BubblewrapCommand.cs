@@ -17,13 +17,18 @@ internal static class BubblewrapCommand
     public const string DotnetRootInside = "/warden/dotnet";
     public const string WorkerDirInside = "/warden/worker";
 
+    /// <summary>What of the .NET root a framework-dependent app needs to start.</summary>
+    private static readonly string[] RuntimeParts = ["host/fxr", "shared/Microsoft.NETCore.App"];
+
     /// <summary>System library directories a dynamically linked dotnet host, CoreCLR, ICU, V8 and libseccomp load from.</summary>
     private static readonly string[] LibraryDirectories = ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64", "/lib"];
 
     /// <summary>setpriv, run by the (root) host's launcher: uid/gid 65534 outside any namespace, no groups,
-    /// no capabilities (inheritable and bounding sets emptied), no_new_privs.</summary>
+    /// no capabilities (inheritable and bounding sets emptied), no_new_privs, killed when the host dies.</summary>
     public static IEnumerable<string> SetprivPrefix(string setprivPath) =>
-        [setprivPath, $"--reuid={WorkerUid}", $"--regid={WorkerUid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"];
+        [setprivPath, $"--reuid={WorkerUid}", $"--regid={WorkerUid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+            // Dies with the host even without bubblewrap (the spawner thread never exits).
+            "--pdeathsig=KILL"];
 
     public static List<string> Build(string bwrapPath, bool disableNestedUserNamespaces,
         string dotnetHost, string workerAssembly, IReadOnlyList<string> workerFiles, IReadOnlyDictionary<string, string> environment)
@@ -65,7 +70,16 @@ internal static class BubblewrapCommand
         }
         string dotnetRoot = Path.GetDirectoryName(dotnetHost)!;
         string workerDir = Path.GetDirectoryName(workerAssembly)!;
-        args.AddRange(["--ro-bind", dotnetRoot, DotnetRootInside]);
+        // Only the runtime: the host, hostfxr and the shared framework. A dotnet root in a user's
+        // home also holds that user's certificate stores (corefx/cryptography/x509stores), SDKs and tools.
+        args.AddRange(["--ro-bind", dotnetHost, Path.Combine(DotnetRootInside, Path.GetFileName(dotnetHost))]);
+        foreach (var part in RuntimeParts)
+        {
+            if (Directory.Exists(Path.Combine(dotnetRoot, part)))
+            {
+                args.AddRange(["--ro-bind", Path.Combine(dotnetRoot, part), Path.Combine(DotnetRootInside, part)]);
+            }
+        }
         // Only the worker's own files, one by one: its directory is usually the host application's,
         // with the application's configuration and secrets beside it.
         foreach (var file in workerFiles)
@@ -74,8 +88,13 @@ internal static class BubblewrapCommand
         }
         args.AddRange([
             "--proc", "/proc",
-            "--dev", "/dev",
-            // bubblewrap's /dev is a tmpfs: read-only too, like everything else.
+            // Only the devices the runtime and V8 read (not bubblewrap's --dev, whose /dev/pts lets a
+            // worker allocate from the machine-wide pty pool); read-only like everything else.
+            "--tmpfs", "/dev",
+            "--dev-bind", "/dev/null", "/dev/null",
+            "--dev-bind", "/dev/zero", "/dev/zero",
+            "--dev-bind", "/dev/random", "/dev/random",
+            "--dev-bind", "/dev/urandom", "/dev/urandom",
             "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", WorkerDirInside,

@@ -61,6 +61,7 @@ internal sealed class CgroupV1Driver : CgroupDriver
 
     public override WorkerCgroup CreateWorkerGroup(int maxTasks, double cpuCores, long memoryBytes)
     {
+        WorkerCgroup.RemoveLeftovers();
         string name = NextWorkerName();
         var directories = _hostGroups.ToDictionary(p => p.Key, p => Path.Combine(p.Value, name));
         foreach (var directory in directories.Values.Distinct())

@@ -54,7 +54,15 @@ internal sealed class CgroupV2Driver : CgroupDriver
                 string leaf = Path.Combine(ownGroup, hostGroupName + "-host");
                 Directory.CreateDirectory(leaf);
                 Write(Path.Combine(leaf, "cgroup.procs"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                Write(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers);
+                // The kernel may still see the group as populated for a moment after the move.
+                for (int attempt = 0; !TryWrite(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers); attempt++)
+                {
+                    if (attempt == 10)
+                    {
+                        Write(Path.Combine(ownGroup, "cgroup.subtree_control"), Controllers);
+                    }
+                    Thread.Sleep(10);
+                }
             }
             Directory.CreateDirectory(hostGroup);
             Write(Path.Combine(hostGroup, "cgroup.subtree_control"), Controllers);
@@ -88,6 +96,7 @@ internal sealed class CgroupV2Driver : CgroupDriver
 
     public override WorkerCgroup CreateWorkerGroup(int maxTasks, double cpuCores, long memoryBytes)
     {
+        WorkerCgroup.RemoveLeftovers();
         string directory = Path.Combine(_hostGroup, NextWorkerName());
         Directory.CreateDirectory(directory);
         var group = new V2WorkerCgroup(directory);

@@ -128,9 +128,10 @@ internal static partial class IsolationProbe
         }
     }
 
+    /// <summary>The system's copy first (the host's PATH may be someone else's choice); absolute directories only.</summary>
     internal static string? FindTool(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"])
+        new[] { "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin" }
+            .Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted))
             .Select(d => Path.Combine(d, name))
             .FirstOrDefault(File.Exists);
 

@@ -79,9 +79,30 @@ internal abstract partial class WorkerCgroup : IDisposable
         KillAll();
         foreach (var directory in Directories)
         {
-            for (int attempt = 0; attempt < 50 && Directory.Exists(directory) && !CgroupDriver.TryRemoveDirectory(directory); attempt++)
+            bool removed = false;
+            for (int attempt = 0; attempt < 50 && !(removed = !Directory.Exists(directory) || CgroupDriver.TryRemoveDirectory(directory)); attempt++)
             {
                 Thread.Sleep(2);
+            }
+            if (!removed)
+            {
+                // A large worker can take longer to die: retried before every new group, so that
+                // groups (and the kernel's memory-cgroup ids) do not leak for the host's lifetime.
+                Leftovers.Enqueue(directory);
+            }
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Leftovers = new();
+
+    /// <summary>Removes groups whose last task took too long to die when they were disposed.</summary>
+    internal static void RemoveLeftovers()
+    {
+        for (int n = Leftovers.Count; n > 0 && Leftovers.TryDequeue(out var directory); n--)
+        {
+            if (Directory.Exists(directory) && !CgroupDriver.TryRemoveDirectory(directory))
+            {
+                Leftovers.Enqueue(directory);
             }
         }
     }

@@ -46,7 +46,8 @@ internal static class WorkerFiles
                         {
                             if (asset.Value.TryGetProperty("rid", out var rid) && NativeRids.Contains(rid.GetString()))
                             {
-                                files.Add(asset.Name);
+                                // A publish for one runtime places it flat in the directory instead.
+                                files.Add(File.Exists(Path.Combine(directory, asset.Name)) ? asset.Name : Path.GetFileName(asset.Name));
                             }
                         }
                     }
@@ -57,6 +58,9 @@ internal static class WorkerFiles
         {
             return null;
         }
-        return files.Where(f => !Path.IsPathRooted(f) && !f.Split('/').Contains("..") && File.Exists(Path.Combine(directory, f))).ToList();
+        // Every listed file must be there: a worker missing one would fail in ways that look like
+        // attacks; better to report the layer as unusable with this worker.
+        bool complete = files.All(f => !Path.IsPathRooted(f) && !f.Split('/').Contains("..") && File.Exists(Path.Combine(directory, f)));
+        return complete ? files.ToList() : null;
     }
 }

@@ -6,7 +6,8 @@ namespace Warden.Hosting.Isolation;
 /// exists, joins the worker's cgroups — so every process and thread it will make is inside, with no
 /// window for a fork to escape — closes every descriptor above stderr that the host itself may have
 /// inherited without close-on-exec (no redirection around that loop: bash would park stderr on a
-/// high descriptor the loop then closes), turns core dumps off, and then becomes the next program
+/// high descriptor the loop then closes), turns core dumps off, makes the worker the OOM killer's first choice (oom_score_adj 1000,
+/// which it cannot lower: that needs a capability), and then becomes the next program
 /// (setpriv → bwrap → dotnet).
 /// </summary>
 internal static class WorkerLauncher
@@ -28,6 +29,7 @@ internal static class WorkerLauncher
           if [ -e "/proc/$$/fd/$fd" ]; then eval "exec $fd>&-"; fi
         done
         ulimit -c 0
+        printf '1000\n' > /proc/self/oom_score_adj 2>/dev/null || true
         exec "$@"
         """;
 

@@ -141,7 +141,7 @@ public sealed class CgroupDriverTests : IDisposable
     [Theory]
     [InlineData(159, false, OutcomeStatus.InternalError, null, "seccomp")]
     [InlineData(137, true, OutcomeStatus.MemoryLimit, LimitKind.Process, "OS cap")]
-    [InlineData(90, false, OutcomeStatus.InternalError, null, "cgroup")]
+    [InlineData(90, false, OutcomeStatus.InternalError, null, "exit code 90")]
     [InlineData(137, false, OutcomeStatus.InternalError, null, "SIGKILL")]
     public void DeathsAreClassifiedFromFacts(int exitCode, bool oomKilled, OutcomeStatus status, LimitKind? limit, string text)
     {
