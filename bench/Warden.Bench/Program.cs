@@ -4,17 +4,18 @@ using Warden;
 
 // Tiny-script throughput through the library, a fresh isolate per execution (the default and the
 // recommended isolation unit), at a few concurrency levels, and the cost of starting a worker.
-// Usage: Warden.Bench [seconds-per-level] [required|none]   (the OS isolation layer on or off)
+// Usage: Warden.Bench [seconds-per-level] [required|none] [worker-cpu-cores]   (the OS layer on or off)
 double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
 var isolation = args.Length > 1 && args[1] == "none" ? OsIsolationMode.Disabled : OsIsolationMode.Required;
+double cpuCores = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : new SandboxOptions().WorkerCpuCores;
 var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
 
-Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}, worker CPU quota {cpuCores} cores");
 
 // Worker start-up: every new isolation key needs a fresh worker process; with one worker and no
 // spare, each run below waits for a full start (launcher, namespaces, runtime, warm-up, lockdown).
 {
-    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, OsIsolation = isolation });
+    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, OsIsolation = isolation, WorkerCpuCores = cpuCores });
     var starts = new List<double>();
     for (int i = 0; i < 11; i++)
     {
@@ -38,7 +39,7 @@ Console.WriteLine("| concurrency | executions | exec/s | p50 ms | p99 ms | max m
 Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (int concurrency in new[] { 1, 2, 4 })
 {
-    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1, OsIsolation = isolation });
+    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1, OsIsolation = isolation, WorkerCpuCores = cpuCores });
     await sandbox.WarmUpAsync();
     // Warm both the host and every worker before measuring.
     await Task.WhenAll(Enumerable.Range(0, concurrency * 20).Select(_ => sandbox.RunAsync(submission)));

@@ -62,9 +62,12 @@ public sealed class SandboxOptions
 
     /// <summary>
     /// CPU a worker may use, in cores (its cgroup's quota), so that one worker — V8's GC and compiler
-    /// threads included — cannot starve the others. Default 1: a worker runs one script thread.
+    /// threads included — cannot starve the others. Default 1.5: a worker runs one script thread,
+    /// and prepares and tears down isolates on two more in parallel (measured on 2 cores: a quota of
+    /// 1 cut fresh-isolate throughput at concurrency 1 from ~115 to ~65 executions/s and tripled p99;
+    /// 1.5 costs nothing measurable).
     /// </summary>
-    public double WorkerCpuCores { get; set; } = 1.0;
+    public double WorkerCpuCores { get; set; } = 1.5;
 
     /// <summary>
     /// Tasks (threads) a worker's cgroup may hold. Default 128: a warm worker has ~25 (runtime, V8

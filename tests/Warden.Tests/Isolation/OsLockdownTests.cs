@@ -115,7 +115,7 @@ public sealed partial class OsLockdownTests(SandboxFixture fixture)
         string pidsGroup = File.ReadLines($"/proc/{worker}/cgroup").Single(l => l.Contains(":pids:", StringComparison.Ordinal)).Split(':')[2];
         Assert.Equal("128", File.ReadAllText($"/sys/fs/cgroup/pids{pidsGroup}/pids.max").Trim());
         string cpuGroup = File.ReadLines($"/proc/{worker}/cgroup").Single(l => l.Split(':')[1].Split(',').Contains("cpu")).Split(':')[2];
-        Assert.Equal("100000", File.ReadAllText($"/sys/fs/cgroup/cpu{cpuGroup}/cpu.cfs_quota_us").Trim());
+        Assert.Equal("150000", File.ReadAllText($"/sys/fs/cgroup/cpu{cpuGroup}/cpu.cfs_quota_us").Trim());
         await fixture.AssertHealthyAsync();
     }
 
