@@ -9,7 +9,7 @@ using Warden.Worker.Lockdown;
 //                    system call made after the lockdown point (prctl(PR_SET_NO_NEW_PRIVS))
 //   remove-one [ROUNDS [CALL...]]  for each allowed call (or the ones named): run the workload with that call refused (EPERM)
 //                    and report which calls it can live without
-//   soak N           run the workload N times in kill mode; any SIGSYS fails the soak
+//   soak N [C]       run the workload N times in kill mode, in C concurrent loops; any SIGSYS fails it
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: Warden.SeccompLab trace FILE | remove-one [ROUNDS] | soak N");
@@ -19,7 +19,7 @@ return args[0] switch
 {
     "trace" => await Trace(args.Length > 1 ? args[1] : "/tmp/warden-seccomp.trace"),
     "remove-one" => await RemoveOne(args.Length > 1 ? int.Parse(args[1]) : 2, args.Skip(2).ToHashSet()),
-    "soak" => await Soak(args.Length > 1 ? int.Parse(args[1]) : 100),
+    "soak" => await Soak(args.Length > 1 ? int.Parse(args[1]) : 100, args.Length > 2 ? int.Parse(args[2]) : 1),
     "dump" => Dump(),
     "cgroup-cost" => CgroupCost(),
     "clone-test" => CloneTest(),
@@ -197,17 +197,36 @@ static async Task<int> SelfTest(string? traceFile)
     return report.Passed ? 0 : 1;
 }
 
-static async Task<int> Soak(int rounds)
+static async Task<int> Soak(int rounds, int concurrency)
 {
-    await using var sandbox = new Sandbox(Options("kill"));
+    // Concurrent loops on different keys: more workers, a busier thread pool, more GC pressure.
+    var options = Options("kill");
+    options.MaxWorkers = Math.Max(1, concurrency);
+    await using var sandbox = new Sandbox(options);
     var clock = Stopwatch.StartNew();
-    var failures = await RunWorkload(sandbox, rounds);
-    Console.WriteLine($"{rounds * Workload.Cases.Length} executions in {clock.Elapsed.TotalSeconds:F0} s; {failures.Count} unexpected outcomes");
-    foreach (var group in failures.GroupBy(f => f).OrderByDescending(g => g.Count()))
+    var loops = Enumerable.Range(0, Math.Max(1, concurrency)).Select(i => Task.Run(async () =>
+    {
+        var failures = new List<string>();
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (var (name, submission, expected) in Workload.Cases)
+            {
+                var outcome = await sandbox.RunAsync(submission with { IsolationKey = "soak-" + i });
+                if (outcome.Status != expected)
+                {
+                    failures.Add($"{name}: {outcome.Status} ({outcome.Error?.Message})");
+                }
+            }
+        }
+        return failures;
+    })).ToArray();
+    var all = (await Task.WhenAll(loops)).SelectMany(f => f).ToList();
+    Console.WriteLine($"{rounds * Workload.Cases.Length * loops.Length} executions ({loops.Length} concurrent) in {clock.Elapsed.TotalSeconds:F0} s; {all.Count} unexpected outcomes");
+    foreach (var group in all.GroupBy(f => f).OrderByDescending(g => g.Count()))
     {
         Console.WriteLine($"  {group.Count(),5} x {group.Key}");
     }
-    return failures.Count == 0 ? 0 : 1;
+    return all.Count == 0 ? 0 : 1;
 }
 
 internal static partial class RawSyscall
