@@ -36,6 +36,7 @@ internal static class WardenCommandLine
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(RunCommand.Build(stdout, stderr, stdin));
         root.Subcommands.Add(DoctorCommand.Build(new StreamWriter(stdout) { AutoFlush = true }));
+        root.Subcommands.Add(ServeCommand.Build(stderr));
         return root;
     }
 }

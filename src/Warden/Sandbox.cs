@@ -137,6 +137,8 @@ public sealed class Sandbox : IAsyncDisposable
     /// <summary>Process ids of the live workers (for tests and diagnostics).</summary>
     internal IReadOnlyList<int> WorkerPids => _pool.WorkerPids;
 
+    internal IReadOnlyList<int> BusyWorkerPids => _pool.BusyWorkerPids;
+
     /// <summary>Stops every worker, including those running executions.</summary>
     public async ValueTask DisposeAsync()
     {

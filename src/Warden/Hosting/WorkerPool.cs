@@ -82,6 +82,18 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
+    /// <summary>Workers running an execution now (for tests that kill one from outside).</summary>
+    public IReadOnlyList<int> BusyWorkerPids
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _all.Where(w => !_idle.Exists(i => i.Worker == w)).Select(w => w.Pid)];
+            }
+        }
+    }
+
     /// <summary>Waits until every spare worker that is starting has started (or failed to).</summary>
     public async Task WarmUpAsync()
     {

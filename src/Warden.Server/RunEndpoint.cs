@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Warden.Server;
+
+/// <summary>
+/// <c>POST /v1/run</c>: 200 with the outcome whatever the script did; 400 problem+json naming the field
+/// for a malformed request; 413 for a body over the limit; 503 with Retry-After when the queue is full.
+/// SECURITY: the body is attacker-controlled. It is read into a buffer bounded before allocation,
+/// parsed strictly (unknown fields, comments, trailing commas, quoted numbers refused), and only
+/// then handed to the library, which validates sizes and limits again.
+/// </summary>
+internal static class RunEndpoint
+{
+    public static async Task<IResult> HandleAsync(HttpContext context, Sandbox sandbox, ServerOptions options, ILogger<Sandbox> logger)
+    {
+        var request = context.Request;
+        if (request.ContentLength > options.MaxRequestBodyBytes)
+        {
+            return TooLarge(options);
+        }
+        if (!(request.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "The body must be application/json.");
+        }
+        byte[]? body = await ReadBoundedAsync(request.Body, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            return TooLarge(options);
+        }
+
+        RunRequest? run;
+        try
+        {
+            run = JsonSerializer.Deserialize(body, RunRequestJsonContext.Default.RunRequest);
+        }
+        catch (JsonException e)
+        {
+            return Malformed(e);
+        }
+        if (run is null)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "The body must be a JSON object.", "$");
+        }
+        if (run.Engine is not (null or "v8"))
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "engine must be \"v8\" (the only engine).", "engine");
+        }
+        if (run.Modules is not null)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "modules (named ES modules) is reserved and not supported yet.", "modules");
+        }
+
+        var submission = new Submission
+        {
+            Code = run.Code,
+            InputJson = run.Input is { } input ? input.GetRawText() : null,
+            IsModule = run.Module ?? false,
+            IsolationKey = run.IsolationKey,
+            Limits = new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb),
+        };
+        Outcome outcome;
+        try
+        {
+            outcome = await sandbox.RunAsync(submission, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (SandboxOverloadedException)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Overloaded",
+                "Too many executions are waiting for a worker; retry later.", retryAfterSeconds: options.RetryAfterSeconds);
+        }
+        if (outcome.Status == OutcomeStatus.InvalidRequest)
+        {
+            string message = outcome.Error!.Message;
+            return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", message, message.Split(' ')[0]);
+        }
+        ServerLog.Execution(logger, outcome.Status.ToWireString(), outcome.Usage.WallMs, outcome.Usage.CpuMs);
+        return Results.Text(outcome.ToJson(), "application/json", System.Text.Encoding.UTF8, StatusCodes.Status200OK);
+    }
+
+    private static IResult TooLarge(ServerOptions options) =>
+        Problems.Create(StatusCodes.Status413PayloadTooLarge, "Request too large", $"The body is larger than {options.MaxRequestBodyBytes} bytes.");
+
+    private static IResult Malformed(JsonException e)
+    {
+        // System.Text.Json names where it stopped ($.limits.timeoutMs); a missing or unknown member
+        // is named in its message instead.
+        string field = e.Path is { Length: > 2 } path ? path[2..] : "$";
+        string detail = e.Message.Contains("missing required properties", StringComparison.Ordinal) ? "code is required."
+            : e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? $"Unknown field '{field}'."
+            : $"Malformed JSON or a wrong type at '{field}'.";
+        if (detail == "code is required.")
+        {
+            field = "code";
+        }
+        return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", detail, field);
+    }
+
+    /// <summary>The whole body, or null when it is longer than <paramref name="maxBytes"/> (never buffering more than that).</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes + 1, 64 * 1024));
+        try
+        {
+            using var collected = new MemoryStream();
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, buffer.Length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (collected.Length + read > maxBytes)
+                {
+                    return null;
+                }
+                collected.Write(buffer, 0, read);
+            }
+            return collected.ToArray();
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

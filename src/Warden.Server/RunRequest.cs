@@ -1,0 +1,27 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Warden.Server;
+
+/// <summary>The body of <c>POST /v1/run</c>, as design.md's contract gives it.</summary>
+internal sealed record RunRequest(
+    [property: JsonRequired] string Code,
+    JsonElement? Input,
+    bool? Module,
+    string? Engine,
+    string? IsolationKey,
+    RunLimits? Limits,
+    JsonElement? Modules);
+
+internal sealed record RunLimits(int? TimeoutMs, int? CpuMs, int? MemoryMb);
+
+// Strict: unknown members, comments, trailing commas and quoted numbers are errors that name the field.
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    AllowTrailingCommas = false,
+    ReadCommentHandling = JsonCommentHandling.Disallow,
+    NumberHandling = JsonNumberHandling.Strict,
+    MaxDepth = 256)]
+[JsonSerializable(typeof(RunRequest))]
+internal sealed partial class RunRequestJsonContext : JsonSerializerContext;

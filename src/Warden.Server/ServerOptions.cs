@@ -1,0 +1,70 @@
+using System.Net;
+
+namespace Warden.Server;
+
+/// <summary>
+/// Settings of the HTTP service (configuration section <c>Warden:Server</c>). Validated at start;
+/// every problem is listed at once.
+/// </summary>
+public sealed class ServerOptions
+{
+    /// <summary>Where to listen. Default <c>http://127.0.0.1:8080</c>: loopback only.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>
+    /// Largest request body accepted, in bytes; larger ones get 413 before they are read. Default
+    /// 4 MiB: room for the largest code and input the default limits allow (1 MiB each, JSON-escaped).
+    /// </summary>
+    public int MaxRequestBodyBytes { get; set; } = 4 << 20;
+
+    /// <summary>
+    /// Listening on an address other than loopback is refused: API keys are not built yet, so such a
+    /// service would run anyone's code. Set to true only behind something that authenticates.
+    /// </summary>
+    public bool AllowNonLoopbackWithoutKeys { get; set; }
+
+    /// <summary>How long a shutdown waits for running executions to finish before killing their workers. Default 30 s.</summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The <c>Retry-After</c> sent with 503 when the queue is full. Default 1 s.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        var urls = (Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length == 0)
+        {
+            errors.Add("Urls must name at least one address.");
+        }
+        foreach (var url in urls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"Urls: '{url}' is not an http:// or https:// address.");
+            }
+            else if (!IsLoopback(uri.Host) && !AllowNonLoopbackWithoutKeys)
+            {
+                errors.Add($"Urls: '{url}' is not a loopback address. Without API keys (not built yet) anyone who reaches it could run code; "
+                    + "put the service behind an authenticating proxy and set AllowNonLoopbackWithoutKeys to true to allow it.");
+            }
+        }
+        if (MaxRequestBodyBytes is < 1024 or > (64 << 20))
+        {
+            errors.Add($"MaxRequestBodyBytes ({MaxRequestBodyBytes}) must be between 1 KiB and 64 MiB.");
+        }
+        if (ShutdownDrainTimeout < TimeSpan.Zero || ShutdownDrainTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add("ShutdownDrainTimeout must be between 0 and 10 minutes.");
+        }
+        if (RetryAfterSeconds is < 1 or > 3600)
+        {
+            errors.Add($"RetryAfterSeconds ({RetryAfterSeconds}) must be between 1 and 3600.");
+        }
+        return errors;
+    }
+
+    private static bool IsLoopback(string host) =>
+        host == "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+}

@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Warden.Server;
+
+/// <summary>
+/// Builds the HTTP service: configuration from the usual ASP.NET Core sources (appsettings.json,
+/// environment variables such as <c>Warden__Server__Urls</c>, then the callbacks), validated at start
+/// with every problem listed; one <see cref="Sandbox"/> for the process, disposed (workers killed)
+/// after in-flight requests drained at shutdown.
+/// </summary>
+public static class WardenServer
+{
+    /// <summary>Configuration sections: <c>Warden:Sandbox</c> binds <see cref="SandboxOptions"/>, <c>Warden:Server</c> binds <see cref="ServerOptions"/>.</summary>
+    public const string SandboxSection = "Warden:Sandbox", ServerSection = "Warden:Server";
+
+    /// <exception cref="ServerConfigurationException">The configuration is invalid; every problem is listed.</exception>
+    /// <exception cref="IsolationUnavailableException">An OS isolation layer is missing and weaker isolation was not chosen.</exception>
+    public static WebApplication Build(string[] args, Action<SandboxOptions>? configureSandbox = null, Action<ServerOptions>? configureServer = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = Directory.GetCurrentDirectory() });
+        var sandboxOptions = new SandboxOptions();
+        var serverOptions = new ServerOptions();
+        try
+        {
+            builder.Configuration.GetSection(SandboxSection).Bind(sandboxOptions);
+            builder.Configuration.GetSection(ServerSection).Bind(serverOptions);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ServerConfigurationException([e.Message]);
+        }
+        configureSandbox?.Invoke(sandboxOptions);
+        configureServer?.Invoke(serverOptions);
+        var errors = sandboxOptions.Validate().Concat(serverOptions.Validate()).ToList();
+        if (errors.Count > 0)
+        {
+            throw new ServerConfigurationException(errors);
+        }
+
+        builder.WebHost.UseUrls(serverOptions.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // A backstop under RunEndpoint's own bounded read.
+            kestrel.Limits.MaxRequestBodySize = serverOptions.MaxRequestBodyBytes + 1L;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = serverOptions.ShutdownDrainTimeout);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(serverOptions);
+        builder.Services.AddSingleton(sp => new Sandbox(sandboxOptions, sp.GetRequiredService<ILogger<Sandbox>>()));
+        builder.Services.AddSingleton<Readiness>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
+
+        var app = builder.Build();
+        // Construct the sandbox now: a missing OS layer refuses the start, not the first request.
+        _ = app.Services.GetRequiredService<Sandbox>();
+        // Unhandled failures become a bare 500 problem (no exception text, no stack trace).
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context => Problems.Create(StatusCodes.Status500InternalServerError, "Internal error", "The service failed to handle the request.").ExecuteAsync(context),
+        });
+        app.UseStatusCodePages();
+        app.MapPost("/v1/run", RunEndpoint.HandleAsync);
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady
+            ? Results.Text("ready")
+            : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "The workers are still starting.", retryAfterSeconds: 1));
+        return app;
+    }
+
+    /// <summary>The addresses the started server listens on (with the real port when 0 was asked for).</summary>
+    public static IReadOnlyList<string> ListeningAddresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+}
+
+/// <summary>The service's configuration is invalid; every problem is listed.</summary>
+public sealed class ServerConfigurationException(IReadOnlyList<string> errors)
+    : InvalidOperationException("Invalid Warden server configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)))
+{
+    /// <summary>One message per problem.</summary>
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Warden.Server;
+
+namespace Warden.Tests.Server;
+
+/// <summary>`POST /v1/run` and the probes, over HTTP against the real service on loopback.</summary>
+/// <remarks>In the "sandbox" collection: its hogs must not run beside the timing tests.</remarks>
+[Collection("sandbox")]
+public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task ARunReturnsTheOutcomeObject()
+    {
+        var (status, body, response) = await server.PostAsync("""{ "code": "console.log('hi'); input.a * 2", "input": { "a": 21 }, "engine": "v8" }""");
+        Assert.Equal(200, status);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(["status", "result", "console", "error", "usage", "engine"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("ok", body.GetProperty("status").GetString());
+        Assert.Equal(42, body.GetProperty("result").GetInt32());
+        Assert.Equal("hi", body.GetProperty("console")[0].GetProperty("text").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{ "code": "throw new TypeError('x')" }""", "script_error")]
+    [InlineData("""{ "code": "while (true) {}", "limits": { "timeoutMs": 300 } }""", "timeout")]
+    [InlineData("""{ "code": "const a = []; for (;;) a.push(new Array(1e5).fill(1))", "limits": { "memoryMb": 32, "timeoutMs": 20000 } }""", "memory_limit")]
+    [InlineData("""{ "code": "for (;;) console.log('x'.repeat(1000))" }""", "output_limit")]
+    [InlineData("""{ "code": "export default (i) => i.n + 1", "module": true, "input": { "n": 1 } }""", "ok")]
+    public async Task EveryScriptOutcomeIs200WithItsStatus(string request, string expected)
+    {
+        var (status, body, _) = await server.PostAsync(request);
+        Assert.Equal(200, status);
+        Assert.Equal(expected, body.GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("{nope", "$")]
+    [InlineData("[1]", "$")]
+    [InlineData("null", "$")]
+    [InlineData("""{ "input": 1 }""", "code")]
+    [InlineData("""{ "code": "1", "bogus": true }""", "bogus")]
+    [InlineData("""{ "code": 1 }""", "code")]
+    [InlineData("""{ "code": "1", "limits": { "timeoutMs": "5" } }""", "limits.timeoutMs")]
+    [InlineData("""{ "code": "1", "limits": { "timeoutMs": 5, "extra": 1 } }""", "limits.extra")]
+    [InlineData("""{ "code": "1", "limits": { "timeoutMs": 999999 } }""", "limits.timeoutMs")]
+    [InlineData("""{ "code": "1", "limits": { "memoryMb": 1 } }""", "limits.memoryMb")]
+    [InlineData("""{ "code": "1", "engine": "quickjs" }""", "engine")]
+    [InlineData("""{ "code": "1", "modules": {} }""", "modules")]
+    [InlineData("""{ "code": "1", "isolationKey": "" }""", "isolationKey")]
+    [InlineData("""{ "code": "1", } """, "$")]
+    public async Task AMalformedRequestIs400ProblemNamingTheField(string request, string field)
+    {
+        var response = await server.Client.PostAsync("/v1/run", ServerFixture.Json(request));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.DoesNotContain("   at ", problem.GetRawText());
+    }
+
+    [Fact]
+    public async Task BinaryJunkIs400AndOversizedBodiesAre413BeforeBeingRead()
+    {
+        var junk = new ByteArrayContent(RandomJunk(4096));
+        junk.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.PostAsync("/v1/run", junk)).StatusCode);
+
+        // A body announced as 5 MiB is refused from its headers, before it is read (a raw socket:
+        // HttpClient would fail on the early reply while still sending).
+        string reply = await RawPostAsync(contentLength: 5 << 20, bodyPrefix: "{\"code\":\"aaaa");
+        Assert.StartsWith("HTTP/1.1 413", reply);
+        Assert.Contains("application/problem+json", reply);
+        // And one without a length (chunked) is cut off at the limit while it is read.
+        var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"code\":\"" + new string('a', 5 << 20) + "\"}")));
+        chunked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/run") { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        try
+        {
+            var response = await server.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+        catch (HttpRequestException)
+        {
+            // The server answered 413 and closed while the client was still sending: also a refusal.
+        }
+
+        var text = new StringContent("{\"code\":\"1\"}", Encoding.UTF8, "text/plain");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await server.Client.PostAsync("/v1/run", text)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/v1/nothing")).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await server.Client.GetAsync("/v1/run")).StatusCode);
+        await AssertStillServesAsync();
+    }
+
+    private async Task<string> RawPostAsync(int contentLength, string bodyPrefix)
+    {
+        var address = server.Client.BaseAddress!;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        var stream = tcp.GetStream();
+        byte[] head = Encoding.ASCII.GetBytes($"POST /v1/run HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/json\r\nContent-Length: {contentLength}\r\n\r\n{bodyPrefix}");
+        await stream.WriteAsync(head);
+        var buffer = new byte[8192];
+        int n = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        return Encoding.UTF8.GetString(buffer, 0, n);
+    }
+
+    private static byte[] RandomJunk(int length)
+    {
+        var bytes = new byte[length];
+        new Random(42).NextBytes(bytes);
+        return bytes;
+    }
+
+    [Fact]
+    public async Task ProbesSayLiveAndReady()
+    {
+        Assert.Equal("ok", await server.Client.GetStringAsync("/healthz"));
+        Assert.Equal("ready", await server.Client.GetStringAsync("/readyz"));
+    }
+
+    [Fact]
+    public async Task AWorkerKilledMidExecutionFailsOnlyThatRequest()
+    {
+        var running = server.PostAsync("""{ "code": "while (true) {}", "limits": { "timeoutMs": 30000 }, "isolationKey": "victim" }""");
+        var sandbox = (Sandbox)server.App.Services.GetService(typeof(Sandbox))!;
+        int victim = 0;
+        for (int i = 0; i < 200 && victim == 0; i++)
+        {
+            await Task.Delay(50);
+            victim = sandbox.BusyWorkerPids.FirstOrDefault();
+        }
+        Assert.NotEqual(0, victim);
+        Process.GetProcessById(victim).Kill();
+        var (status, body, _) = await running;
+        Assert.Equal(200, status);
+        Assert.Equal("internal_error", body.GetProperty("status").GetString());
+        Assert.Equal("ready", await server.Client.GetStringAsync("/readyz"));
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task BenignRequestsKeepFlowingWhileHogsSpin()
+    {
+        var hogs = Enumerable.Range(0, 2).Select(i => server.PostAsync(
+            $$"""{ "code": "while (true) {}", "limits": { "timeoutMs": 4000 }, "isolationKey": "hog{{i}}" }""")).ToList();
+        await Task.Delay(300);
+        var latencies = new List<double>();
+        for (int i = 0; i < 10; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var (status, body, _) = await server.PostAsync("""{ "code": "JSON.stringify({ sum: input.a + input.b })", "input": { "a": 1, "b": 2 }, "isolationKey": "benign" }""");
+            latencies.Add(clock.Elapsed.TotalMilliseconds);
+            Assert.Equal(200, status);
+            Assert.Equal("ok", body.GetProperty("status").GetString());
+        }
+        Assert.False(hogs.All(h => h.IsCompleted), "the hogs ended before the benign requests ran");
+        latencies.Sort();
+        // Generous bound: a benign request must not wait for a hog's 4 s limit.
+        Assert.True(latencies[^1] < 2000, $"slowest benign request: {latencies[^1]:F0} ms");
+        foreach (var hog in hogs)
+        {
+            Assert.Equal("timeout", (await hog).Body.GetProperty("status").GetString());
+        }
+    }
+
+    private async Task AssertStillServesAsync()
+    {
+        var (status, body, _) = await server.PostAsync("""{ "code": "6 * 7" }""");
+        Assert.Equal(200, status);
+        Assert.Equal(42, body.GetProperty("result").GetInt32());
+    }
+}
