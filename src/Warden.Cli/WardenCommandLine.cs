@@ -37,6 +37,7 @@ internal static class WardenCommandLine
         root.Subcommands.Add(RunCommand.Build(stdout, stderr, stdin));
         root.Subcommands.Add(DoctorCommand.Build(new StreamWriter(stdout) { AutoFlush = true }));
         root.Subcommands.Add(ServeCommand.Build(stderr));
+        root.Subcommands.Add(KeygenCommand.Build(new StreamWriter(stdout) { AutoFlush = true }));
         return root;
     }
 }

@@ -53,13 +53,23 @@ internal static class RunEndpoint
             return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "modules (named ES modules) is reserved and not supported yet.", "modules");
         }
 
+        // An API key is a tenant: its ceilings apply, and it is the isolation key (a request's own
+        // isolationKey only narrows it further). Key names cannot contain '/', so "name/narrower"
+        // can never equal another key's.
+        var apiKey = context.Items[TenantQuotas.KeyItem] as ApiKeyOptions;
+        if (apiKey is not null && CeilingProblem(apiKey, run.Limits) is { } ceiling)
+        {
+            return ceiling;
+        }
         var submission = new Submission
         {
             Code = run.Code,
             InputJson = run.Input is { } input ? input.GetRawText() : null,
             IsModule = run.Module ?? false,
-            IsolationKey = run.IsolationKey,
-            Limits = new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb),
+            IsolationKey = apiKey is null ? run.IsolationKey : apiKey.Name + "/" + (run.IsolationKey ?? ""),
+            Limits = apiKey is null
+                ? new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb)
+                : WithinCeilings(apiKey, run.Limits, sandbox.Limits),
         };
         Outcome outcome;
         try
@@ -78,6 +88,34 @@ internal static class RunEndpoint
         }
         ServerLog.Execution(logger, outcome.Status.ToWireString(), outcome.Usage.WallMs, outcome.Usage.CpuMs);
         return Results.Text(outcome.ToJson(), "application/json", System.Text.Encoding.UTF8, StatusCodes.Status200OK);
+    }
+
+    /// <summary>Limits a request left out take the sandbox's defaults, lowered to the key's ceilings.</summary>
+    private static ExecutionLimits WithinCeilings(ApiKeyOptions key, RunLimits? limits, SandboxLimits defaults)
+    {
+        int? timeout = limits?.TimeoutMs ?? (key.MaxTimeoutMs is int t && t < defaults.DefaultTimeoutMs ? t : null);
+        int? memory = limits?.MemoryMb ?? (key.MaxMemoryMb is int m && m < defaults.DefaultMemoryMb ? m : null);
+        return new ExecutionLimits(timeout, limits?.CpuMs, memory);
+    }
+
+    private static IResult? CeilingProblem(ApiKeyOptions key, RunLimits? limits)
+    {
+        if (key.MaxTimeoutMs is int maxTime)
+        {
+            if ((limits?.TimeoutMs ?? 0) > maxTime)
+            {
+                return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"limits.timeoutMs is above this API key's ceiling ({maxTime}).", "limits.timeoutMs");
+            }
+            if ((limits?.CpuMs ?? 0) > maxTime)
+            {
+                return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"limits.cpuMs is above this API key's ceiling ({maxTime}).", "limits.cpuMs");
+            }
+        }
+        if (key.MaxMemoryMb is int maxMemory && (limits?.MemoryMb ?? 0) > maxMemory)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"limits.memoryMb is above this API key's ceiling ({maxMemory}).", "limits.memoryMb");
+        }
+        return null;
     }
 
     private static IResult TooLarge(ServerOptions options) =>

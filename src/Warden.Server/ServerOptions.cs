@@ -18,8 +18,14 @@ public sealed class ServerOptions
     public int MaxRequestBodyBytes { get; set; } = 4 << 20;
 
     /// <summary>
-    /// Listening on an address other than loopback is refused: API keys are not built yet, so such a
-    /// service would run anyone's code. Set to true only behind something that authenticates.
+    /// The API keys (hashed). With none, runs need no key and only loopback addresses are allowed
+    /// (<see cref="AllowNonLoopbackWithoutKeys"/>); with any, every run must present one.
+    /// </summary>
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+
+    /// <summary>
+    /// Listening on an address other than loopback without any API key is refused: anyone who reaches
+    /// it could run code. Set to true only behind something that authenticates.
     /// </summary>
     public bool AllowNonLoopbackWithoutKeys { get; set; }
 
@@ -44,11 +50,24 @@ public sealed class ServerOptions
             {
                 errors.Add($"Urls: '{url}' is not an http:// or https:// address.");
             }
-            else if (!IsLoopback(uri.Host) && !AllowNonLoopbackWithoutKeys)
+            else if (!IsLoopback(uri.Host) && (ApiKeys is null || ApiKeys.Count == 0) && !AllowNonLoopbackWithoutKeys)
             {
-                errors.Add($"Urls: '{url}' is not a loopback address. Without API keys (not built yet) anyone who reaches it could run code; "
-                    + "put the service behind an authenticating proxy and set AllowNonLoopbackWithoutKeys to true to allow it.");
+                errors.Add($"Urls: '{url}' is not a loopback address and no API key is configured, so anyone who reaches it could run code; "
+                    + "configure ApiKeys (warden keygen), or set AllowNonLoopbackWithoutKeys behind an authenticating proxy.");
             }
+        }
+        var keys = ApiKeys ?? [];
+        for (int i = 0; i < keys.Count; i++)
+        {
+            errors.AddRange(keys[i].Validate(i));
+        }
+        foreach (var duplicate in keys.GroupBy(k => k.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add($"ApiKeys: the name '{duplicate.Key}' is used more than once.");
+        }
+        foreach (var duplicate in keys.GroupBy(k => k.Sha256, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            errors.Add($"ApiKeys: one hash is configured for more than one key ({string.Join(", ", duplicate.Select(k => k.Name))}).");
         }
         if (MaxRequestBodyBytes is < 1024 or > (64 << 20))
         {

@@ -55,6 +55,8 @@ public static class WardenServer
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = serverOptions.ShutdownDrainTimeout);
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(serverOptions);
+        builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddRateLimiter(o => TenantQuotas.Configure(o, serverOptions.RetryAfterSeconds));
         builder.Services.AddSingleton(sp => new Sandbox(sandboxOptions, sp.GetRequiredService<ILogger<Sandbox>>()));
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
@@ -68,6 +70,24 @@ public static class WardenServer
             ExceptionHandler = context => Problems.Create(StatusCodes.Status500InternalServerError, "Internal error", "The service failed to handle the request.").ExecuteAsync(context),
         });
         app.UseStatusCodePages();
+        // Authentication before the quotas: the quota partition is the key's name.
+        var authenticator = app.Services.GetRequiredService<ApiKeyAuthenticator>();
+        app.Use(async (context, next) =>
+        {
+            if (authenticator.Enabled && context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+            {
+                if (authenticator.Authenticate(context) is not { } key)
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await Problems.Create(StatusCodes.Status401Unauthorized, "Unauthorized",
+                        "A valid API key is required: Authorization: Bearer <key>.").ExecuteAsync(context).ConfigureAwait(false);
+                    return;
+                }
+                context.Items[TenantQuotas.KeyItem] = key;
+            }
+            await next(context).ConfigureAwait(false);
+        });
+        app.UseRateLimiter();
         app.MapPost("/v1/run", RunEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady

@@ -1,0 +1,65 @@
+using System.Text.RegularExpressions;
+
+namespace Warden.Server;
+
+/// <summary>
+/// One API key (configuration <c>Warden:Server:ApiKeys:N</c>). The key itself is never stored: only the
+/// hex SHA-256 of the bearer token (tokens are 256-bit random values from <c>warden keygen</c>, so a
+/// fast hash is enough; it keeps configuration files and their backups from holding usable secrets).
+/// The key's name is its tenant: its isolation key, its quota partition, its log name.
+/// </summary>
+public sealed partial class ApiKeyOptions
+{
+    /// <summary>The tenant's name: 1–64 of A–Z, a–z, 0–9, '-', '_'.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Hex SHA-256 of the bearer token (64 hex digits).</summary>
+    public string Sha256 { get; set; } = "";
+
+    /// <summary>Executions this key may have running or queued at once; more get 429. Default 4.</summary>
+    public int MaxConcurrentExecutions { get; set; } = 4;
+
+    /// <summary>Executions this key may start per minute (token bucket); more get 429. Default 600.</summary>
+    public int MaxExecutionsPerMinute { get; set; } = 600;
+
+    /// <summary>This key's ceiling on <c>limits.timeoutMs</c> (and <c>cpuMs</c>); null: the sandbox's maximum.</summary>
+    public int? MaxTimeoutMs { get; set; }
+
+    /// <summary>This key's ceiling on <c>limits.memoryMb</c>; null: the sandbox's maximum.</summary>
+    public int? MaxMemoryMb { get; set; }
+
+    internal IEnumerable<string> Validate(int index)
+    {
+        string at = $"ApiKeys[{index}]";
+        if (!NamePattern().IsMatch(Name ?? ""))
+        {
+            yield return $"{at}.Name ('{Name}') must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'.";
+        }
+        if (!HashPattern().IsMatch(Sha256 ?? ""))
+        {
+            yield return $"{at}.Sha256 must be the 64 hex digits of the token's SHA-256 (see `warden keygen`).";
+        }
+        if (MaxConcurrentExecutions is < 1 or > 10_000)
+        {
+            yield return $"{at}.MaxConcurrentExecutions ({MaxConcurrentExecutions}) must be between 1 and 10000.";
+        }
+        if (MaxExecutionsPerMinute is < 1 or > 1_000_000)
+        {
+            yield return $"{at}.MaxExecutionsPerMinute ({MaxExecutionsPerMinute}) must be between 1 and 1000000.";
+        }
+        if (MaxTimeoutMs is < 1)
+        {
+            yield return $"{at}.MaxTimeoutMs must be positive.";
+        }
+        if (MaxMemoryMb is < SandboxLimits.MinMemoryMb)
+        {
+            yield return $"{at}.MaxMemoryMb must be at least {SandboxLimits.MinMemoryMb}.";
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[0-9a-fA-F]{64}$")]
+    private static partial Regex HashPattern();
+}

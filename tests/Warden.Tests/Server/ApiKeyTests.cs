@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Warden.Server;
+
+namespace Warden.Tests.Server;
+
+/// <summary>API keys, per-key ceilings and per-key quotas, over HTTP.</summary>
+[Collection("sandbox")]
+public sealed class ApiKeyTests : IAsyncLifetime
+{
+    private readonly (string Token, string Sha256) _alice = ApiKeyAuthenticator.NewKey();
+    private readonly (string Token, string Sha256) _bob = ApiKeyAuthenticator.NewKey();
+    private WebApplication _app = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_app, _client) = await ServerFixture.StartAsync(s => s.MaxWorkers = 3, o => o.ApiKeys =
+        [
+            new ApiKeyOptions { Name = "alice", Sha256 = _alice.Sha256, MaxConcurrentExecutions = 1, MaxExecutionsPerMinute = 120, MaxTimeoutMs = 2000 },
+            new ApiKeyOptions { Name = "bob", Sha256 = _bob.Sha256.ToUpperInvariant() },
+        ]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task<HttpResponseMessage> RunAsync(string? token, string json)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/run") { Content = ServerFixture.Json(json) };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return await _client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task ARunNeedsAValidKeyAndTheProbesDoNot()
+    {
+        var missing = await RunAsync(null, """{ "code": "1" }""");
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await RunAsync("wdn_not-a-key", """{ "code": "1" }""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await RunAsync(_alice.Sha256, """{ "code": "1" }""")).StatusCode);
+
+        var ok = await RunAsync(_alice.Token, """{ "code": "6 * 7" }""");
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Contains("\"result\":42", await ok.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await RunAsync(_bob.Token, """{ "code": "1", "isolationKey": "narrower" }""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AKeysCeilingsBoundItsLimits()
+    {
+        var over = await RunAsync(_alice.Token, """{ "code": "1", "limits": { "timeoutMs": 5000 } }""");
+        Assert.Equal(HttpStatusCode.BadRequest, over.StatusCode);
+        Assert.Equal("limits.timeoutMs", JsonDocument.Parse(await over.Content.ReadAsStringAsync()).RootElement.GetProperty("field").GetString());
+        // Left out, the timeout is the key's ceiling (2 s), not the sandbox's default (5 s).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var hog = await RunAsync(_alice.Token, """{ "code": "while (true) {}" }""");
+        Assert.Contains("\"status\":\"timeout\"", await hog.Content.ReadAsStringAsync());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task OneKeyOverItsQuotaGets429AndTheOtherKeysKeepRunning()
+    {
+        var running = RunAsync(_alice.Token, """{ "code": "while (true) {}", "limits": { "timeoutMs": 1500 } }""");
+        await Task.Delay(300);
+        var refused = await RunAsync(_alice.Token, """{ "code": "1" }""");
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
+        var other = await RunAsync(_bob.Token, """{ "code": "2 + 2" }""");
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Contains("\"result\":4", await other.Content.ReadAsStringAsync());
+        Assert.Contains("\"status\":\"timeout\"", await (await running).Content.ReadAsStringAsync());
+        // The slot is free again.
+        Assert.Equal(HttpStatusCode.OK, (await RunAsync(_alice.Token, """{ "code": "1" }""")).StatusCode);
+    }
+
+    [Fact]
+    public void KeysAreValidatedAndAllowListeningBeyondLoopback()
+    {
+        var withKey = new ServerOptions { Urls = "http://0.0.0.0:8080", ApiKeys = [new ApiKeyOptions { Name = "a", Sha256 = _alice.Sha256 }] };
+        Assert.Empty(withKey.Validate());
+        var bad = new ServerOptions
+        {
+            ApiKeys =
+            [
+                new ApiKeyOptions { Name = "a/b", Sha256 = "xyz" },
+                new ApiKeyOptions { Name = "c", Sha256 = _bob.Sha256, MaxConcurrentExecutions = 0 },
+                new ApiKeyOptions { Name = "c", Sha256 = _bob.Sha256 },
+            ],
+        };
+        var errors = bad.Validate();
+        Assert.Contains(errors, e => e.StartsWith("ApiKeys[0].Name", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("ApiKeys[0].Sha256", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("ApiKeys[1].MaxConcurrentExecutions", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("'c' is used more than once"));
+        Assert.Contains(errors, e => e.Contains("one hash is configured for more than one key"));
+    }
+}
