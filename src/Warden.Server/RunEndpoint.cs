@@ -14,7 +14,7 @@ namespace Warden.Server;
 /// </summary>
 internal static class RunEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext context, Sandbox sandbox, ServerOptions options, ILogger<Sandbox> logger)
+    public static async Task<IResult> HandleAsync(HttpContext context, Sandbox sandbox, ServerOptions options, ServerMetrics metrics, ILogger<Sandbox> logger)
     {
         var request = context.Request;
         if (request.ContentLength > options.MaxRequestBodyBytes)
@@ -86,6 +86,7 @@ internal static class RunEndpoint
             string message = outcome.Error!.Message;
             return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", message, message.Split(' ')[0]);
         }
+        metrics.Record(outcome);
         ServerLog.Execution(logger, outcome.Status.ToWireString(), outcome.Usage.WallMs, outcome.Usage.CpuMs);
         return Results.Text(outcome.ToJson(), "application/json", System.Text.Encoding.UTF8, StatusCodes.Status200OK);
     }

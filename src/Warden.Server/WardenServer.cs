@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace Warden.Server;
 
@@ -56,6 +57,7 @@ public static class WardenServer
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(serverOptions);
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddRateLimiter(o => TenantQuotas.Configure(o, serverOptions.RetryAfterSeconds));
         builder.Services.AddSingleton(sp => new Sandbox(sandboxOptions, sp.GetRequiredService<ILogger<Sandbox>>()));
         builder.Services.AddSingleton<Readiness>();
@@ -90,6 +92,7 @@ public static class WardenServer
         app.UseRateLimiter();
         app.MapPost("/v1/run", RunEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<ServerMetrics>().Registry);
         app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady
             ? Results.Text("ready")
             : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "The workers are still starting.", retryAfterSeconds: 1));

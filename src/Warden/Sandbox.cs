@@ -139,6 +139,9 @@ public sealed class Sandbox : IAsyncDisposable
 
     internal IReadOnlyList<int> BusyWorkerPids => _pool.BusyWorkerPids;
 
+    /// <summary>Counters of the worker pool now: workers started and retired (by reason), queue, busy and idle workers.</summary>
+    public SandboxStatistics Statistics => _pool.Statistics();
+
     /// <summary>Stops every worker, including those running executions.</summary>
     public async ValueTask DisposeAsync()
     {

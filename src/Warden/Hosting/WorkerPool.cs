@@ -18,6 +18,8 @@ internal sealed class WorkerPool : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<IdleWorker> _idle = [];
     private readonly LinkedList<Waiter> _waiters = new();
+    private readonly Dictionary<string, long> _retired = new(StringComparer.Ordinal);
+    private long _started;
     private readonly HashSet<WorkerProcess> _all = [];
     private readonly HashSet<Task> _background = [];
     private readonly Timer _maintenance;
@@ -79,6 +81,16 @@ internal sealed class WorkerPool : IAsyncDisposable
             {
                 return [.. _all.Select(w => w.Pid)];
             }
+        }
+    }
+
+    /// <summary>A consistent snapshot of the pool's counters (for metrics).</summary>
+    public SandboxStatistics Statistics()
+    {
+        lock (_gate)
+        {
+            return new SandboxStatistics(_started, new Dictionary<string, long>(_retired, StringComparer.Ordinal),
+                _waiters.Count, _all.Count - _idle.Count, _idle.Count);
         }
     }
 
@@ -159,6 +171,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                     throw new ObjectDisposedException(nameof(Sandbox));
                 }
                 _all.Add(worker);
+                _started++;
             }
             return worker;
         }
@@ -297,6 +310,7 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     private void Retire(WorkerProcess worker, string reason)
     {
+        _retired[reason] = _retired.GetValueOrDefault(reason) + 1;
         _alive--;
         _all.Remove(worker);
         Background(worker.RetireAsync(reason).AsTask());
@@ -348,6 +362,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                 return;
             }
             _all.Add(worker);
+            _started++;
             _idle.Add(new IdleWorker(worker, null));
             Pump();
         }

@@ -117,6 +117,24 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task MetricsCountExecutionsAndShowThePool()
+    {
+        await server.PostAsync("""{ "code": "1" }""");
+        await server.PostAsync("""{ "code": "while (true) {}", "limits": { "timeoutMs": 100 } }""");
+        var response = await server.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.Matches(@"(?m)^warden_executions_total\{status=""ok""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_executions_total\{status=""timeout""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_execution_wall_seconds_bucket\{le=""0.001""\} ", text);
+        Assert.Matches(@"(?m)^warden_execution_cpu_seconds_count [1-9]", text);
+        Assert.Matches(@"(?m)^warden_queued_executions 0", text);
+        Assert.Matches(@"(?m)^warden_workers_started [1-9]", text);
+        Assert.Matches(@"(?m)^warden_workers_retired\{reason=""limit_or_failure""\} [1-9]", text);
+        Assert.DoesNotContain("while (true)", text); // no script source in metrics
+    }
+
+    [Fact]
     public async Task ProbesSayLiveAndReady()
     {
         Assert.Equal("ok", await server.Client.GetStringAsync("/healthz"));
