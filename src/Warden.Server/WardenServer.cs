@@ -55,6 +55,12 @@ public static class WardenServer
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = serverOptions.ShutdownDrainTimeout);
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Warden";
+            document.Info.Description = "Runs untrusted JavaScript in locked-down V8 worker processes. POST /v1/run returns the outcome object whatever the script did.";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddSingleton(serverOptions);
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<ServerMetrics>();
@@ -90,7 +96,19 @@ public static class WardenServer
             await next(context).ConfigureAwait(false);
         });
         app.UseRateLimiter();
-        app.MapPost("/v1/run", RunEndpoint.HandleAsync);
+        app.MapPost("/v1/run", RunEndpoint.HandleAsync)
+            .Accepts<RunRequest>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithName("Run")
+            .WithSummary("Run one script (or ES module) under limits and return its outcome.");
+        // The OpenAPI document of this service, at /openapi/v1.json.
+        app.MapOpenApi();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServerMetrics>().Registry);
         app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady

@@ -135,6 +135,18 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentDescribesTheRunEndpoint()
+    {
+        var document = JsonDocument.Parse(await server.Client.GetStringAsync("/openapi/v1.json")).RootElement;
+        Assert.StartsWith("3.", document.GetProperty("openapi").GetString());
+        var run = document.GetProperty("paths").GetProperty("/v1/run").GetProperty("post");
+        Assert.True(run.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out var body));
+        Assert.Contains("code", body.GetRawText() + document.GetProperty("components").GetRawText());
+        var statuses = run.GetProperty("responses").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(["200", "400", "401", "413", "415", "429", "503"], statuses);
+    }
+
+    [Fact]
     public async Task ProbesSayLiveAndReady()
     {
         Assert.Equal("ok", await server.Client.GetStringAsync("/healthz"));
