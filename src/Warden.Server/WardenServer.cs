@@ -46,6 +46,12 @@ public static class WardenServer
             throw new ServerConfigurationException(errors);
         }
 
+        // One line per execution is ours (ServerLog); ASP.NET Core's per-request lines only at Warning and above
+        // unless configuration says otherwise (Logging:LogLevel:Microsoft.AspNetCore).
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
         builder.WebHost.UseUrls(serverOptions.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
