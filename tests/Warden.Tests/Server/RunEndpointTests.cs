@@ -147,6 +147,22 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task AClientThatHangsUpDoesNotCostAWorker()
+    {
+        var sandbox = (Sandbox)server.App.Services.GetService(typeof(Sandbox))!;
+        long retiredBefore = sandbox.Statistics.WorkersRetired.Values.Sum();
+        using (var hangUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => server.Client.PostAsync("/v1/run",
+                ServerFixture.Json("""{ "code": "new Promise(r => setTimeout(() => r(1), 800))", "isolationKey": "hang-up" }"""), hangUp.Token));
+        }
+        // The execution runs to its end on its worker, which then serves the next request.
+        await Task.Delay(1500);
+        Assert.Equal(retiredBefore, sandbox.Statistics.WorkersRetired.Values.Sum());
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task ProbesSayLiveAndReady()
     {
         Assert.Equal("ok", await server.Client.GetStringAsync("/healthz"));
