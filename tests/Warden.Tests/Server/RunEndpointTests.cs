@@ -193,8 +193,13 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     public async Task BenignRequestsKeepFlowingWhileHogsSpin()
     {
         var hogs = Enumerable.Range(0, 2).Select(i => server.PostAsync(
-            $$"""{ "code": "while (true) {}", "limits": { "timeoutMs": 4000 }, "isolationKey": "hog{{i}}" }""")).ToList();
+            $$"""{ "code": "while (true) {}", "limits": { "timeoutMs": 6000 }, "isolationKey": "hog{{i}}" }""")).ToList();
         await Task.Delay(300);
+        // The benign key's first request may have to start a worker of its own (a new key never gets
+        // another key's worker): on 2 cores with two hogs spinning that alone can take a second or two.
+        var first = Stopwatch.StartNew();
+        Assert.Equal(200, (await server.PostAsync("""{ "code": "0", "isolationKey": "benign" }""")).Status);
+        Assert.True(first.Elapsed < TimeSpan.FromSeconds(3.5), $"first benign request: {first.Elapsed}");
         var latencies = new List<double>();
         for (int i = 0; i < 10; i++)
         {
@@ -206,7 +211,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         }
         Assert.False(hogs.All(h => h.IsCompleted), "the hogs ended before the benign requests ran");
         latencies.Sort();
-        // Generous bound: a benign request must not wait for a hog's 4 s limit.
+        // Generous bound: a benign request must not wait for a hog's 6 s limit.
         Assert.True(latencies[^1] < 2000, $"slowest benign request: {latencies[^1]:F0} ms");
         foreach (var hog in hogs)
         {
