@@ -33,9 +33,9 @@ internal sealed class ServerMetrics
             busy.Set(stats.BusyWorkers);
             idle.Set(stats.IdleWorkers);
             started.Set(stats.WorkersStarted);
-            foreach (var group in stats.WorkersRetired.GroupBy(r => ReasonLabel(r.Key)))
+            foreach (var (reason, count) in stats.WorkersRetired)
             {
-                retired.WithLabels(group.Key).Set(group.Sum(r => r.Value));
+                retired.WithLabels(reason).Set(count);
             }
         });
     }
@@ -46,14 +46,4 @@ internal sealed class ServerMetrics
         _wallSeconds.Observe(outcome.Usage.WallMs / 1000);
         _cpuSeconds.Observe(outcome.Usage.CpuMs / 1000);
     }
-
-    /// <summary>The pool's retirement reasons as short, bounded label values.</summary>
-    internal static string ReasonLabel(string reason) =>
-        reason.Contains("violated", StringComparison.Ordinal) ? "limit_or_failure"
-        : reason.Contains("died", StringComparison.Ordinal) || reason.Contains("no longer usable", StringComparison.Ordinal) ? "died"
-        : reason.Contains("execution count", StringComparison.Ordinal) ? "execution_count"
-        : reason.Contains("memory at rest", StringComparison.Ordinal) ? "memory_at_rest"
-        : reason.Contains("lifetime", StringComparison.Ordinal) ? "lifetime"
-        : reason.Contains("disposed", StringComparison.Ordinal) ? "disposed"
-        : "other";
 }

@@ -30,7 +30,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
 
         channel.Send(new StartedMessage(request.Id));
         watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock,
-            residentMemoryBackstop ? ProcessBudgetBytes(limits.MemoryMb) : long.MaxValue / 2);
+            residentMemoryBackstop ? MemoryBudgets.ProcessBudgetBytes(limits.MemoryMb) : long.MaxValue / 2);
         try
         {
             isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
@@ -174,7 +174,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                     $"Time limit of {request.Limits.TimeoutMs} ms exceeded", usage);
             case TripReason.Memory:
                 return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitProcess, "MemoryLimitError",
-                    $"The worker's memory grew past this execution's budget ({ProcessBudgetBytes(request.Limits.MemoryMb) >> 20} MB for a {request.Limits.MemoryMb} MB limit)", usage);
+                    $"The worker's memory grew past this execution's budget ({MemoryBudgets.ProcessBudgetBytes(request.Limits.MemoryMb) >> 20} MB for a {request.Limits.MemoryMb} MB limit)", usage);
         }
         if (heapViolation)
         {
@@ -206,7 +206,6 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     /// ArrayBuffer limits (each the execution's memory limit) plus headroom for the engine's own
     /// working memory (GC, compiled code). Documented in docs/limits.md.
     /// </summary>
-    internal static long ProcessBudgetBytes(int memoryMb) => MemoryBudgets.ProcessBudgetBytes(memoryMb);
 
     private static ResultMessage Failed(string id, string status, string? limit, string name, string message, WireUsage usage) =>
         new(id, status, null, new WireError(name, message, "", limit), usage);

@@ -167,7 +167,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                 if (_disposed)
                 {
                     _alive--;
-                    Background(worker.RetireAsync("sandbox disposed").AsTask());
+                    RetireInBackground(worker, RetirementReason.Disposed);
                     throw new ObjectDisposedException(nameof(Sandbox));
                 }
                 _all.Add(worker);
@@ -195,15 +195,15 @@ internal sealed class WorkerPool : IAsyncDisposable
     {
         lock (_gate)
         {
-            string? retireReason = _disposed ? "sandbox disposed"
-                : !reusable ? "the execution violated a limit or failed"
-                : !worker.IsUsable ? "the worker is no longer usable"
-                : worker.Executions >= _options.MaxExecutionsPerWorker ? "execution count reached"
-                : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? "lifetime reached"
+            RetirementReason? retireReason = _disposed ? RetirementReason.Disposed
+                : !reusable ? RetirementReason.LimitOrFailure
+                : !worker.IsUsable ? RetirementReason.Died
+                : worker.Executions >= _options.MaxExecutionsPerWorker ? RetirementReason.ExecutionCount
+                : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? RetirementReason.Lifetime
                 : null;
-            if (retireReason is not null)
+            if (retireReason is { } reason)
             {
-                Retire(worker, retireReason);
+                Retire(worker, reason);
             }
             else
             {
@@ -260,7 +260,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             var other = _idle[0];
             _idle.RemoveAt(0);
             _all.Remove(other.Worker);
-            Background(other.Worker.RetireAsync("its slot went to another isolation key").AsTask());
+            RetireInBackground(other.Worker, RetirementReason.OtherKey);
             return new Grant(null);
         }
         return null;
@@ -282,7 +282,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                     // Nothing of the host's asked it to do anything: native code in it made a forbidden call.
                     Log.SeccompViolation(_logger, idle.Pid, "(died while idle)");
                 }
-                Retire(idle, !idle.IsUsable ? "died while idle" : idle.HasOutgrownItsBaseline ? "its memory at rest grew past its baseline" : "lifetime reached while idle");
+                Retire(idle, !idle.IsUsable ? RetirementReason.Died : idle.HasOutgrownItsBaseline ? RetirementReason.MemoryAtRest : RetirementReason.Lifetime);
             }
         }
     }
@@ -308,12 +308,19 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    private void Retire(WorkerProcess worker, string reason)
+    private void Retire(WorkerProcess worker, RetirementReason reason)
     {
-        _retired[reason] = _retired.GetValueOrDefault(reason) + 1;
         _alive--;
         _all.Remove(worker);
-        Background(worker.RetireAsync(reason).AsTask());
+        RetireInBackground(worker, reason);
+    }
+
+    /// <summary>Every retirement goes through here (called under the gate), so the statistics count them all.</summary>
+    private void RetireInBackground(WorkerProcess worker, RetirementReason reason)
+    {
+        string label = reason.Label();
+        _retired[label] = _retired.GetValueOrDefault(label) + 1;
+        Background(worker.RetireAsync(reason.Text()).AsTask());
     }
 
     private void EnsureSpares()
@@ -358,7 +365,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             if (_disposed)
             {
                 _alive--;
-                Background(worker.RetireAsync("sandbox disposed").AsTask());
+                RetireInBackground(worker, RetirementReason.Disposed);
                 return;
             }
             _all.Add(worker);
@@ -400,7 +407,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             // Busy workers too: disposing the sandbox stops every worker it started.
             foreach (var worker in _all)
             {
-                Background(worker.RetireAsync("sandbox disposed").AsTask());
+                RetireInBackground(worker, RetirementReason.Disposed);
             }
             _all.Clear();
             pending = [.. _background];

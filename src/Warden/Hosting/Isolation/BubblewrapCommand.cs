@@ -30,11 +30,12 @@ internal static class BubblewrapCommand
             // Dies with the host even without bubblewrap (the spawner thread never exits).
             "--pdeathsig=KILL"];
 
-    public static List<string> Build(string bwrapPath, bool disableNestedUserNamespaces,
-        string dotnetHost, string workerAssembly, IReadOnlyList<string> workerFiles, IReadOnlyDictionary<string, string> environment)
+    /// <summary>bubblewrap and the namespace, identity and lifetime options every worker gets (also what the probe tries).</summary>
+    public static List<string> Isolation(string bwrapPath, bool disableNestedUserNamespaces)
     {
-        var args = new List<string>();
-        args.AddRange([bwrapPath,
+        var args = new List<string>
+        {
+            bwrapPath,
             "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--uid", WorkerUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--gid", WorkerUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -43,11 +44,19 @@ internal static class BubblewrapCommand
             // The worker is PID 1 of its namespace: no bubblewrap init beside it that it could
             // ptrace or signal (measured: without this, the worker could attach to that init
             // before its seccomp filter was in place).
-            "--as-pid-1"]);
+            "--as-pid-1",
+        };
         if (disableNestedUserNamespaces)
         {
             args.Add("--disable-userns");
         }
+        return args;
+    }
+
+    public static List<string> Build(string bwrapPath, bool disableNestedUserNamespaces,
+        string dotnetHost, string workerAssembly, IReadOnlyList<string> workerFiles, IReadOnlyDictionary<string, string> environment)
+    {
+        var args = Isolation(bwrapPath, disableNestedUserNamespaces);
         foreach (var (name, value) in environment)
         {
             args.AddRange(["--setenv", name, value]);

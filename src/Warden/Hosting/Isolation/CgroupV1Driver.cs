@@ -88,6 +88,9 @@ internal sealed class CgroupV1Driver : CgroupDriver
     private sealed class V1WorkerCgroup(Dictionary<string, string> directories) : WorkerCgroup
     {
         private readonly string _memory = directories["memory"];
+        // Whether swap accounting exists is a property of the machine: looked up once, not per execution.
+        private readonly string? _memsw = File.Exists(Path.Combine(directories["memory"], "memory.memsw.limit_in_bytes"))
+            ? Path.Combine(directories["memory"], "memory.memsw.limit_in_bytes") : null;
         private long _limit = long.MaxValue;
 
         public override IReadOnlyList<string> ProcsFiles { get; } = directories.Values.Distinct().Select(d => Path.Combine(d, "cgroup.procs")).ToArray();
@@ -98,23 +101,21 @@ internal sealed class CgroupV1Driver : CgroupDriver
         {
             // memory+swap must never be below memory alone: raise it first, lower it last. Capping
             // memory+swap too keeps a bomb from escaping into swap where swap accounting exists.
-            string memsw = Path.Combine(_memory, "memory.memsw.limit_in_bytes");
-            bool hasMemsw = File.Exists(memsw);
             string value = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (bytes >= _limit)
             {
-                if (hasMemsw)
+                if (_memsw is not null)
                 {
-                    Write(memsw, value);
+                    Write(_memsw, value);
                 }
                 Write(Path.Combine(_memory, "memory.limit_in_bytes"), value);
             }
             else
             {
                 Write(Path.Combine(_memory, "memory.limit_in_bytes"), value);
-                if (hasMemsw)
+                if (_memsw is not null)
                 {
-                    Write(memsw, value);
+                    Write(_memsw, value);
                 }
             }
             _limit = bytes;

@@ -86,20 +86,11 @@ internal static partial class IsolationProbe
     private static (int ExitCode, string Output) TrialRun(string bwrap, string? setpriv, bool disableUserns)
     {
         string truePath = new[] { "/usr/bin/true", "/bin/true" }.FirstOrDefault(File.Exists) ?? "/usr/bin/true";
-        var command = new List<string>();
-        if (setpriv is not null)
-        {
-            command.AddRange([$"--reuid={BubblewrapCommand.WorkerUid}", $"--regid={BubblewrapCommand.WorkerUid}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", bwrap]);
-        }
-        command.AddRange(["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-            "--uid", "65534", "--gid", "65534", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]);
-        if (disableUserns)
-        {
-            command.Add("--disable-userns");
-        }
-        command.AddRange(["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", truePath]);
-        return Run(setpriv ?? bwrap, command);
+        var command = (setpriv is null ? [] : BubblewrapCommand.SetprivPrefix(setpriv))
+            .Concat(BubblewrapCommand.Isolation(bwrap, disableUserns))
+            .Concat(["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", truePath])
+            .ToList();
+        return Run(command[0], command.Skip(1));
     }
 
     private static (int ExitCode, string Output) Run(string program, IEnumerable<string> arguments)
