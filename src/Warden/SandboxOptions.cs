@@ -9,12 +9,17 @@ public sealed class SandboxOptions
     /// <summary>Limits: defaults and maximums per execution.</summary>
     public SandboxLimits Limits { get; set; } = new();
 
-    /// <summary>Most worker processes alive at once, busy or idle. Default: one per core.</summary>
+    /// <summary>
+    /// Most executions running at once, each in its own worker process. Default: one per core. At most
+    /// <c>MaxWorkers + SpareWorkers</c> processes are alive, busy or idle.
+    /// </summary>
     public int MaxWorkers { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
     /// Pre-started workers kept unassigned to any isolation key, so that a new key (or a replaced worker)
-    /// does not pay process start-up on the request path. Default 1. Counted within <see cref="MaxWorkers"/>.
+    /// does not pay process start-up on the request path. Default 1. On top of <see cref="MaxWorkers"/>: when
+    /// every execution slot is busy and a worker retires (after <see cref="MaxExecutionsPerWorker"/>, or a
+    /// limit), its key's next execution takes the warm spare instead of waiting about a second for a start.
     /// </summary>
     public int SpareWorkers { get; set; } = 1;
 

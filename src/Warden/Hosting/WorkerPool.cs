@@ -4,10 +4,17 @@ using Warden.Protocol;
 namespace Warden.Hosting;
 
 /// <summary>
-/// Worker processes of one sandbox: at most <see cref="SandboxOptions.MaxWorkers"/> alive, each
-/// serving one isolation key at a time and never handed from one key to another (a new key gets a
-/// fresh process: an unassigned spare when one is ready). Workers are recycled after N executions,
+/// Worker processes of one sandbox: at most <see cref="SandboxOptions.MaxWorkers"/> executing at once,
+/// plus up to <see cref="SandboxOptions.SpareWorkers"/> started but unassigned. Each serves one
+/// isolation key at a time and is never handed from one key to another (a new key gets a fresh
+/// process: an unassigned spare when one is ready). Workers are recycled after N executions,
 /// T seconds, or any violation. Waiting executions are served first come, first served.
+/// <para>
+/// Why spares sit on top of <c>MaxWorkers</c>: when every slot is busy, a worker retiring (after N
+/// executions, or a limit) would otherwise be replaced on the request path — a process start-up
+/// (~1 s) in some request's latency. With the spare outside the execution slots, its replacement
+/// is already warm; the extra cost is one idle process.
+/// </para>
 /// </summary>
 internal sealed class WorkerPool : IAsyncDisposable
 {
@@ -23,7 +30,8 @@ internal sealed class WorkerPool : IAsyncDisposable
     private readonly HashSet<WorkerProcess> _all = [];
     private readonly HashSet<Task> _background = [];
     private readonly Timer _maintenance;
-    private int _alive;            // started or starting; bounded by MaxWorkers
+    private int _alive;            // started or starting; bounded by MaxWorkers + SpareWorkers
+    private int _busy;             // granted to an execution (ready or starting for it); bounded by MaxWorkers
     private int _startingSpares;
     private DateTime _lastSpareFailure = DateTime.MinValue;
     private bool _disposed;
@@ -167,6 +175,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                 if (_disposed)
                 {
                     _alive--;
+                    _busy--;
                     RetireInBackground(worker, RetirementReason.Disposed);
                     throw new ObjectDisposedException(nameof(Sandbox));
                 }
@@ -184,7 +193,9 @@ internal sealed class WorkerPool : IAsyncDisposable
             lock (_gate)
             {
                 _alive--;
+                _busy--;
                 Pump();
+                EnsureSpares();
             }
             throw;
         }
@@ -195,6 +206,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     {
         lock (_gate)
         {
+            _busy--;
             RetirementReason? retireReason = _disposed ? RetirementReason.Disposed
                 : !reusable ? RetirementReason.LimitOrFailure
                 : !worker.IsUsable ? RetirementReason.Died
@@ -227,7 +239,9 @@ internal sealed class WorkerPool : IAsyncDisposable
         lock (_gate)
         {
             _alive--;
+            _busy--;
             Pump();
+            EnsureSpares();
         }
     }
 
@@ -236,6 +250,10 @@ internal sealed class WorkerPool : IAsyncDisposable
     private Grant? TryGrant(string key)
     {
         RetireExpiredIdle();
+        if (_busy >= _options.MaxWorkers)
+        {
+            return null;
+        }
         int own = _idle.FindIndex(w => w.Key == key);
         if (own >= 0)
         {
@@ -248,9 +266,10 @@ internal sealed class WorkerPool : IAsyncDisposable
             EnsureSpares();
             return grant;
         }
-        if (_alive < _options.MaxWorkers)
+        if (_alive < _options.MaxWorkers + _options.SpareWorkers)
         {
             _alive++;
+            _busy++;
             return new Grant(null);
         }
         if (_idle.Count > 0)
@@ -261,6 +280,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             _idle.RemoveAt(0);
             _all.Remove(other.Worker);
             RetireInBackground(other.Worker, RetirementReason.OtherKey);
+            _busy++;
             return new Grant(null);
         }
         return null;
@@ -291,6 +311,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     {
         var worker = _idle[index].Worker;
         _idle.RemoveAt(index);
+        _busy++;
         return new Grant(worker);
     }
 
@@ -330,7 +351,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             return;
         }
         int spares = _idle.Count(w => w.Key is null);
-        while (spares + _startingSpares < _options.SpareWorkers && _alive < _options.MaxWorkers)
+        while (spares + _startingSpares < _options.SpareWorkers && _alive < _options.MaxWorkers + _options.SpareWorkers)
         {
             _alive++;
             _startingSpares++;

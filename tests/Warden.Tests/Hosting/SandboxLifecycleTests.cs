@@ -23,7 +23,8 @@ public sealed class SandboxLifecycleTests
         {
             OutcomeAssert.Ok((i * 2).ToString(System.Globalization.CultureInfo.InvariantCulture), outcomes[i]);
         }
-        Assert.True(sandbox.WorkerPids.Count <= 2);
+        // MaxWorkers (2) executing + SpareWorkers (1) warm.
+        Assert.True(sandbox.WorkerPids.Count <= 3, $"{sandbox.WorkerPids.Count} workers alive");
     }
 
     [Fact]
@@ -132,6 +133,42 @@ public sealed class SandboxLifecycleTests
         Assert.Equal(pids[0], pids[1]);
         Assert.NotEqual(pids[1], pids[2]);
         Assert.Equal(pids[2], pids[3]);
+    }
+
+    [Fact]
+    public async Task ARetiringWorkerIsReplacedByTheWarmSpareWhenEverySlotIsBusy()
+    {
+        // One execution slot, one spare on top: the worker retires after two executions, and the third
+        // execution must run in a process that was already running (no start-up on the request path).
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 1, MaxExecutionsPerWorker = 2 });
+        await sandbox.WarmUpAsync();
+        int first = (await sandbox.RunAsync(new Submission { Code = "1" })).WorkerPid;
+        Assert.Equal(first, (await sandbox.RunAsync(new Submission { Code = "2" })).WorkerPid);
+        await sandbox.WarmUpAsync();
+        var before = sandbox.WorkerPids;
+        Assert.DoesNotContain(first, before);
+        var third = await sandbox.RunAsync(new Submission { Code = "3" });
+        OutcomeAssert.Ok("3", third);
+        Assert.Contains(third.WorkerPid, before);
+    }
+
+    [Fact]
+    public async Task SparesDoNotAddExecutionSlots()
+    {
+        // MaxWorkers bounds executions at once; the spare never runs a second one beside it.
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 1 });
+        await sandbox.WarmUpAsync();
+        var busy = sandbox.RunAsync(new Submission { Code = "for(;;){}", IsolationKey = "a", Limits = new ExecutionLimits(TimeoutMs: 1500) });
+        await Task.Delay(300);
+        var queued = sandbox.RunAsync(new Submission { Code = "1", IsolationKey = "b" });
+        await Task.Delay(300);
+        var stats = sandbox.Statistics;
+        Assert.Equal(1, stats.BusyWorkers);
+        Assert.Equal(1, stats.QueuedExecutions);
+        Assert.False(queued.IsCompleted);
+        OutcomeAssert.Status(OutcomeStatus.Timeout, await busy);
+        OutcomeAssert.Ok("1", await queued);
+        Assert.True(sandbox.WorkerPids.Count <= 2, $"{sandbox.WorkerPids.Count} workers alive");
     }
 
     [Fact]
