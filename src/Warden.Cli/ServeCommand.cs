@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Warden;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Warden.Server;
 
@@ -45,7 +46,23 @@ internal static class ServeCommand
             await using var _ = app.ConfigureAwait(false);
             // SIGINT/SIGTERM: Kestrel stops accepting, in-flight executions drain (ShutdownDrainTimeout),
             // then the sandbox is disposed and its workers are killed.
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+                // Address in use, https without a certificate, ...: one line, no stack trace.
+                await stderr.WriteLineAsync("warden: the server could not start: " + e.Message).ConfigureAwait(false);
+                return 70;
+            }
+            if (WardenServer.UnprotectedPublicAddresses(app, app.Services.GetRequiredService<ServerOptions>()) is { Count: > 0 } exposed)
+            {
+                await stderr.WriteLineAsync($"warden: listening on {string.Join(", ", exposed)} without any API key is refused (set by Kestrel's own configuration?); "
+                    + "configure ApiKeys or AllowNonLoopbackWithoutKeys.").ConfigureAwait(false);
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                return 64;
+            }
             try
             {
                 await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);

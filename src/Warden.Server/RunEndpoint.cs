@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Warden.Hosting;
 
 namespace Warden.Server;
 
@@ -21,11 +22,21 @@ internal static class RunEndpoint
         {
             return TooLarge(options);
         }
-        if (!(request.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        if (!IsUtf8Json(request.ContentType))
         {
-            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "The body must be application/json.");
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "The body must be application/json in UTF-8.");
         }
-        byte[]? body = await ReadBoundedAsync(request.Body, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        byte[]? body;
+        try
+        {
+            body = await ReadBoundedAsync(request.Body, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
+        {
+            // Bad chunked framing, a body that arrives too slowly (408), ...: Kestrel's status, our words.
+            return e.StatusCode == StatusCodes.Status413PayloadTooLarge ? TooLarge(options)
+                : Problems.Create(e.StatusCode, "Bad request body", "The request body could not be read (framing or timing).");
+        }
         if (body is null)
         {
             return TooLarge(options);
@@ -34,7 +45,13 @@ internal static class RunEndpoint
         RunRequest? run;
         try
         {
-            run = JsonSerializer.Deserialize(body, RunRequestJsonContext.Default.RunRequest);
+            // A UTF-8 byte order mark is allowed (and skipped), as RFC 8259 lets parsers do.
+            var json = body.AsSpan();
+            if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                json = json[3..];
+            }
+            run = JsonSerializer.Deserialize(json, RunRequestJsonContext.Default.RunRequest);
         }
         catch (JsonException e)
         {
@@ -61,12 +78,20 @@ internal static class RunEndpoint
         {
             return ceiling;
         }
+        // The tenant prefix counts against the library's isolation key length: say so in its own terms.
+        int maxOwnKey = SubmissionValidator.MaxIsolationKeyLength - (apiKey is null ? 1 : apiKey.Name.Length + 1);
+        if (run.IsolationKey is { Length: var ownLength } && (ownLength == 0 || ownLength > maxOwnKey))
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"isolationKey must be 1 to {maxOwnKey} characters here.", "isolationKey");
+        }
         var submission = new Submission
         {
             Code = run.Code,
             InputJson = run.Input is { } input ? input.GetRawText() : null,
             IsModule = run.Module ?? false,
-            IsolationKey = apiKey is null ? run.IsolationKey : apiKey.Name + "/" + (run.IsolationKey ?? ""),
+            // Keyless requests get "/" + key: no tenant's key can start with "/" (names are not empty),
+            // so even a keyless isolationKey of "alice/" can never share alice's workers.
+            IsolationKey = apiKey is null ? (run.IsolationKey is { } own ? "/" + own : null) : apiKey.Name + "/" + (run.IsolationKey ?? ""),
             Limits = apiKey is null
                 ? new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb)
                 : WithinCeilings(apiKey, run.Limits, sandbox.Limits),
@@ -122,6 +147,18 @@ internal static class RunEndpoint
         return null;
     }
 
+    /// <summary>application/json, with no charset or a UTF-8 one (JSON is UTF-8: RFC 8259).</summary>
+    private static bool IsUtf8Json(string? contentType)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+            || !media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var charset = media.Charset;
+        return !charset.HasValue || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
+    }
+
     private static IResult TooLarge(ServerOptions options) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "Request too large", $"The body is larger than {options.MaxRequestBodyBytes} bytes.");
 
@@ -157,10 +194,6 @@ internal static class RunEndpoint
                 collected.Write(buffer, 0, read);
             }
             return collected.ToArray();
-        }
-        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return null;
         }
         finally
         {

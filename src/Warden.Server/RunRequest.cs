@@ -15,13 +15,15 @@ internal sealed record RunRequest(
 
 internal sealed record RunLimits(int? TimeoutMs, int? CpuMs, int? MemoryMb);
 
-// Strict: unknown members, comments, trailing commas and quoted numbers are errors that name the field.
+// Strict: unknown or repeated members, comments, trailing commas and quoted numbers are errors that
+// name the field. Depth: room for an input as deep as the library accepts (1000) inside the request.
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     AllowTrailingCommas = false,
     ReadCommentHandling = JsonCommentHandling.Disallow,
     NumberHandling = JsonNumberHandling.Strict,
-    MaxDepth = 256)]
+    AllowDuplicateProperties = false,
+    MaxDepth = 1024)]
 [JsonSerializable(typeof(RunRequest))]
 internal sealed partial class RunRequestJsonContext : JsonSerializerContext;

@@ -8,7 +8,7 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Execution ended {Status} in {WallMs:F1} ms ({CpuMs:F1} ms CPU)")]
     public static partial void Execution(ILogger logger, string status, double wallMs, double cpuMs);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Ready: spare workers warm; OS isolation: {Isolation}")]
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Ready: a worker has started; {Isolation}")]
     public static partial void Ready(ILogger logger, string isolation);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Could not warm the workers: {Reason}")]

@@ -46,14 +46,9 @@ public sealed class ServerOptions
         }
         foreach (var url in urls)
         {
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            if (UrlProblem(url, "Urls") is { } problem)
             {
-                errors.Add($"Urls: '{url}' is not an http:// or https:// address.");
-            }
-            else if (!IsLoopback(uri.Host) && (ApiKeys is null || ApiKeys.Count == 0) && !AllowNonLoopbackWithoutKeys)
-            {
-                errors.Add($"Urls: '{url}' is not a loopback address and no API key is configured, so anyone who reaches it could run code; "
-                    + "configure ApiKeys (warden keygen), or set AllowNonLoopbackWithoutKeys behind an authenticating proxy.");
+                errors.Add(problem);
             }
         }
         var keys = ApiKeys ?? [];
@@ -84,6 +79,25 @@ public sealed class ServerOptions
         return errors;
     }
 
-    private static bool IsLoopback(string host) =>
-        host == "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+    /// <summary>What is wrong with one listening address (<paramref name="setting"/> names where it came from), or null.</summary>
+    internal string? UrlProblem(string url, string setting)
+    {
+        // Kestrel's wildcards ("http://*:8080", "http://+:8080") mean every interface.
+        string parsed = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        if (!Uri.TryCreate(parsed, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return $"{setting}: '{url}' is not an http:// or https:// address.";
+        }
+        if (!IsLoopbackUrl(parsed) && (ApiKeys is null || ApiKeys.Count == 0) && !AllowNonLoopbackWithoutKeys)
+        {
+            return $"{setting}: '{url}' is not a loopback address and no API key is configured, so anyone who reaches it could run code; "
+                + "configure ApiKeys (warden keygen), or set AllowNonLoopbackWithoutKeys behind an authenticating proxy.";
+        }
+        return null;
+    }
+
+    /// <summary>True for an http(s) address on localhost or a loopback IP; false for anything else, wildcards included.</summary>
+    internal static bool IsLoopbackUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Host == "localhost" || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address)));
 }

@@ -7,7 +7,7 @@ namespace Warden.Server;
 /// <summary>
 /// Per-key quotas, so that one tenant cannot starve the others: ASP.NET Core's rate limiter with, per
 /// API key, a concurrency limit (running plus waiting executions, no queue: over it is 429 at once)
-/// chained with a token bucket (executions per minute, refilled every second). Requests without a
+/// chained with a sliding window (executions per minute). Requests without a
 /// key (none configured, or the probes) are not limited here; the sandbox's global queue still is.
 /// </summary>
 internal static class TenantQuotas
@@ -25,11 +25,13 @@ internal static class TenantQuotas
                 })
                 : RateLimitPartition.GetNoLimiter("")),
             PartitionedRateLimiter.Create<HttpContext, string>(context => context.Items[KeyItem] is ApiKeyOptions key
-                ? RateLimitPartition.GetTokenBucketLimiter(key.Name, _ => new TokenBucketRateLimiterOptions
+                // A sliding window: at most N in any minute (to a 10 s segment). A token bucket refilled
+                // every second could only express multiples of 60 a minute (5/min let 20 through in 15 s).
+                ? RateLimitPartition.GetSlidingWindowLimiter(key.Name, _ => new SlidingWindowRateLimiterOptions
                 {
-                    TokenLimit = key.MaxExecutionsPerMinute,
-                    TokensPerPeriod = Math.Max(1, key.MaxExecutionsPerMinute / 60),
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    PermitLimit = key.MaxExecutionsPerMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                    SegmentsPerWindow = 6,
                     QueueLimit = 0,
                     AutoReplenishment = true,
                 })

@@ -41,6 +41,25 @@ public static class WardenServer
         configureSandbox?.Invoke(sandboxOptions);
         configureServer?.Invoke(serverOptions);
         var errors = sandboxOptions.Validate().Concat(serverOptions.Validate()).ToList();
+        // Kestrel's own endpoint configuration overrides Urls: the loopback rule applies to it too.
+        foreach (var endpoint in builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren())
+        {
+            if (endpoint["Url"] is { } url && serverOptions.UrlProblem(url, "Kestrel:Endpoints:" + endpoint.Key + ":Url") is { } problem)
+            {
+                errors.Add(problem);
+            }
+        }
+        foreach (var key in serverOptions.ApiKeys)
+        {
+            if (key.MaxTimeoutMs > sandboxOptions.Limits.MaxTimeoutMs)
+            {
+                errors.Add($"ApiKeys: '{key.Name}' has MaxTimeoutMs ({key.MaxTimeoutMs}) above the sandbox's MaxTimeoutMs ({sandboxOptions.Limits.MaxTimeoutMs}).");
+            }
+            if (key.MaxMemoryMb > sandboxOptions.Limits.MaxMemoryMb)
+            {
+                errors.Add($"ApiKeys: '{key.Name}' has MaxMemoryMb ({key.MaxMemoryMb}) above the sandbox's MaxMemoryMb ({sandboxOptions.Limits.MaxMemoryMb}).");
+            }
+        }
         if (errors.Count > 0)
         {
             throw new ServerConfigurationException(errors);
@@ -72,6 +91,7 @@ public static class WardenServer
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddRateLimiter(o => TenantQuotas.Configure(o, serverOptions.RetryAfterSeconds));
         builder.Services.AddSingleton(sp => new Sandbox(sandboxOptions, sp.GetRequiredService<ILogger<Sandbox>>()));
+        builder.Services.AddSingleton(new SandboxOptionsSnapshot(sandboxOptions.SpareWorkers));
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
 
@@ -88,7 +108,18 @@ public static class WardenServer
         var authenticator = app.Services.GetRequiredService<ApiKeyAuthenticator>();
         app.Use(async (context, next) =>
         {
-            if (authenticator.Enabled && context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+            // SECURITY: without keys, only loopback may be served — checked per connection too, since
+            // Kestrel's own endpoint settings can bind addresses that Urls never named.
+            if (!authenticator.Enabled && !serverOptions.AllowNonLoopbackWithoutKeys
+                && context.Connection.LocalIpAddress is { } local && !System.Net.IPAddress.IsLoopback(local))
+            {
+                await Problems.Create(StatusCodes.Status403Forbidden, "Forbidden",
+                    "This server has no API keys and serves loopback connections only.").ExecuteAsync(context).ConfigureAwait(false);
+                return;
+            }
+            // SECURITY: deny by default. Every path needs a key except the probes and documents
+            // (a prefix check on "/v1" was bypassed by "/V1/run": routing ignores case).
+            if (authenticator.Enabled && !IsPublicPath(context.Request.Path))
             {
                 if (authenticator.Authenticate(context) is not { } key)
                 {
@@ -118,14 +149,35 @@ public static class WardenServer
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServerMetrics>().Registry);
         app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady
-            ? Results.Text("ready")
-            : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "The workers are still starting.", retryAfterSeconds: 1));
+            ? Results.Text("ready; " + readiness.Isolation)
+            : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "No worker has started yet.", retryAfterSeconds: 1));
         return app;
     }
 
     /// <summary>The addresses the started server listens on (with the real port when 0 was asked for).</summary>
     public static IReadOnlyList<string> ListeningAddresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    /// <summary>Paths served without a key: liveness, readiness, metrics and the API description.</summary>
+    internal static bool IsPublicPath(PathString path) =>
+        path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)
+        || path.Equals("/readyz", StringComparison.OrdinalIgnoreCase)
+        || path.Equals("/metrics", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The addresses the server really listens on, checked after start: Kestrel's own configuration
+    /// (<c>Kestrel:Endpoints</c>) overrides <see cref="ServerOptions.Urls"/>, so the check on Urls alone
+    /// could be bypassed. Returns the offending addresses (none when keys are configured or allowed).
+    /// </summary>
+    internal static IReadOnlyList<string> UnprotectedPublicAddresses(WebApplication app, ServerOptions options)
+    {
+        if (options.ApiKeys.Count > 0 || options.AllowNonLoopbackWithoutKeys)
+        {
+            return [];
+        }
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        return [.. addresses.Where(a => !ServerOptions.IsLoopbackUrl(a))];
+    }
 }
 
 /// <summary>The service's configuration is invalid; every problem is listed.</summary>

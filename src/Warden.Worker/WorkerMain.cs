@@ -87,6 +87,11 @@ internal static class WorkerMain
         ("export default async function (i) { await null; return [i]; }", true),
         ("let broken = ;", false),
         ("throw new TypeError('warm')", false),
+        // The web APIs, and the CSPRNG behind crypto: .NET opens its random source on first use,
+        // which must happen before the seccomp filter is installed.
+        ("[crypto.getRandomValues(new Uint8Array(8)).length, crypto.randomUUID(), new URL('https://b\u00fccher.example/a?b=1').href, "
+            + "new TextDecoder().decode(new TextEncoder().encode('\u20ac')), structuredClone({ a: [1] }), btoa(atob('aGk=')), "
+            + "new Blob(['x']).size, AbortSignal.abort().aborted, performance.now() >= 0]", false),
     ];
 
     /// <summary>Runs a few executions through every code path, with all output discarded.</summary>

@@ -2,7 +2,8 @@
 //
 // SECURITY: this file is the wrapper around user code (docs/threat-model.md, "The prelude").
 //  - It is a single strict function expression. Its only object from .NET is `bridge`, a host
-//    object with four methods that take and return only primitives (Now, Log, Complete, Fail); it stays in this closure and is never stored where
+//    object with five methods that take and return only primitives (Now, Log, Complete, Fail,
+//    RandomBytes); it stays in this closure and is never stored where
 //    user code can reach it (no global, no property of anything user code can see). Strict mode
 //    keeps `caller`/`arguments` and CallSite.getThis/getFunction from exposing our frames.
 //  - Every built-in the prelude relies on is captured here, before user code can patch it.
@@ -11,7 +12,7 @@
 //    the untouched source, modules through an in-memory import. Every value the user produced
 //    (result, thrown value) is inspected and serialised *here*, inside the isolate and under the
 //    execution's limits; .NET only ever receives bounded primitive strings.
-(function (bridge, enableWebAssembly, enableSharedMemory, enableResizableArrayBuffers) {
+(function (bridge, enableWebAssembly, enableSharedMemory, enableResizableArrayBuffers, createWebApis, userAgent) {
   'use strict';
 
   const global = globalThis;
@@ -82,6 +83,7 @@
   const IteratorNext = (it) => it.next();
   const DateToISOString = uncurry(Date.prototype.toISOString);
   const DateGetTime = uncurry(Date.prototype.getTime);
+  const DateNow = Date.now;
   const RegExpToString = uncurry(RegExp.prototype.toString);
   const RegExpSource = uncurry(ObjectGetOwnPropertyDescriptor(RegExp.prototype, 'source').get);
   const SymbolToString = uncurry(Symbol.prototype.toString);
@@ -600,6 +602,56 @@
   for (let i = 0; i < timerNames.length; i++) {
     ReflectDefineProperty(global, timerNames[i], { value: timerFunctions[timerNames[i]], writable: true, configurable: true, enumerable: true });
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // 4b. Web APIs (WebApis/, docs/web-apis.md). `createWebApis` is the bundle's factory; it gets a
+  //     null-prototype record of host capabilities, none of which is the bridge itself: timers from
+  //     the queue above, the execution clock, and random bytes (a count out, a bounded string back).
+  //     Each global is an accessor until first read, then a plain data property: its library code
+  //     runs only in executions that use it, inside their limits.
+  // ---------------------------------------------------------------------------------------------
+  const webHost = { __proto__: null,
+    setTimeout: (handler, ms) => addTimer(handler, ms, newList(), false),
+    clearTimeout: clearTimer,
+    randomBytes: (count) => bridge.RandomBytes(count),
+    now: () => bridge.Now(),
+    timeOrigin: () => DateNow() - bridge.Now(),
+    userAgent,
+    reportError: reportUncaught,
+  };
+  const webApis = createWebApis(webHost);
+  const webNames = ReflectOwnKeys(webApis);
+  // While a library loads, every not-yet-loaded web global reads as undefined: libraries probe
+  // globals for native versions (core-js looks for structuredClone and DOMException), and reading
+  // one of ours would re-enter a module that is still initialising.
+  let loadingWebApi = false;
+  function defineLazyGlobal(name, load) {
+    const settle = (value) => {
+      ReflectDefineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
+    };
+    ReflectDefineProperty(global, name, {
+      get() {
+        if (loadingWebApi) return undefined;
+        let value;
+        loadingWebApi = true;
+        try {
+          value = load();
+        } finally {
+          loadingWebApi = false;
+        }
+        settle(value);
+        return value;
+      },
+      set(value) { settle(value); },
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  for (let i = 0; i < webNames.length; i++) {
+    defineLazyGlobal(webNames[i], webApis[webNames[i]]);
+  }
+  // As in a dedicated worker: `self` is the global object.
+  ReflectDefineProperty(global, 'self', { value: global, writable: true, configurable: true, enumerable: true });
 
   // ---------------------------------------------------------------------------------------------
   // 5. Results and errors, made here and handed to .NET as bounded strings.

@@ -13,7 +13,11 @@ internal sealed class PreparedIsolate : IDisposable
     /// <summary>V8's stack limit for scripts; the script thread's own stack is far larger (see WorkerMain).</summary>
     public const int StackUsageBytes = 4 << 20;
 
-    private static readonly string PreludeSource = LoadPrelude();
+    private static readonly string PreludeSource = LoadResource("Warden.Worker.Prelude.js");
+    private static readonly string WebApisSource = LoadResource("Warden.Worker.WebApis.js");
+
+    /// <summary><c>navigator.userAgent</c>: names Warden and its version, nothing about the machine.</summary>
+    internal static readonly string UserAgent = "Warden/" + (typeof(PreparedIsolate).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
 
     private PreparedIsolate(int memoryMb, V8Runtime runtime, V8ScriptEngine engine, InMemoryModuleLoader loader,
         ScriptObject start, ScriptObject tick, ScriptObject awaitModule)
@@ -61,9 +65,11 @@ internal sealed class PreparedIsolate : IDisposable
             engine.AllowReflection = false;
             var loader = new InMemoryModuleLoader();
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
-            var factory = (ScriptObject)engine.Evaluate(CompilePrelude(engine));
+            // The web APIs' bundle evaluates to its factory (it defines no global); the prelude calls it.
+            var webApis = (ScriptObject)engine.Evaluate(Compile(engine, "warden:web-apis", WebApisSource, ref _webApisCodeCache));
+            var factory = (ScriptObject)engine.Evaluate(Compile(engine, "warden:prelude", PreludeSource, ref _preludeCodeCache));
             var control = (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers);
+                features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers, webApis, UserAgent);
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
                 (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
         }
@@ -94,26 +100,28 @@ internal sealed class PreparedIsolate : IDisposable
         }
     }
 
-    // V8's code cache for the prelude, made by the first isolate of the process: later isolates skip
-    // parsing and compiling it. Only ever produced by this process from our own source.
+    // V8's code caches for the prelude and the web APIs, made by the first isolate of the process:
+    // later isolates skip parsing and compiling them. Only ever produced by this process from our
+    // own embedded sources.
     private static byte[]? _preludeCodeCache;
+    private static byte[]? _webApisCodeCache;
 
-    private static V8Script CompilePrelude(V8ScriptEngine engine)
+    private static V8Script Compile(V8ScriptEngine engine, string name, string source, ref byte[]? codeCache)
     {
-        var info = new DocumentInfo("warden:prelude");
-        if (_preludeCodeCache is { } cache)
+        var info = new DocumentInfo(name);
+        if (codeCache is { } cache)
         {
-            return engine.Compile(info, PreludeSource, V8CacheKind.Code, cache, out _);
+            return engine.Compile(info, source, V8CacheKind.Code, cache, out _);
         }
-        var script = engine.Compile(info, PreludeSource, V8CacheKind.Code, out byte[] produced);
-        _preludeCodeCache = produced is { Length: > 0 } ? produced : null;
+        var script = engine.Compile(info, source, V8CacheKind.Code, out byte[] produced);
+        codeCache = produced is { Length: > 0 } ? produced : null;
         return script;
     }
 
-    private static string LoadPrelude()
+    private static string LoadResource(string name)
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Warden.Worker.Prelude.js")
-            ?? throw new InvalidOperationException("The prelude resource is missing.");
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The embedded resource {name} is missing.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

@@ -60,6 +60,28 @@ public sealed class SandboxBridge
     [ScriptUsage(ScriptAccess.Full)]
     public double Now() => ElapsedMs;
 
+    /// <summary>Most bytes one <c>crypto.getRandomValues</c> call may ask for (WebCrypto's quota).</summary>
+    internal const int MaxRandomBytes = 65536;
+
+    /// <summary>
+    /// <paramref name="count"/> bytes from the OS CSPRNG (.NET's <see cref="System.Security.Cryptography.RandomNumberGenerator"/>,
+    /// warmed up before the lockdown), as a string of chars 0..255: a primitive, so no buffer of the
+    /// host's is ever shared with the script. An out-of-range count gets an empty string (the script
+    /// side checks the length and throws), never an exception carrying host details.
+    /// </summary>
+    [ScriptUsage(ScriptAccess.Full)]
+    public string RandomBytes(double count)
+    {
+        if (!(count >= 0 && count <= MaxRandomBytes) || count != Math.Floor(count))
+        {
+            return "";
+        }
+        int n = (int)count;
+        Span<byte> bytes = stackalloc byte[n];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        return Encoding.Latin1.GetString(bytes);
+    }
+
     /// <summary>
     /// Streams one console entry to the host at once (so entries logged before a kill survive it).
     /// Returns false, and stops the execution, when the entry would pass the console limits.

@@ -34,6 +34,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     private int _busy;             // granted to an execution (ready or starting for it); bounded by MaxWorkers
     private int _startingSpares;
     private DateTime _lastSpareFailure = DateTime.MinValue;
+    private static readonly TimeSpan SpareRetryDelay = TimeSpan.FromSeconds(30);
     private bool _disposed;
 
     private sealed record IdleWorker(WorkerProcess Worker, string? Key);
@@ -72,12 +73,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             }
             RetireExpiredIdle();
             Pump();
-            // A worker that cannot start is not respawned on every tick: the next acquisition
-            // starts one on demand and reports why it failed.
-            if (DateTime.UtcNow - _lastSpareFailure > TimeSpan.FromSeconds(30))
-            {
-                EnsureSpares();
-            }
+            EnsureSpares();
         }
     }
 
@@ -207,8 +203,16 @@ internal sealed class WorkerPool : IAsyncDisposable
         lock (_gate)
         {
             _busy--;
-            RetirementReason? retireReason = _disposed ? RetirementReason.Disposed
-                : !reusable ? RetirementReason.LimitOrFailure
+            if (_disposed)
+            {
+                // DisposeAsync retired every worker it knew (busy ones too); count each only once.
+                if (_all.Remove(worker))
+                {
+                    RetireInBackground(worker, RetirementReason.Disposed);
+                }
+                return;
+            }
+            RetirementReason? retireReason = !reusable ? RetirementReason.LimitOrFailure
                 : !worker.IsUsable ? RetirementReason.Died
                 : worker.Executions >= _options.MaxExecutionsPerWorker ? RetirementReason.ExecutionCount
                 : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? RetirementReason.Lifetime
@@ -221,11 +225,8 @@ internal sealed class WorkerPool : IAsyncDisposable
             {
                 _idle.Add(new IdleWorker(worker, key));
             }
-            if (!_disposed)
-            {
-                Pump();
-                EnsureSpares();
-            }
+            Pump();
+            EnsureSpares();
         }
     }
 
@@ -346,7 +347,10 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     private void EnsureSpares()
     {
-        if (_disposed)
+        // A spare that failed to start is not retried for 30 s — not on every tick, nor after every
+        // execution: a worker that cannot start would otherwise be restarted in a tight loop. Until
+        // then an acquisition starts one on demand and reports why it failed.
+        if (_disposed || DateTime.UtcNow - _lastSpareFailure < SpareRetryDelay)
         {
             return;
         }

@@ -59,6 +59,22 @@ public sealed class ApiKeyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/readyz")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("/V1/run")]
+    [InlineData("/v1/RUN")]
+    [InlineData("/V1/RUN/")]
+    [InlineData("/v1//run")]
+    public async Task EveryPathButTheProbesNeedsAKeyWhateverItsCase(string path)
+    {
+        // Found in review: a case-sensitive "/v1" prefix check let "/V1/run" through with no key
+        // (routing ignores case), past the ceilings and quotas.
+        var response = await _client.PostAsync(path, ServerFixture.Json("""{ "code": "1", "limits": { "timeoutMs": 5000 } }"""));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _client.GetAsync("/anything-else")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/METRICS")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/openapi/v1.json")).StatusCode);
+    }
+
     [Fact]
     public async Task AKeysCeilingsBoundItsLimits()
     {
@@ -89,6 +105,46 @@ public sealed class ApiKeyTests : IAsyncLifetime
         Assert.Contains("\"status\":\"timeout\"", await (await running).Content.ReadAsStringAsync());
         // The slot is free again.
         Assert.Equal(HttpStatusCode.OK, (await RunAsync(_alice.Token, """{ "code": "1" }""")).StatusCode);
+    }
+
+    [Fact]
+    public async Task APerMinuteQuotaBelowSixtyIsExact()
+    {
+        // Found in review: a token bucket refilled every second let 5/min through 20 times in 15 s.
+        var carol = ApiKeyAuthenticator.NewKey();
+        var (app, client) = await ServerFixture.StartAsync(s => s.MaxWorkers = 1,
+            o => o.ApiKeys = [new ApiKeyOptions { Name = "carol", Sha256 = carol.Sha256, MaxExecutionsPerMinute = 5 }]);
+        try
+        {
+            var statuses = new List<HttpStatusCode>();
+            for (int i = 0; i < 8; i++)
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/v1/run") { Content = ServerFixture.Json("""{ "code": "1" }""") };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", carol.Token);
+                statuses.Add((await client.SendAsync(request)).StatusCode);
+                await Task.Delay(1100);
+            }
+            Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.OK));
+            Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void AKeysCeilingsMayNotExceedTheSandboxsMaximums()
+    {
+        var e = Assert.Throws<ServerConfigurationException>(() => WardenServer.Build([], s => s.Limits.MaxTimeoutMs = 10_000,
+            o =>
+            {
+                o.Urls = "http://127.0.0.1:0";
+                o.ApiKeys = [new ApiKeyOptions { Name = "big", Sha256 = _alice.Sha256, MaxTimeoutMs = 20_000 }];
+            }));
+        Assert.Contains(e.Errors, m => m.Contains("'big' has MaxTimeoutMs (20000)"));
     }
 
     [Fact]

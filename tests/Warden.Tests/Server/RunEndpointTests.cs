@@ -38,6 +38,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
 
     [Theory]
     [InlineData("{nope", "$")]
+    [InlineData("""{ "code": "1", "code": "2" }""", "code")]
     [InlineData("[1]", "$")]
     [InlineData("null", "$")]
     [InlineData("""{ "input": 1 }""", "code")]
@@ -60,6 +61,48 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         Assert.Equal(400, problem.GetProperty("status").GetInt32());
         Assert.Equal(field, problem.GetProperty("field").GetString());
         Assert.DoesNotContain("   at ", problem.GetRawText());
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=latin1")]
+    [InlineData("application/json-patch+json")]
+    [InlineData("text/plain")]
+    public async Task OnlyUtf8JsonIsAccepted(string contentType)
+    {
+        var content = new ByteArrayContent("""{ "code": "1" }"""u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        var response = await server.Client.PostAsync("/v1/run", content);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task AUtf8ByteOrderMarkIsSkipped()
+    {
+        var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. """{ "code": "40 + 2" }"""u8.ToArray()]);
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=UTF-8");
+        var response = await server.Client.PostAsync("/v1/run", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"result\":42", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task BrokenChunkedFramingIs400WithoutAStackTrace()
+    {
+        // Raw HTTP over a socket: HttpClient cannot send broken chunk framing.
+        var address = new Uri(server.Client.BaseAddress!, "/");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        var stream = tcp.GetStream();
+        var request = "POST /v1/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        var buffer = new byte[8192];
+        int read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        string response = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+        Assert.StartsWith("HTTP/1.1 400", response);
+        Assert.DoesNotContain("   at ", response);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/healthz")).StatusCode);
     }
 
     [Fact]
@@ -168,7 +211,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     public async Task ProbesSayLiveAndReady()
     {
         Assert.Equal("ok", await server.Client.GetStringAsync("/healthz"));
-        Assert.Equal("ready", await server.Client.GetStringAsync("/readyz"));
+        Assert.StartsWith("ready; every OS layer active", await server.Client.GetStringAsync("/readyz"));
     }
 
     [Fact]
@@ -187,7 +230,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         var (status, body, _) = await running;
         Assert.Equal(200, status);
         Assert.Equal("internal_error", body.GetProperty("status").GetString());
-        Assert.Equal("ready", await server.Client.GetStringAsync("/readyz"));
+        Assert.StartsWith("ready; every OS layer active", await server.Client.GetStringAsync("/readyz"));
         await AssertStillServesAsync();
     }
 

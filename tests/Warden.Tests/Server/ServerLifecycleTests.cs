@@ -19,6 +19,45 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact]
+    public void KestrelsOwnEndpointsAreHeldToTheLoopbackRuleToo()
+    {
+        // Found in review: Kestrel:Endpoints overrides Urls, and bound 0.0.0.0 without any key.
+        Environment.SetEnvironmentVariable("Kestrel__Endpoints__Http__Url", "http://0.0.0.0:18081");
+        try
+        {
+            var e = Assert.Throws<ServerConfigurationException>(() => WardenServer.Build([], null, o => o.Urls = "http://127.0.0.1:0"));
+            Assert.Contains(e.Errors, m => m.StartsWith("Kestrel:Endpoints:Http:Url", StringComparison.Ordinal) && m.Contains("not a loopback address"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Kestrel__Endpoints__Http__Url", null);
+        }
+        Assert.NotNull(new ServerOptions { Urls = "http://*:8080" }.UrlProblem("http://*:8080", "Urls"));
+        Assert.NotNull(new ServerOptions().UrlProblem("http://+:8080", "Urls"));
+        Assert.Null(new ServerOptions().UrlProblem("http://[::1]:8080", "Urls"));
+    }
+
+    [Fact]
+    public async Task NotReadyUntilAWorkerHasReallyStarted()
+    {
+        // Found in review: /readyz said ready although no worker could start.
+        var (app, client) = await ServerFixture.StartAsync(s => s.WorkerStartTimeout = TimeSpan.FromMilliseconds(5));
+        try
+        {
+            await Task.Delay(1500);
+            var ready = await client.GetAsync("/readyz");
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public void ConfigurationComesFromTheUsualSources()
     {
         Environment.SetEnvironmentVariable("Warden__Server__MaxRequestBodyBytes", "5");
