@@ -1,77 +1,23 @@
-using System.Diagnostics;
-using System.Globalization;
-using Warden;
+using Warden.Bench;
+using Warden.Bench.Compare;
+using Warden.Bench.Runner;
 
-// Tiny-script throughput through the library, a fresh isolate per execution (the default and the
-// recommended isolation unit), at a few concurrency levels, and the cost of starting a worker.
-// Usage: Warden.Bench [seconds-per-level] [required|none] [worker-cpu-cores]   (the OS layer on or off)
-double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
-var isolation = args.Length > 1 && args[1] == "none" ? OsIsolationMode.Disabled : OsIsolationMode.Required;
-double cpuCores = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : new SandboxOptions().WorkerCpuCores;
-var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
-
-Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}, worker CPU quota {cpuCores} cores");
-
-// Worker start-up: every new isolation key needs a fresh worker process; with one worker and no
-// spare, each run below waits for a full start (launcher, namespaces, runtime, warm-up, lockdown).
+// Warden.Bench compare [--quick|--full]     Warden and its peers side by side (bench/run.sh)
+// Warden.Bench runner SYSTEM WORKLOAD ...   one of Warden's layers on one workload (PROTOCOL.md)
+// Warden.Bench throughput [seconds] [required|none] [worker-cpu-cores]   tiny-script throughput, library only
+switch (args.FirstOrDefault())
 {
-    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, OsIsolation = isolation, WorkerCpuCores = cpuCores });
-    var starts = new List<double>();
-    for (int i = 0; i < 11; i++)
-    {
-        long start = Stopwatch.GetTimestamp();
-        var outcome = await sandbox.RunAsync(submission with { IsolationKey = "startup-" + i });
-        if (outcome.Status != OutcomeStatus.Ok)
-        {
-            throw new InvalidOperationException(outcome.ToJson());
-        }
-        if (i > 0)
-        {
-            starts.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds - outcome.Usage.WallMs);
-        }
-    }
-    starts.Sort();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"worker start-up to first result (10 starts): p50 {starts[starts.Count / 2]:F0} ms, min {starts[0]:F0} ms, max {starts[^1]:F0} ms"));
-}
-
-Console.WriteLine("| concurrency | executions | exec/s | p50 ms | p99 ms | max ms | in-worker p50 ms |");
-Console.WriteLine("|---|---|---|---|---|---|---|");
-foreach (int concurrency in new[] { 1, 2, 4 })
-{
-    await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1, OsIsolation = isolation, WorkerCpuCores = cpuCores });
-    await sandbox.WarmUpAsync();
-    // Warm both the host and every worker before measuring.
-    await Task.WhenAll(Enumerable.Range(0, concurrency * 20).Select(_ => sandbox.RunAsync(submission)));
-
-    var latencies = new List<double>();
-    var inWorker = new List<double>();
-    var clock = Stopwatch.StartNew();
-    var deadline = TimeSpan.FromSeconds(seconds);
-    var loops = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
-    {
-        var mine = new List<(double Total, double Worker)>();
-        while (clock.Elapsed < deadline)
-        {
-            long start = Stopwatch.GetTimestamp();
-            var outcome = await sandbox.RunAsync(submission);
-            if (outcome.Status != OutcomeStatus.Ok)
-            {
-                throw new InvalidOperationException(outcome.ToJson());
-            }
-            mine.Add((Stopwatch.GetElapsedTime(start).TotalMilliseconds, outcome.Usage.WallMs));
-        }
-        return mine;
-    })).ToArray();
-    foreach (var list in await Task.WhenAll(loops))
-    {
-        latencies.AddRange(list.Select(x => x.Total));
-        inWorker.AddRange(list.Select(x => x.Worker));
-    }
-    inWorker.Sort();
-    double elapsed = clock.Elapsed.TotalSeconds;
-    latencies.Sort();
-    double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {concurrency} | {latencies.Count} | {latencies.Count / elapsed:F0} | {P(0.50):F2} | {P(0.99):F2} | {latencies[^1]:F2} | {inWorker[inWorker.Count / 2]:F2} |"));
+    case "runner":
+        // stdout carries exactly one JSON line: everything else anything writes goes to stderr.
+        var stdout = Console.Out;
+        Console.SetOut(Console.Error);
+        return await RunnerCommand.RunAsync(args[1..], stdout);
+    case "throughput":
+        await ThroughputCommand.RunAsync(args[1..]);
+        return 0;
+    case "compare":
+        return await CompareCommand.RunAsync(args[1..]);
+    default:
+        Console.Error.WriteLine("usage: Warden.Bench compare [--quick|--full] | runner SYSTEM WORKLOAD [...] | throughput [...]");
+        return 64;
 }

@@ -38,7 +38,8 @@ internal sealed record ExecuteMessage(
     [property: JsonRequired] string Code,
     string? Input,
     [property: JsonRequired] bool Module,
-    [property: JsonRequired] WireLimits Limits) : HostMessage;
+    [property: JsonRequired] WireLimits Limits,
+    IReadOnlyDictionary<string, string>? Modules = null) : HostMessage;
 
 internal sealed record ShutdownMessage : HostMessage;
 

@@ -65,10 +65,6 @@ internal static class RunEndpoint
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "engine must be \"v8\" (the only engine).", "engine");
         }
-        if (run.Modules is not null)
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "modules (named ES modules) is reserved and not supported yet.", "modules");
-        }
 
         // An API key is a tenant: its ceilings apply, and it is the isolation key (a request's own
         // isolationKey only narrows it further). Key names cannot contain '/', so "name/narrower"
@@ -89,6 +85,7 @@ internal static class RunEndpoint
             Code = run.Code,
             InputJson = run.Input is { } input ? input.GetRawText() : null,
             IsModule = run.Module ?? false,
+            Modules = run.Modules,
             // Keyless requests get "/" + key: no tenant's key can start with "/" (names are not empty),
             // so even a keyless isolationKey of "alice/" can never share alice's workers.
             IsolationKey = apiKey is null ? (run.IsolationKey is { } own ? "/" + own : null) : apiKey.Name + "/" + (run.IsolationKey ?? ""),

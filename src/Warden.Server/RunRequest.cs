@@ -11,7 +11,7 @@ internal sealed record RunRequest(
     string? Engine,
     string? IsolationKey,
     RunLimits? Limits,
-    JsonElement? Modules);
+    Dictionary<string, string>? Modules);
 
 internal sealed record RunLimits(int? TimeoutMs, int? CpuMs, int? MemoryMb);
 

@@ -108,7 +108,8 @@ public sealed class Sandbox : IAsyncDisposable
             return Outcome.InvalidRequest(problem);
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var request = new ExecuteMessage(id, submission.Code, submission.InputJson, submission.IsModule, limits);
+        var request = new ExecuteMessage(id, submission.Code, submission.InputJson, submission.IsModule, limits,
+            submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null);
         string key = submission.IsolationKey is null ? KeylessGroup : KeyPrefix + submission.IsolationKey;
 
         WorkerProcess worker;
@@ -124,7 +125,11 @@ public sealed class Sandbox : IAsyncDisposable
         try
         {
             var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false) with { WorkerPid = worker.Pid };
-            reusable = outcome.Status is OutcomeStatus.Ok or OutcomeStatus.ScriptError;
+            // A timeout the worker stopped itself (interrupt, isolate discarded; a worker that had to
+            // end itself or be killed is dead and retired anyway) leaves nothing behind in the process.
+            // Retiring the worker for it would let any tenant make the host pay a worker start-up
+            // (~0.8 s of CPU) for each 1 ms timeout: an 800-fold amplification. Other limits retire it.
+            reusable = outcome.Status is OutcomeStatus.Ok or OutcomeStatus.ScriptError or OutcomeStatus.Timeout;
             Log.ExecutionEnded(_logger, id, outcome.Status.ToWireString(), outcome.Usage.WallMs);
             return outcome;
         }

@@ -22,7 +22,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     public ResultMessage Run(ExecuteMessage request, PreparedIsolate isolate)
     {
         var limits = request.Limits;
-        bridge.Begin(request.Id, limits);
+        bridge.Begin(request.Id, limits, isolate.EvaluateWebApis);
         double cpuStart = Native.ProcessCpuMs();
         long peakMemory = 0;
         bool heapViolation = false;
@@ -113,7 +113,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     /// </summary>
     private void EvaluateModule(ExecuteMessage request, PreparedIsolate isolate)
     {
-        isolate.Loader.SetEntry(request.Code);
+        isolate.Loader.SetEntry(request.Code, request.Modules);
         object evaluation;
         try
         {

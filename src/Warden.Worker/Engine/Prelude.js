@@ -2,8 +2,9 @@
 //
 // SECURITY: this file is the wrapper around user code (docs/threat-model.md, "The prelude").
 //  - It is a single strict function expression. Its only object from .NET is `bridge`, a host
-//    object with five methods that take and return only primitives (Now, Log, Complete, Fail,
-//    RandomBytes); it stays in this closure and is never stored where
+//    object with six methods that take and return only primitives (Now, Log, Complete, Fail,
+//    RandomBytes) — but for LoadWebApis, which returns the web API bundle's factory, a function of
+//    our own embedded source evaluated in this isolate; it stays in this closure and is never stored where
 //    user code can reach it (no global, no property of anything user code can see). Strict mode
 //    keeps `caller`/`arguments` and CallSite.getThis/getFunction from exposing our frames.
 //  - Every built-in the prelude relies on is captured here, before user code can patch it.
@@ -12,7 +13,7 @@
 //    the untouched source, modules through an in-memory import. Every value the user produced
 //    (result, thrown value) is inspected and serialised *here*, inside the isolate and under the
 //    execution's limits; .NET only ever receives bounded primitive strings.
-(function (bridge, enableWebAssembly, enableSharedMemory, enableResizableArrayBuffers, createWebApis, userAgent) {
+(function (bridge, enableWebAssembly, enableSharedMemory, enableResizableArrayBuffers, userAgent) {
   'use strict';
 
   const global = globalThis;
@@ -604,11 +605,12 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // 4b. Web APIs (WebApis/, docs/web-apis.md). `createWebApis` is the bundle's factory; it gets a
-  //     null-prototype record of host capabilities, none of which is the bridge itself: timers from
-  //     the queue above, the execution clock, and random bytes (a count out, a bounded string back).
-  //     Each global is an accessor until first read, then a plain data property: its library code
-  //     runs only in executions that use it, inside their limits.
+  // 4b. Web APIs (WebApis/, docs/web-apis.md). Each global is an accessor until first read, then a
+  //     plain data property. The first read of any of them has .NET evaluate the bundle in this
+  //     isolate (bridge.LoadWebApis: inside the execution, under its limits) and calls the bundle's
+  //     factory with a null-prototype record of host capabilities, none of which is the bridge
+  //     itself: timers from the queue above, the execution clock, and random bytes (a count out, a
+  //     bounded string back). Executions that touch no web global never load the bundle.
   // ---------------------------------------------------------------------------------------------
   const webHost = { __proto__: null,
     setTimeout: (handler, ms) => addTimer(handler, ms, newList(), false),
@@ -619,8 +621,18 @@
     userAgent,
     reportError: reportUncaught,
   };
-  const webApis = createWebApis(webHost);
-  const webNames = ReflectOwnKeys(webApis);
+  let webApis = null;
+  function loadWebApi(name) {
+    if (webApis === null) {
+      const createWebApis = bridge.LoadWebApis();
+      webApis = createWebApis(webHost);
+    }
+    return webApis[name]();
+  }
+  // Must match the keys createWebApis returns (WebApis/src/index.js); the conformance tests touch each.
+  const webNames = ['TextEncoder', 'TextDecoder', 'structuredClone', 'atob', 'btoa', 'DOMException', 'Event',
+    'EventTarget', 'AbortController', 'AbortSignal', 'Blob', 'URL', 'URLSearchParams', 'Crypto', 'crypto',
+    'Performance', 'performance', 'navigator'];
   // While a library loads, every not-yet-loaded web global reads as undefined: libraries probe
   // globals for native versions (core-js looks for structuredClone and DOMException), and reading
   // one of ours would re-enter a module that is still initialising.
@@ -648,7 +660,8 @@
     });
   }
   for (let i = 0; i < webNames.length; i++) {
-    defineLazyGlobal(webNames[i], webApis[webNames[i]]);
+    const name = webNames[i];
+    defineLazyGlobal(name, () => loadWebApi(name));
   }
   // As in a dedicated worker: `self` is the global object.
   ReflectDefineProperty(global, 'self', { value: global, writable: true, configurable: true, enumerable: true });

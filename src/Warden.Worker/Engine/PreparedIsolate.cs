@@ -65,11 +65,9 @@ internal sealed class PreparedIsolate : IDisposable
             engine.AllowReflection = false;
             var loader = new InMemoryModuleLoader();
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
-            // The web APIs' bundle evaluates to its factory (it defines no global); the prelude calls it.
-            var webApis = (ScriptObject)engine.Evaluate(Compile(engine, "warden:web-apis", WebApisSource, ref _webApisCodeCache));
-            var factory = (ScriptObject)engine.Evaluate(Compile(engine, "warden:prelude", PreludeSource, ref _preludeCodeCache));
+            var factory = (ScriptObject)engine.Evaluate(Compile(engine, new DocumentInfo("warden:prelude"), PreludeSource, ref _preludeCodeCache));
             var control = (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers, webApis, UserAgent);
+                features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers, UserAgent);
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
                 (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
         }
@@ -79,6 +77,17 @@ internal sealed class PreparedIsolate : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Evaluates the web APIs' bundle in this isolate and returns its completion value, the factory
+    /// (the bundle defines no global). Only on demand, through <see cref="SandboxBridge.LoadWebApis"/>:
+    /// compiling it from the code cache and running its top level costs a few milliseconds, which
+    /// most small executions would otherwise pay for nothing.
+    /// </summary>
+    public object EvaluateWebApis() => Engine.Evaluate(Compile(Engine, WebApisInfo, WebApisSource, ref _webApisCodeCache));
+
+    // One DocumentInfo for the bundle: the code cache is keyed to it.
+    private static readonly DocumentInfo WebApisInfo = new("warden:web-apis");
 
     /// <summary>
     /// V8's hard heap limit, at which it aborts the process: twice the soft limit, with at least 64 MB
@@ -106,9 +115,8 @@ internal sealed class PreparedIsolate : IDisposable
     private static byte[]? _preludeCodeCache;
     private static byte[]? _webApisCodeCache;
 
-    private static V8Script Compile(V8ScriptEngine engine, string name, string source, ref byte[]? codeCache)
+    private static V8Script Compile(V8ScriptEngine engine, DocumentInfo info, string source, ref byte[]? codeCache)
     {
-        var info = new DocumentInfo(name);
         if (codeCache is { } cache)
         {
             return engine.Compile(info, source, V8CacheKind.Code, cache, out _);

@@ -24,6 +24,7 @@ public sealed class SandboxBridge
     private long _startTimestamp;
     private long _consoleBytes;
     private int _consoleEntries;
+    private Func<object> _evaluateWebApis = static () => Undefined.Value;
 
     internal SandboxBridge(ProtocolChannel channel, Watchdog watchdog)
     {
@@ -44,8 +45,9 @@ public sealed class SandboxBridge
 
     internal double ElapsedMs => Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
 
-    internal void Begin(string executionId, WireLimits limits)
+    internal void Begin(string executionId, WireLimits limits, Func<object> evaluateWebApis)
     {
+        _evaluateWebApis = evaluateWebApis;
         _executionId = executionId;
         _limits = limits;
         _startTimestamp = Stopwatch.GetTimestamp();
@@ -59,6 +61,16 @@ public sealed class SandboxBridge
     /// <summary>Milliseconds since the execution began: the clock of timers and console.time.</summary>
     [ScriptUsage(ScriptAccess.Full)]
     public double Now() => ElapsedMs;
+
+    /// <summary>
+    /// Evaluates Warden's web API bundle in the current isolate, on the script thread, inside the
+    /// execution (its CPU and memory count), and returns the bundle's completion value: its factory,
+    /// a function of our own embedded source, handed back to the prelude that asked. Called at most
+    /// once per execution, on the first read of a web global, so executions that use none of them do
+    /// not pay for the bundle at all. The one bridge call that returns an object, and only that one.
+    /// </summary>
+    [ScriptUsage(ScriptAccess.Full)]
+    public object LoadWebApis() => _evaluateWebApis();
 
     /// <summary>Most bytes one <c>crypto.getRandomValues</c> call may ask for (WebCrypto's quota).</summary>
     internal const int MaxRandomBytes = 65536;

@@ -23,6 +23,10 @@ internal static class SubmissionValidator
         {
             return $"code is {codeBytes} bytes; the limit is {limits.MaxCodeBytes}";
         }
+        if (submission.Modules is { } modules && ModulesProblem(submission, modules, limits, codeBytes) is { } problem)
+        {
+            return problem;
+        }
         if (submission.InputJson is { } input)
         {
             int inputBytes = Encoding.UTF8.GetByteCount(input);
@@ -62,6 +66,44 @@ internal static class SubmissionValidator
         resolved = Resolve(limits, timeout, cpu, memory);
         return null;
     }
+
+    /// <summary>Named modules: only beside a module entry, bounded in number, name and total size.</summary>
+    private static string? ModulesProblem(Submission submission, IReadOnlyDictionary<string, string> modules, SandboxLimits limits, int codeBytes)
+    {
+        if (!submission.IsModule)
+        {
+            return "modules needs module mode (the entry, code, must be a module)";
+        }
+        if (modules.Count > MaxModules)
+        {
+            return $"modules holds {modules.Count} modules; the limit is {MaxModules}";
+        }
+        long total = codeBytes;
+        foreach (var (name, source) in modules)
+        {
+            if (name is null || name.Length is 0 or > MaxModuleNameLength || name.Any(char.IsControl))
+            {
+                return $"modules: every name must be 1 to {MaxModuleNameLength} characters without control characters";
+            }
+            if (ModuleNames.IsReserved(name))
+            {
+                return $"modules: the name '{name}' is reserved";
+            }
+            if (source is null)
+            {
+                return $"modules: '{name}' has no source";
+            }
+            total += Encoding.UTF8.GetByteCount(name) + Encoding.UTF8.GetByteCount(source);
+            if (total > limits.MaxCodeBytes)
+            {
+                return $"code and modules together are more than {limits.MaxCodeBytes} bytes (MaxCodeBytes)";
+            }
+        }
+        return null;
+    }
+
+    public const int MaxModules = 64;
+    public const int MaxModuleNameLength = 256;
 
     public static WireLimits Resolve(SandboxLimits limits, int timeoutMs, int cpuMs, int memoryMb) =>
         new(timeoutMs, cpuMs, memoryMb, limits.MaxConsoleBytes, limits.MaxConsoleEntries, limits.MaxResultBytes, limits.MaxErrorTextBytes);

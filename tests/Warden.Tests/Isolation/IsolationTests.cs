@@ -63,9 +63,24 @@ public sealed class IsolationTests(SandboxFixture fx)
     public async Task AViolationRetiresTheWorker()
     {
         var before = await fx.RunAsync("1", key: "retire");
-        OutcomeAssert.Status(OutcomeStatus.Timeout, await fx.RunAsync("for(;;){}", timeoutMs: 100, key: "retire"));
+        OutcomeAssert.Status(OutcomeStatus.MemoryLimit, await fx.RunAsync("new ArrayBuffer(64 << 20); 1", memoryMb: 16, key: "retire"));
         var after = await fx.RunAsync("1", key: "retire");
         Assert.NotEqual(before.WorkerPid, after.WorkerPid);
         Assert.DoesNotContain(before.WorkerPid, fx.Sandbox.WorkerPids);
+    }
+
+    [Fact]
+    public async Task AnInterruptedTimeoutKeepsTheWorkerSoTimeoutsCannotAmplifyIntoRestarts()
+    {
+        // Each restart costs ~0.8 s of host CPU: a 1 ms timeout must not buy one. The isolate is
+        // discarded as always, so nothing of the timed-out execution reaches the next one.
+        var before = await fx.RunAsync("globalThis.leaked = 1; 1", key: "timeouts");
+        for (int i = 0; i < 5; i++)
+        {
+            OutcomeAssert.Status(OutcomeStatus.Timeout, await fx.RunAsync("globalThis.leaked = 2; for(;;){}", timeoutMs: 1, key: "timeouts"));
+        }
+        var after = await fx.RunAsync("typeof leaked", key: "timeouts");
+        OutcomeAssert.Ok("\"undefined\"", after);
+        Assert.Equal(before.WorkerPid, after.WorkerPid);
     }
 }

@@ -30,12 +30,13 @@ export function createCrypto(DOMException, host) {
       if (arguments.length < 1) {
         throw new TypeError("Failed to execute 'getRandomValues' on 'Crypto': 1 argument required, but only 0 present.");
       }
-      const tag = ArrayBuffer.isView(array) ? tagOf.call(array) : undefined;
-      if (tag === undefined) {
+      if (!ArrayBuffer.isView(array)) {
         throw new TypeError("Failed to execute 'getRandomValues' on 'Crypto': parameter 1 is not of type 'ArrayBufferView'.");
       }
-      if (!INTEGER_ARRAYS.has(tag)) {
-        throw new DOMException(`Failed to execute 'getRandomValues' on 'Crypto': The provided ArrayBufferView is of type '${tag}', which is not an integer array type.`, 'TypeMismatchError');
+      // A DataView is an ArrayBufferView too (so no TypeError), but not an integer array.
+      const tag = tagOf.call(array);
+      if (tag === undefined || !INTEGER_ARRAYS.has(tag)) {
+        throw new DOMException(`Failed to execute 'getRandomValues' on 'Crypto': The provided ArrayBufferView is of type '${tag ?? 'DataView'}', which is not an integer array type.`, 'TypeMismatchError');
       }
       const byteLength = lengthOf.call(array);
       if (byteLength > MAX_BYTES) {

@@ -49,7 +49,16 @@ export function createWebApis(host) {
     // to the global error handler); dispatchEvent itself carries on. No warnings on the console.
     shim.setErrorHandler((error) => host.reportError(error));
     shim.setWarningHandler(() => {});
-    return shim;
+    // WebIDL: the type argument is required (the shim would make an event of type "undefined").
+    class Event extends shim.Event {
+      constructor(type, eventInitDict = undefined) {
+        if (arguments.length < 1) {
+          throw new TypeError("Failed to construct 'Event': 1 argument required, but only 0 present.");
+        }
+        super(type, eventInitDict);
+      }
+    }
+    return { ...shim, Event };
   });
   const url = once(() => require('whatwg-url'));
   const abort = once(() => createAbortApis(events(), domException(), host));
