@@ -23,8 +23,14 @@ public sealed class SandboxOptions
     /// </summary>
     public int SpareWorkers { get; set; } = 1;
 
-    /// <summary>A worker is replaced after this many executions. Default 1000.</summary>
-    public int MaxExecutionsPerWorker { get; set; } = 1000;
+    /// <summary>
+    /// A worker is replaced after this many executions. Default 10 000: each execution has a fresh
+    /// isolate anyway, and a replacement costs about a second of CPU — at 1000, on 2 cores, recycling
+    /// cost a quarter of the tiny-script throughput of <c>warden serve</c> and most of its p99
+    /// (c=4: 116/s, p99 0.4–0.8 s, against 166/s, p99 45 ms without). <see cref="MaxWorkerLifetime"/>
+    /// still bounds how long one worker lives.
+    /// </summary>
+    public int MaxExecutionsPerWorker { get; set; } = 10_000;
 
     /// <summary>A worker is replaced once it is this old (checked between executions). Default 10 minutes.</summary>
     public TimeSpan MaxWorkerLifetime { get; set; } = TimeSpan.FromMinutes(10);
