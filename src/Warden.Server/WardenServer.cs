@@ -29,18 +29,14 @@ public static class WardenServer
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = Directory.GetCurrentDirectory() });
         var sandboxOptions = new SandboxOptions();
         var serverOptions = new ServerOptions();
-        try
-        {
-            builder.Configuration.GetSection(SandboxSection).Bind(sandboxOptions);
-            builder.Configuration.GetSection(ServerSection).Bind(serverOptions);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new ServerConfigurationException([e.Message]);
-        }
+        // Each section is bound on its own, so a value of the wrong type in one (the binder stops at
+        // the first) does not hide the problems of the other; both are then validated as usual.
+        var errors = new List<string>();
+        Bind(builder.Configuration, SandboxSection, sandboxOptions, errors);
+        Bind(builder.Configuration, ServerSection, serverOptions, errors);
         configureSandbox?.Invoke(sandboxOptions);
         configureServer?.Invoke(serverOptions);
-        var errors = sandboxOptions.Validate().Concat(serverOptions.Validate()).ToList();
+        errors.AddRange(sandboxOptions.Validate().Concat(serverOptions.Validate()));
         // Kestrel's own endpoint configuration overrides Urls: the loopback rule applies to it too.
         foreach (var endpoint in builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren())
         {
@@ -157,6 +153,18 @@ public static class WardenServer
     /// <summary>The addresses the started server listens on (with the real port when 0 was asked for).</summary>
     public static IReadOnlyList<string> ListeningAddresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    private static void Bind(IConfiguration configuration, string section, object options, List<string> errors)
+    {
+        try
+        {
+            configuration.GetSection(section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            errors.Add($"{section}: {e.Message}");
+        }
+    }
+
     /// <summary>Paths served without a key: liveness, readiness, metrics and the API description.</summary>
     internal static bool IsPublicPath(PathString path) =>
         path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)

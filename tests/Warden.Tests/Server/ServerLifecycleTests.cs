@@ -19,6 +19,24 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact]
+    public void ATypeErrorInOneSectionDoesNotHideTheOthersProblems()
+    {
+        Environment.SetEnvironmentVariable("Warden__Sandbox__MaxWorkers", "many");
+        Environment.SetEnvironmentVariable("Warden__Server__RetryAfterSeconds", "0");
+        try
+        {
+            var e = Assert.Throws<ServerConfigurationException>(() => WardenServer.Build([], null, o => o.Urls = "http://127.0.0.1:0"));
+            Assert.Contains(e.Errors, m => m.StartsWith("Warden:Sandbox:", StringComparison.Ordinal) && m.Contains("MaxWorkers"));
+            Assert.Contains(e.Errors, m => m.StartsWith("RetryAfterSeconds (0)", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Warden__Sandbox__MaxWorkers", null);
+            Environment.SetEnvironmentVariable("Warden__Server__RetryAfterSeconds", null);
+        }
+    }
+
+    [Fact]
     public void KestrelsOwnEndpointsAreHeldToTheLoopbackRuleToo()
     {
         // Found in review: Kestrel:Endpoints overrides Urls, and bound 0.0.0.0 without any key.
