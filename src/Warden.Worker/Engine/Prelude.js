@@ -24,6 +24,7 @@
   const ReflectOwnKeys = Reflect.ownKeys;
   const ReflectGetPrototypeOf = Reflect.getPrototypeOf;
   const ObjectKeys = Object.keys;
+  const ObjectFreeze = Object.freeze;
   const ObjectPrototypeToString = Object.prototype.toString;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
   const ArrayIsArray = Array.isArray;
@@ -612,20 +613,27 @@
   //     itself: timers from the queue above, the execution clock, and random bytes (a count out, a
   //     bounded string back). Executions that touch no web global never load the bundle.
   // ---------------------------------------------------------------------------------------------
-  const webHost = { __proto__: null,
+  // Assume a script gets hold of this record (a review did, through sloppy-mode library frames, since
+  // closed): every entry must still be harmless. Only a number ever reaches the bridge, and the clock
+  // is as coarse as performance.now()'s, so it is no sharper timer than the script already has.
+  const coarseNow = () => MathFloor(bridge.Now() * 10) / 10;
+  const webHost = ObjectFreeze({ __proto__: null,
     setTimeout: (handler, ms) => addTimer(handler, ms, newList(), false),
     clearTimeout: clearTimer,
-    randomBytes: (count) => bridge.RandomBytes(count),
-    now: () => bridge.Now(),
-    timeOrigin: () => DateNow() - bridge.Now(),
+    randomBytes: (count) => (typeof count === 'number' ? bridge.RandomBytes(count) : ''),
+    now: coarseNow,
+    timeOrigin: () => DateNow() - coarseNow(),
     userAgent,
     reportError: reportUncaught,
-  };
+  });
   let webApis = null;
   function loadWebApi(name) {
     if (webApis === null) {
-      const createWebApis = bridge.LoadWebApis();
-      webApis = createWebApis(webHost);
+      // The bundle returns a null-prototype record, never throws into .NET (see WebApis/build.mjs):
+      // a failure while it loads (a built-in the script patched) comes back here and is thrown in JS.
+      const loaded = bridge.LoadWebApis();
+      if (loaded.error !== undefined) throw loaded.error;
+      webApis = loaded.createWebApis(webHost);
     }
     return webApis[name]();
   }

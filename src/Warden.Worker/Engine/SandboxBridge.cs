@@ -64,10 +64,12 @@ public sealed class SandboxBridge
 
     /// <summary>
     /// Evaluates Warden's web API bundle in the current isolate, on the script thread, inside the
-    /// execution (its CPU and memory count), and returns the bundle's completion value: its factory,
-    /// a function of our own embedded source, handed back to the prelude that asked. Called at most
-    /// once per execution, on the first read of a web global, so executions that use none of them do
-    /// not pay for the bundle at all. The one bridge call that returns an object, and only that one.
+    /// execution (its CPU and memory count), and returns the bundle's completion value to the prelude
+    /// that asked: a null-prototype record holding either its factory (a function of our own embedded
+    /// source) or the error its top level caught — the bundle never throws, so no value a script threw
+    /// reaches ClearScript here. Called once per execution, on the first read of a web global, so
+    /// executions that use none of them do not pay for the bundle at all. The one bridge call that
+    /// returns an object.
     /// </summary>
     [ScriptUsage(ScriptAccess.Full)]
     public object LoadWebApis() => _evaluateWebApis();

@@ -10,6 +10,16 @@ if (!output) {
   process.exit(64);
 }
 const here = fileURLToPath(new URL('.', import.meta.url));
+
+// core-js keeps its shared state on a global (see src/core-js-shared-store.js): every require of its
+// internals/shared-store resolves to our module-local store instead.
+const privateCoreJsStore = {
+  name: 'private-core-js-store',
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)internals\/shared-store(\.js)?$/ }, (args) =>
+      args.resolveDir.includes('core-js-pure') ? { path: `${here}src/core-js-shared-store.js` } : undefined);
+  },
+};
 await build({
   absWorkingDir: here,
   entryPoints: ['src/index.js'],
@@ -18,8 +28,13 @@ await build({
   globalName: 'wardenWebApis',
   // A classic script that leaves no global behind (a top-level `var` would be one): the whole
   // bundle is wrapped in a function whose value, createWebApis, is the script's completion value.
-  banner: { js: '(function () {' },
-  footer: { js: 'return wardenWebApis.createWebApis;\n})();' },
+  // SECURITY: strict mode for all of it — in sloppy functions `f.caller`/`arguments` let a script
+  // that patched a built-in walk up into our frames and take their arguments (found in review: the
+  // capability record handed to createWebApis). And nothing may be thrown out of the evaluation:
+  // .NET evaluates this script, and ClearScript would inspect a value the script threw (a built-in it
+  // patched can throw while the top level runs) outside every limit. Failures come back as a value.
+  banner: { js: "(function () {\n'use strict';\ntry {" },
+  footer: { js: 'return { __proto__: null, createWebApis: wardenWebApis.createWebApis };\n} catch (error) {\nreturn { __proto__: null, error };\n}\n})();' },
   platform: 'neutral',
   mainFields: ['module', 'main'],
   target: 'es2022',
@@ -35,6 +50,7 @@ await build({
   // time, never whatever a script has put on globalThis by then; and a SharedArrayBuffer stand-in
   // for the ones that read its prototype when they load (see the file).
   inject: ['./src/encoding-inject.js', './src/shared-array-buffer-inject.js'],
+  plugins: [privateCoreJsStore],
   outfile: output,
   logLevel: 'warning',
 });

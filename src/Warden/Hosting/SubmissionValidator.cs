@@ -79,6 +79,7 @@ internal static class SubmissionValidator
             return $"modules holds {modules.Count} modules; the limit is {MaxModules}";
         }
         long total = codeBytes;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, source) in modules)
         {
             if (name is null || name.Length is 0 or > MaxModuleNameLength || name.Any(char.IsControl))
@@ -88,6 +89,10 @@ internal static class SubmissionValidator
             if (ModuleNames.IsReserved(name))
             {
                 return $"modules: the name '{name}' is reserved";
+            }
+            if (!seen.Add(ModuleNames.Normalise(name)))
+            {
+                return $"modules: '{name}' names the same module as another entry";
             }
             if (source is null)
             {

@@ -74,6 +74,8 @@ public sealed class NamedModuleTests(SandboxFixture fx)
         Assert.Equal(OutcomeStatus.InvalidRequest, (await RunAsync("export default 1", new() { ["module.mjs"] = "1" })).Status);
         Assert.Equal(OutcomeStatus.InvalidRequest, (await RunAsync("export default 1", new() { ["warden:entry"] = "1" })).Status);
         Assert.Equal(OutcomeStatus.InvalidRequest, (await RunAsync("export default 1", new() { [""] = "1" })).Status);
+        // Two spellings of one name: refused rather than letting the last one silently win.
+        Assert.Equal(OutcomeStatus.InvalidRequest, (await RunAsync("export default 1", new() { ["a.js"] = "1", ["./a.js"] = "2" })).Status);
         var many = Enumerable.Range(0, 65).ToDictionary(i => $"m{i}.js", _ => "export default 1;");
         Assert.Equal(OutcomeStatus.InvalidRequest, (await RunAsync("export default 1", many)).Status);
         var huge = new Dictionary<string, string> { ["a.js"] = new string('x', 600_000), ["b.js"] = new string('y', 600_000) };

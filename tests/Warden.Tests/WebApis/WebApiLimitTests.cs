@@ -97,6 +97,59 @@ public sealed class WebApiLimitTests(SandboxFixture fx)
     }
 
     [Fact]
+    public async Task APatchedBuiltinCannotWalkUpIntoTheLibrariesFrames()
+    {
+        // Found in review: the bundle was sloppy code, so a patched built-in could read its caller's
+        // `arguments` and take the capability record the prelude hands the web APIs. Now all strict.
+        var outcome = await fx.RunAsync("""
+            var got = [], orig = Object.getPrototypeOf;
+            Object.getPrototypeOf = function gp(o) {
+              try { var c = gp.caller; if (c) got.push(c.arguments ? c.arguments.length : 'caller'); } catch (e) { got.push(e.name); }
+              return orig(o);
+            };
+            crypto; new URL('https://a/'); new AbortController(); performance.now(); structuredClone({});
+            Object.getPrototypeOf = orig;
+            got.filter((g) => g !== 'TypeError')
+            """);
+        OutcomeAssert.Ok("[]", outcome);
+    }
+
+    [Fact]
+    public async Task AValueThrownWhileTheBundleLoadsNeverReachesDotNet()
+    {
+        // Found in review: a built-in patched to throw during the bundle's top level sent the thrown
+        // value through ClearScript, which read its toString/stack outside every limit (a 100 MB
+        // string ended the worker). Now the bundle catches and the prelude rethrows it in JS.
+        var (outcome, elapsed) = await fx.TimedAsync(new Submission
+        {
+            Code = """
+                var od = Object.defineProperty, n = 0, big = 'x'.repeat(1e8), read = 0;
+                var thrown = { toString() { read++; return big; }, get stack() { read++; return big; } };
+                Object.defineProperty = function (o, k, d) { if (n++ === 0) throw thrown; return od(o, k, d); };
+                var same;
+                try { crypto; } catch (e) { same = e === thrown; }
+                Object.defineProperty = od;
+                [same, read, typeof crypto.randomUUID()]
+                """,
+            Limits = new ExecutionLimits(TimeoutMs: 5000, MemoryMb: 256),
+        });
+        OutcomeAssert.Ok("[true,0,\"string\"]", outcome);
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"took {elapsed}");
+        await fx.AssertHealthyAsync();
+    }
+
+    [Fact]
+    public async Task CoreJsKeepsItsStateOffTheGlobal()
+    {
+        var outcome = await fx.RunAsync("""
+            globalThis['__core-js_shared__'] = { planted: true };
+            structuredClone(new Map([[1, 2]])); atob('aGk=');
+            [Object.keys(globalThis['__core-js_shared__']).join(), delete globalThis['__core-js_shared__'], structuredClone({ a: 1 }).a]
+            """);
+        OutcomeAssert.Ok("[\"planted\",true,1]", outcome);
+    }
+
+    [Fact]
     public async Task TheWebApisLeaveNoHostCapabilityOnTheGlobal()
     {
         // Touch every API, then look for anything reachable from the global that is not plain JS.
