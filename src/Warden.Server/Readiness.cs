@@ -11,7 +11,7 @@ namespace Warden.Server;
 /// Missing OS layers refuse earlier, at construction, unless the operator chose weaker isolation;
 /// <see cref="Isolation"/> says which layers are active either way.
 /// </summary>
-internal sealed class Readiness(Sandbox sandbox, SandboxOptionsSnapshot options, ILogger<Sandbox> logger) : BackgroundService
+internal sealed class Readiness(Sandbox sandbox, SandboxOptions options, ILogger<Sandbox> logger) : BackgroundService
 {
     private volatile bool _ready;
 
@@ -49,6 +49,3 @@ internal sealed class Readiness(Sandbox sandbox, SandboxOptionsSnapshot options,
     private static string Describe(IsolationReport report) =>
         report.AllActive ? "every OS layer active" : "OS layers missing: " + string.Join(", ", report.Missing.Select(l => l.Name));
 }
-
-/// <summary>The sandbox options the server was built with (readiness needs the spare count).</summary>
-internal sealed record SandboxOptionsSnapshot(int SpareWorkers);

@@ -87,7 +87,7 @@ public static class WardenServer
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddRateLimiter(o => TenantQuotas.Configure(o, serverOptions.RetryAfterSeconds));
         builder.Services.AddSingleton(sp => new Sandbox(sandboxOptions, sp.GetRequiredService<ILogger<Sandbox>>()));
-        builder.Services.AddSingleton(new SandboxOptionsSnapshot(sandboxOptions.SpareWorkers));
+        builder.Services.AddSingleton(sandboxOptions);
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
 
@@ -183,8 +183,7 @@ public static class WardenServer
         {
             return [];
         }
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        return [.. addresses.Where(a => !ServerOptions.IsLoopbackUrl(a))];
+        return [.. ListeningAddresses(app).Where(a => !ServerOptions.IsLoopbackUrl(a))];
     }
 }
 

@@ -1,10 +1,10 @@
 // performance.now() and performance.timeOrigin (High Resolution Time). The clock is the execution's
-// own (host.now(): milliseconds since the execution began, monotonic), coarsened to 100 µs as in
-// browsers without cross-origin isolation, so it is no sharper a timer for side channels than Chrome's.
+// own (host.now(): milliseconds since the execution began, monotonic), which the prelude already
+// coarsens to 100 µs as in browsers without cross-origin isolation: no sharper a timer for side
+// channels than Chrome's.
 export function createPerformance(host) {
   let constructing = false;
   const origin = host.timeOrigin();
-  const coarse = (ms) => Math.floor(ms * 10) / 10;
 
   class Performance {
     constructor() {
@@ -13,7 +13,7 @@ export function createPerformance(host) {
 
     now() {
       if (!(this instanceof Performance)) throw new TypeError('Illegal invocation');
-      return coarse(host.now());
+      return host.now();
     }
 
     get timeOrigin() {
