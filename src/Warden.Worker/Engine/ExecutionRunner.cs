@@ -30,7 +30,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
 
         channel.Send(new StartedMessage(request.Id));
         watchdog.Arm(isolate.Engine, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock,
-            residentMemoryBackstop ? MemoryBudgets.ProcessBudgetBytes(limits.MemoryMb) : long.MaxValue / 2);
+            residentMemoryBackstop ? MemoryBudgets.ResidentTripBytes(limits.MemoryMb) : long.MaxValue / 2);
         try
         {
             isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
@@ -174,7 +174,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                     $"Time limit of {request.Limits.TimeoutMs} ms exceeded", usage);
             case TripReason.Memory:
                 return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitProcess, "MemoryLimitError",
-                    $"The worker's memory grew past this execution's budget ({MemoryBudgets.ProcessBudgetBytes(request.Limits.MemoryMb) >> 20} MB for a {request.Limits.MemoryMb} MB limit)", usage);
+                    $"The execution's memory (heap, buffers and the engine's own together) grew past its budget of {request.Limits.MemoryMb} MB (the worker grew by more than {MemoryBudgets.ResidentTripBytes(request.Limits.MemoryMb) >> 20} MB)", usage);
         }
         if (heapViolation)
         {

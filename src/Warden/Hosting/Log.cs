@@ -36,4 +36,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "OS isolation layer '{Layer}' is not active ({Detail}); running with weaker isolation because OsIsolation is {Mode}")]
     public static partial void IsolationLayerMissing(ILogger logger, string layer, string detail, OsIsolationMode mode);
+
+    /// <summary>
+    /// The worker's stderr claimed an engine out-of-memory abort while the host's own measure (its
+    /// cgroup's peak) shows the memory far below the budget: a crash that a compromised worker may be
+    /// dressing up as a limit. Reported as internal_error.
+    /// </summary>
+    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} died reporting an engine out-of-memory, but its memory grew by only {GrowthBytes} bytes for a {MemoryMb} MB budget; not believed: {StderrTail}")]
+    public static partial void ImplausibleOutOfMemory(ILogger logger, int pid, long growthBytes, int memoryMb, string stderrTail);
 }

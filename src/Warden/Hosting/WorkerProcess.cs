@@ -31,6 +31,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly WorkerCgroup? _cgroup;
     private long _oomKillsAtStart;
+    private long _memoryAtExecutionStart;
+    private bool _peakWindowIsExecution;
     private long _baselineMemoryBytes;
     private int _killReason;
 
@@ -349,10 +351,16 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     "The sandbox was disposed while the execution ran", null, console, usage);
         }
         bool oomKilled = _cgroup is not null && _cgroup.OomKills() > _oomKillsAtStart;
-        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), _stderr.ToString(), oomKilled);
+        string stderr = _stderr.ToString();
+        bool? nearBudget = MemoryGrewNearBudget(request.Limits.MemoryMb);
+        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), stderr, oomKilled, nearBudget);
         if (status == OutcomeStatus.InternalError && WorkerExitClassifier.IsSeccompKill(ExitCodeOrUnknown()))
         {
-            Log.SeccompViolation(_logger, Pid, Sanitize(Tail(_stderr.ToString())));
+            Log.SeccompViolation(_logger, Pid, Sanitize(Tail(stderr)));
+        }
+        else if (status == OutcomeStatus.InternalError && WorkerExitClassifier.IsEngineOutOfMemoryReport(stderr))
+        {
+            Log.ImplausibleOutOfMemory(_logger, Pid, (_cgroup?.PeakMemoryUsageBytes() ?? 0) - _memoryAtExecutionStart, request.Limits.MemoryMb, Sanitize(Tail(stderr)));
         }
         else
         {
@@ -388,6 +396,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
             long atRest = _baselineMemoryBytes > 0 ? Math.Min(usage, _baselineMemoryBytes + RestingGrowthAllowanceBytes) : usage;
             _cgroup.SetMemoryLimit(MemoryBudgets.CgroupCapBytes(atRest, memoryMb));
             _oomKillsAtStart = _cgroup.OomKills();
+            _memoryAtExecutionStart = usage;
+            _peakWindowIsExecution = _cgroup.ResetPeakMemoryUsage();
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -395,6 +405,26 @@ internal sealed class WorkerProcess : IAsyncDisposable
             Log.CgroupWriteFailed(_logger, Pid, e.Message);
             return false;
         }
+    }
+
+    /// <summary>
+    /// The host's own answer to "did this execution's memory grow near its budget?", from the cgroup's
+    /// peak usage since the execution started (where the kernel can reset it; otherwise since the group
+    /// was made, an upper bound). Null without a cgroup: the host then has no measure of its own.
+    /// </summary>
+    private bool? MemoryGrewNearBudget(int memoryMb)
+    {
+        if (_cgroup is null)
+        {
+            return null;
+        }
+        long peak = _cgroup.PeakMemoryUsageBytes();
+        if (peak <= 0)
+        {
+            return null;
+        }
+        long growth = _peakWindowIsExecution ? peak - _memoryAtExecutionStart : peak - Math.Min(_memoryAtExecutionStart, _baselineMemoryBytes);
+        return growth >= MemoryBudgets.NearBudgetBytes(memoryMb);
     }
 
     private TimeSpan CpuTimeOrZero()

@@ -125,6 +125,15 @@ internal sealed class CgroupV1Driver : CgroupDriver
 
         public override long OomKills() => ReadKeyedValue(Path.Combine(_memory, "memory.oom_control"), "oom_kill");
 
+        // memory.max_usage_in_bytes: writing 0 resets the high-water mark to the current usage.
+        public override bool ResetPeakMemoryUsage()
+        {
+            Write(Path.Combine(_memory, "memory.max_usage_in_bytes"), "0");
+            return true;
+        }
+
+        public override long PeakMemoryUsageBytes() => ReadNumber(Path.Combine(_memory, "memory.max_usage_in_bytes"));
+
         public override double? CpuMs() =>
             directories.TryGetValue("cpuacct", out var cpuacct) ? ReadNumber(Path.Combine(cpuacct, "cpuacct.usage")) / 1e6 : null;
     }

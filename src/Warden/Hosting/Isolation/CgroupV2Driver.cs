@@ -133,6 +133,12 @@ internal sealed class CgroupV2Driver : CgroupDriver
 
         public override long OomKills() => ReadKeyedValue(Path.Combine(directory, "memory.events"), "oom_kill");
 
+        // memory.peak can only be reset per open descriptor (Linux 6.12+), and the host reads it
+        // through a new one each time: the peak runs from the group's creation, an upper bound.
+        public override bool ResetPeakMemoryUsage() => false;
+
+        public override long PeakMemoryUsageBytes() => ReadNumber(Path.Combine(directory, "memory.peak"));
+
         public override double? CpuMs() => ReadKeyedValue(Path.Combine(directory, "cpu.stat"), "usage_usec") / 1e3;
 
         public override void KillAll()

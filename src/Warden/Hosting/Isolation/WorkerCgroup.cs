@@ -20,6 +20,17 @@ internal abstract partial class WorkerCgroup : IDisposable
 
     public abstract long MemoryUsageBytes();
 
+    /// <summary>
+    /// Starts a new peak-usage window (the host's own measure of an execution's memory, which a
+    /// compromised worker cannot forge). False where the kernel cannot reset it (cgroup v2 before
+    /// per-descriptor resets): the peak then runs from the group's creation, which can only make
+    /// it larger.
+    /// </summary>
+    public abstract bool ResetPeakMemoryUsage();
+
+    /// <summary>The group's peak memory usage since the last reset (or its creation); 0 when unknown.</summary>
+    public abstract long PeakMemoryUsageBytes();
+
     /// <summary>How many times the kernel's OOM killer killed a process of this group.</summary>
     public abstract long OomKills();
 
