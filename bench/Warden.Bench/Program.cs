@@ -5,6 +5,7 @@ using Warden.Bench.Runner;
 // Warden.Bench compare [--quick|--full]     Warden and its peers side by side (bench/run.sh)
 // Warden.Bench runner SYSTEM WORKLOAD ...   one of Warden's layers on one workload (PROTOCOL.md)
 // Warden.Bench throughput [seconds] [required|none] [worker-cpu-cores]   tiny-script throughput, library only
+// Warden.Bench flood [memory|builtins|all] [seconds]   what one key's hostile one-liners cost another key
 switch (args.FirstOrDefault())
 {
     case "runner":
@@ -15,9 +16,12 @@ switch (args.FirstOrDefault())
     case "throughput":
         await ThroughputCommand.RunAsync(args[1..]);
         return 0;
+    case "flood":
+        await FloodCommand.RunAsync(args[1..]);
+        return 0;
     case "compare":
         return await CompareCommand.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: Warden.Bench compare [--quick|--full] | runner SYSTEM WORKLOAD [...] | throughput [...]");
+        Console.Error.WriteLine("usage: Warden.Bench compare [--quick|--full] | runner SYSTEM WORKLOAD [...] | throughput [...] | flood [...]");
         return 64;
 }
