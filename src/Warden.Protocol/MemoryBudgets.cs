@@ -57,11 +57,15 @@ internal static class MemoryBudgets
     public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + WorkerGrowthCapBytes(preparedMemoryMb);
 
     /// <summary>
-    /// A worker that died with the engine's out-of-memory report is only believed when the host's own
-    /// measure of its memory (the cgroup's peak during the execution) grew by at least this much: half
-    /// the budget. A worker's stderr is attacker-controlled once native code runs in it, and an engine
-    /// crash dressed up as an out-of-memory abort must not pass for a limit (it is
-    /// <c>internal_error</c> and a security log line instead).
+    /// A worker that died with the engine's out-of-memory report (or ended itself with the
+    /// memory-limit exit code) is only believed when the host's own measure of its memory (the
+    /// cgroup's peak during the execution) grew by at least this much: half the budget, at most
+    /// 512 MB. A worker's stderr and exit code are attacker-controlled once native code runs in it,
+    /// and an engine crash dressed up as an out-of-memory abort must not pass for a limit (it is
+    /// <c>internal_error</c> and a security log line instead). The 512 MB ceiling is for V8's
+    /// "invalid size" aborts, which end a script at an engine object-size limit rather than at the
+    /// budget: measured at 4 GB, <c>new Array(2**28).fill(1.5)</c> aborted V8 with its element
+    /// dictionary at its largest size after the worker grew by 1.3 GB.
     /// </summary>
-    public static long NearBudgetBytes(int memoryMb) => memoryMb * Mb / 2;
+    public static long NearBudgetBytes(int memoryMb) => Math.Min(memoryMb * Mb / 2, 512 * Mb);
 }

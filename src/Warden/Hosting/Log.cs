@@ -42,6 +42,6 @@ internal static partial class Log
     /// cgroup's peak) shows the memory far below the budget: a crash that a compromised worker may be
     /// dressing up as a limit. Reported as internal_error.
     /// </summary>
-    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} died reporting an engine out-of-memory, but its memory grew by only {GrowthBytes} bytes for a {MemoryMb} MB budget; not believed: {StderrTail}")]
+    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} died reporting an out-of-memory (engine abort or the memory-limit exit code), but its memory grew by only {GrowthBytes} bytes for a {MemoryMb} MB budget; not believed: {StderrTail}")]
     public static partial void ImplausibleOutOfMemory(ILogger logger, int pid, long growthBytes, int memoryMb, string stderrTail);
 }

@@ -50,6 +50,11 @@ internal static class WorkerExitClassifier
                 return (OutcomeStatus.Timeout, LimitKind.Cpu, "CPU time limit exceeded; the script could not be interrupted, so its worker was stopped");
             case WorkerExitCodes.WallLimit:
                 return (OutcomeStatus.Timeout, LimitKind.Wall, "Time limit exceeded; the script could not be interrupted, so its worker was stopped");
+            case WorkerExitCodes.MemoryLimit when memoryNearBudget == false:
+                // The watchdog ends the worker with this code only after the worker grew past the
+                // budget; the host's own measure says it did not: a forged exit code.
+                return (OutcomeStatus.InternalError, null,
+                    "The worker ended itself naming the memory limit, but its memory stayed far below the execution's budget");
             case WorkerExitCodes.MemoryLimit:
                 return (OutcomeStatus.MemoryLimit, LimitKind.Process, "The worker's memory grew past this execution's budget and the script could not be interrupted, so its worker was stopped");
             case WorkerExitCodes.ConsoleLimit:

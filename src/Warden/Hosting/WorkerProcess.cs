@@ -358,7 +358,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             Log.SeccompViolation(_logger, Pid, Sanitize(Tail(stderr)));
         }
-        else if (status == OutcomeStatus.InternalError && WorkerExitClassifier.IsEngineOutOfMemoryReport(stderr))
+        else if (status == OutcomeStatus.InternalError && nearBudget == false
+            && (WorkerExitClassifier.IsEngineOutOfMemoryReport(stderr) || ExitCodeOrUnknown() == WorkerExitCodes.MemoryLimit))
         {
             Log.ImplausibleOutOfMemory(_logger, Pid, (_cgroup?.PeakMemoryUsageBytes() ?? 0) - _memoryAtExecutionStart, request.Limits.MemoryMb, Sanitize(Tail(stderr)));
         }
