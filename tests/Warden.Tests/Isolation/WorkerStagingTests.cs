@@ -112,6 +112,22 @@ public sealed class WorkerStagingTests(SandboxFixture fx) : IDisposable
             Console.WriteLine($"staging: construction with an existing copy {reuse.TotalMilliseconds:F0} ms");
         }
         Assert.Single(Directory.GetDirectories(_stagingRoot));
+
+        // What the check before every worker start costs, and what the report says.
+        var spec = Warden.Hosting.WorkerLaunchSpec.Resolve(Options(worker, dotnet));
+        Assert.NotNull(spec.Isolation.Staged);
+        Assert.StartsWith(copy, spec.Isolation.StagedWorkerAssembly);
+        Assert.StartsWith(copy, spec.Isolation.StagedDotnetHost);
+        Assert.Contains("verified root-owned copy", spec.Isolation.Report.Layers.Single(l => l.Name == "unprivileged-uid").Detail);
+        clock.Restart();
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Null(spec.Isolation.Staged.Changed());
+        }
+        Console.WriteLine($"staging: identity check before a worker start {clock.Elapsed.TotalMilliseconds / 100:F2} ms");
+        // Reachable originals are never staged.
+        var direct = Warden.Hosting.WorkerLaunchSpec.Resolve(new SandboxOptions { WorkerStagingRoot = _stagingRoot });
+        Assert.Null(direct.Isolation.Staged);
         await fx.AssertHealthyAsync();
     }
 
