@@ -76,7 +76,7 @@ internal static partial class IsolationProbe
         var (cgroups, cgroupDetail) = CgroupDriver.Shared;
         layers.Add(cgroups is not null
             ? new("cgroup", true, $"{cgroupDetail}: per-worker memory, tasks and CPU caps", null)
-            : new("cgroup", false, cgroupDetail, root ? GenericCgroupRemedy : DelegationRemedy(geteuid())));
+            : new("cgroup", false, cgroupDetail, root ? GenericCgroupRemedy : DelegationRemedy(geteuid(), FindTool("systemd-run"))));
 
         return new Facts(new IsolationReport(layers), bwrap, setpriv, disableUserns, cgroups, seccompKernel && libseccomp);
     }
@@ -89,9 +89,8 @@ internal static partial class IsolationProbe
     /// the init system (a transient scope of the user's own systemd manager, with delegation), and the
     /// one-time administrator step when that manager was not given the memory, pids and cpu controllers.
     /// </summary>
-    internal static string DelegationRemedy(uint uid, string systemdRuntime = "/run/systemd/system", string cgroupRoot = "/sys/fs/cgroup")
+    internal static string DelegationRemedy(uint uid, string? systemdRun, string systemdRuntime = "/run/systemd/system", string cgroupRoot = "/sys/fs/cgroup")
     {
-        string? systemdRun = FindTool("systemd-run");
         if (systemdRun is null || !Directory.Exists(systemdRuntime))
         {
             return GenericCgroupRemedy;
