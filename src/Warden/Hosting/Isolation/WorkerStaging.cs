@@ -162,7 +162,18 @@ internal static partial class WorkerStaging
         }
         try
         {
-            Directory.CreateDirectory(root, DirectoryMode);
+            // One level at a time, each set to 0755 explicitly: a umask of 077 would otherwise leave
+            // directories uid 65534 cannot pass through. Directories that already exist are left as they are.
+            var missing = new Stack<string>();
+            for (string d = root; d.Length > existing.Length; d = Path.GetDirectoryName(d)!)
+            {
+                missing.Push(d);
+            }
+            foreach (var d in missing)
+            {
+                Directory.CreateDirectory(d);
+                File.SetUnixFileMode(d, DirectoryMode);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -299,6 +310,10 @@ internal static partial class WorkerStaging
                 if (info.Uid != 0 || (info.Permissions & 0b000_010_010) != 0)
                 {
                     return $"{d} has owner {info.Uid} and mode {Convert.ToString(info.Permissions, 8)}: someone other than root could replace what is below it";
+                }
+                if ((info.Permissions & 0b000_000_001) == 0)
+                {
+                    return $"{d} has mode {Convert.ToString(info.Permissions, 8)}: uid {BubblewrapCommand.WorkerUid} cannot pass through it to the copy";
                 }
             }
             return null;
