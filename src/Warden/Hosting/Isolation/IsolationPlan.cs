@@ -92,6 +92,12 @@ internal sealed record IsolationPlan(
                 }
             }
         }
+        if (workerFiles is null && facts.SetprivPath is not null && UnreachableByWorkerUid(workerDir, []) is { } unlisted)
+        {
+            // Nothing to stage without the list of the worker's files.
+            Missing("unprivileged-uid", $"workers run as uid {BubblewrapCommand.WorkerUid}, which cannot reach {unlisted}",
+                "make every directory above the worker and the .NET runtime world-searchable (chmod o+x), or install them elsewhere");
+        }
         if (workerFiles is null)
         {
             Missing("namespaces", $"the worker's files cannot be listed from {Path.ChangeExtension(workerAssembly, ".deps.json")}",
