@@ -216,6 +216,23 @@ public sealed class WorkerStagingTests(SandboxFixture fx) : IDisposable
     }
 
     [Fact]
+    public void LeftoversOfDeadHostsAreRemovedAndFreshOnesKept()
+    {
+        Directory.CreateDirectory(_stagingRoot);
+        string old = Directory.CreateDirectory(Path.Combine(_stagingRoot, ".staging-0000000000000000")).FullName;
+        File.WriteAllText(Path.Combine(old, "half.dll"), "x");
+        Directory.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+        string fresh = Directory.CreateDirectory(Path.Combine(_stagingRoot, ".staging-1111111111111111")).FullName;
+        string source = Path.Combine(_private, "one.dll");
+        File.WriteAllText(source, "one");
+        var (staged, problem) = WorkerStaging.Stage(_stagingRoot, [new("worker/one.dll", source)]);
+        Assert.Null(problem);
+        Assert.NotNull(staged);
+        Assert.False(Directory.Exists(old));
+        Assert.True(Directory.Exists(fresh), "a host may still be filling it");
+    }
+
+    [Fact]
     public void StagingRefusesARootWithAWorldWritableParent()
     {
         // /tmp is world-writable: another user could have made the name first.

@@ -60,6 +60,7 @@ internal static partial class WorkerStaging
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(manifest.ToString())));
         string final = Path.Combine(root, key);
         var reference = expected.ToDictionary(e => e.Key, e => (e.Value.Sha256, e.Value.Mode), StringComparer.Ordinal);
+        RemoveLeftovers(root);
         string? rejected = null;
         for (int attempt = 0; attempt < 2; attempt++)
         {
@@ -132,6 +133,27 @@ internal static partial class WorkerStaging
                 // Best effort: a leftover private 0700 directory harms no one.
             }
             return $"cannot stage the worker's files under {root}: {e.Message}";
+        }
+    }
+
+    /// <summary>Private directories of hosts that died while staging or discarding a copy, more than an hour old
+    /// (a host still filling one is never that slow). Best effort: they are root's and 0700, harmless if they stay.</summary>
+    private static void RemoveLeftovers(string root)
+    {
+        try
+        {
+            foreach (var directory in new DirectoryInfo(root).EnumerateDirectories(".*"))
+            {
+                if ((directory.Name.StartsWith(".staging-", StringComparison.Ordinal) || directory.Name.StartsWith(".rejected-", StringComparison.Ordinal))
+                    && directory.LinkTarget is null && directory.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1))
+                {
+                    directory.Delete(recursive: true);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another host removed it first, or it is still in use: leave it.
         }
     }
 
