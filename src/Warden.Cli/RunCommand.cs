@@ -19,6 +19,7 @@ internal static class RunCommand
         var timeout = new Option<int?>("--timeout") { Description = $"Wall-clock limit in ms, from the start of the execution [default: {defaults.DefaultTimeoutMs}; max: {SandboxLimits.AbsoluteMaxTimeoutMs}].", HelpName = "MS" };
         var cpu = new Option<int?>("--cpu") { Description = "CPU-time limit of the script thread in ms [default: the timeout].", HelpName = "MS" };
         var memory = new Option<int?>("--memory") { Description = $"Heap limit, and separately ArrayBuffer limit, in MB [default: {defaults.DefaultMemoryMb}; range: {SandboxLimits.MinMemoryMb}-{SandboxLimits.AbsoluteMaxMemoryMb}].", HelpName = "MB" };
+        var limitFlags = LimitFlag.All(defaults);
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
         var isolation = IsolationOption.Create();
 
@@ -28,19 +29,55 @@ internal static class RunCommand
         {
             file, input, inputFile, timeout, cpu, memory, module, isolation,
         };
+        foreach (var flag in limitFlags)
+        {
+            command.Options.Add(flag.Option);
+        }
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new RunRequest(
                 parse.GetValue(file)!, parse.GetValue(input), parse.GetValue(inputFile),
                 parse.GetValue(timeout), parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(module),
-                IsolationOption.Parse(parse.GetValue(isolation)));
+                IsolationOption.Parse(parse.GetValue(isolation)))
+            {
+                Limits = limitFlags.Where(f => parse.GetValue(f.Option) is not null)
+                    .Select(f => new LimitSetting(f.Option.Name, f.Apply, parse.GetValue(f.Option)!.Value)).ToList(),
+            };
             return Emit(stdout, await RunAsync(request, stderr, stdin, cancellationToken).ConfigureAwait(false));
         });
         return command;
     }
 
     internal sealed record RunRequest(string File, string? Input, string? InputFile, int? TimeoutMs, int? CpuMs, int? MemoryMb, bool Module,
-        OsIsolationMode Isolation = OsIsolationMode.Required);
+        OsIsolationMode Isolation = OsIsolationMode.Required)
+    {
+        /// <summary>The --max-* flags given, in order.</summary>
+        public IReadOnlyList<LimitSetting> Limits { get; init; } = [];
+    }
+
+    /// <summary>One --max-* flag's value and how it sets the sandbox's limit.</summary>
+    internal sealed record LimitSetting(string Flag, Action<SandboxLimits, int> Apply, int Value);
+
+    /// <summary>
+    /// The flags that raise or lower the limits a submission cannot name itself: the person running
+    /// `warden run` is their own operator. Each is checked by the library's own setter (its range is the
+    /// library's), so a value the library refuses is an invalid_request naming the flag.
+    /// </summary>
+    private sealed record LimitFlag(Option<int?> Option, Action<SandboxLimits, int> Apply)
+    {
+        public static IReadOnlyList<LimitFlag> All(SandboxLimits d) =>
+        [
+            New("--max-code-bytes", $"Largest script (with its modules), in UTF-8 bytes [default: {d.MaxCodeBytes}; max: {16 << 20}].", (l, v) => l.MaxCodeBytes = v),
+            New("--max-input-bytes", $"Largest input JSON, in UTF-8 bytes [default: {d.MaxInputBytes}; max: {SandboxLimits.AbsoluteMaxInputBytes}].", (l, v) => l.MaxInputBytes = v),
+            New("--max-console-bytes", $"Total console text, in UTF-8 bytes [default: {d.MaxConsoleBytes}; max: {64 << 20}].", (l, v) => l.MaxConsoleBytes = v),
+            New("--max-console-entries", $"Console entries [default: {d.MaxConsoleEntries}; max: 1000000].", (l, v) => l.MaxConsoleEntries = v),
+            New("--max-result-bytes", $"Largest serialised result, in UTF-8 bytes [default: {d.MaxResultBytes}; max: {256 << 20}].", (l, v) => l.MaxResultBytes = v),
+            New("--max-error-text-bytes", $"Largest error name, message or stack, in UTF-8 bytes [default: {d.MaxErrorTextBytes}; range: 256-{1 << 20}].", (l, v) => l.MaxErrorTextBytes = v),
+        ];
+
+        private static LimitFlag New(string name, string description, Action<SandboxLimits, int> apply) =>
+            new(new Option<int?>(name) { Description = description, HelpName = "N" }, apply);
+    }
 
     internal static async Task<Outcome> RunAsync(RunRequest request, TextWriter stderr, Stream stdin, CancellationToken cancellationToken)
     {
@@ -50,6 +87,17 @@ internal static class RunCommand
             MaxTimeoutMs = SandboxLimits.AbsoluteMaxTimeoutMs,
             MaxMemoryMb = SandboxLimits.AbsoluteMaxMemoryMb,
         };
+        foreach (var setting in request.Limits)
+        {
+            try
+            {
+                setting.Apply(limits, setting.Value);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                return Outcome.InvalidRequest($"{setting.Flag} {setting.Value} is out of range: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
         if (request.Input is not null && request.InputFile is not null)
         {
             return Outcome.InvalidRequest("--input and --input-file cannot be used together");

@@ -13,9 +13,14 @@ public sealed class ServerOptions
 
     /// <summary>
     /// Largest request body accepted, in bytes; larger ones get 413 before they are read. Default
-    /// 4 MiB: room for the largest code and input the default limits allow (1 MiB each, JSON-escaped).
+    /// 24 MiB: room for the largest input and code the default limits allow. The input travels as raw
+    /// JSON (counted as sent: 16 MiB), the code and modules as JSON strings, which escaping can make up
+    /// to 6 times longer (1 MiB of code, 6 MiB), plus 2 MiB for the envelope. docs/limits.md.
     /// </summary>
-    public int MaxRequestBodyBytes { get; set; } = 4 << 20;
+    public int MaxRequestBodyBytes { get; set; } = 24 << 20;
+
+    /// <summary>The largest <see cref="MaxRequestBodyBytes"/>: 64 MiB of input and 16 MiB of code escaped 6 times, and the envelope.</summary>
+    public const int AbsoluteMaxRequestBodyBytes = 192 << 20;
 
     /// <summary>
     /// The API keys (hashed). With none, runs need no key and only loopback addresses are allowed
@@ -64,9 +69,9 @@ public sealed class ServerOptions
         {
             errors.Add($"ApiKeys: one hash is configured for more than one key ({string.Join(", ", duplicate.Select(k => k.Name))}).");
         }
-        if (MaxRequestBodyBytes is < 1024 or > (64 << 20))
+        if (MaxRequestBodyBytes is < 1024 or > AbsoluteMaxRequestBodyBytes)
         {
-            errors.Add($"MaxRequestBodyBytes ({MaxRequestBodyBytes}) must be between 1 KiB and 64 MiB.");
+            errors.Add($"MaxRequestBodyBytes ({MaxRequestBodyBytes}) must be between 1 KiB and 192 MiB.");
         }
         if (ShutdownDrainTimeout < TimeSpan.Zero || ShutdownDrainTimeout > TimeSpan.FromMinutes(10))
         {

@@ -15,8 +15,9 @@ internal static class WorkerMain
     /// so that deep recursion always ends as a catchable RangeError, never as a crashed thread.</summary>
     private const int ScriptThreadStackBytes = 32 << 20;
 
-    /// <summary>Host frames are small except for code and input (each at most 16 MiB by the host's
-    /// limits, at most 6 bytes a byte once escaped): a sanity bound, not a limit a valid request meets.</summary>
+    /// <summary>Host frames are small except for code (at most 16 MiB by the host's limits) and input (at most
+    /// 64 MiB), each at most 6 bytes a byte once escaped: 480 MiB together. A sanity bound, not a limit a valid
+    /// request meets.</summary>
     private const int MaxHostFrameBytes = 512 << 20;
 
     public static int Run(Stream input, Stream output)

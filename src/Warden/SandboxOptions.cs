@@ -64,6 +64,9 @@ public sealed class SandboxOptions
     /// <summary>Path of the <c>dotnet</c> host used to start workers. Null: the one running this process.</summary>
     public string? DotnetHostPath { get; set; }
 
+    /// <summary>Where a root host stages worker and runtime files uid 65534 cannot read. Null: /var/lib/warden/workers. Tests use their own.</summary>
+    internal string? WorkerStagingRoot { get; set; }
+
     /// <summary>
     /// What to do when an OS isolation layer (namespaces, unprivileged uid, seccomp, cgroup caps) is
     /// unavailable here. Default <see cref="OsIsolationMode.Required"/>: the sandbox refuses to start and
@@ -166,6 +169,7 @@ public sealed class SandboxOptions
         EnableResizableArrayBuffers = EnableResizableArrayBuffers,
         WorkerAssemblyPath = WorkerAssemblyPath,
         DotnetHostPath = DotnetHostPath,
+        WorkerStagingRoot = WorkerStagingRoot,
         OsIsolation = OsIsolation,
         WorkerCpuCores = WorkerCpuCores,
         WorkerMaxTasks = WorkerMaxTasks,

@@ -49,10 +49,18 @@ internal sealed record WorkerLaunchSpec(string DotnetHost, string WorkerAssembly
             var command = CommandPrefix.Concat([DotnetHost, WorkerAssembly]).ToList();
             return NewStartInfo(command[0], Path.GetDirectoryName(WorkerAssembly)!, command.Skip(1), environment);
         }
+        // SECURITY: a staged copy is re-checked before every start (only root can change it, but a
+        // changed copy is never run: the start fails and says why).
+        if (Isolation.Staged?.Changed() is { } changed)
+        {
+            throw new InvalidOperationException("the staged copy of the worker failed its check: " + changed);
+        }
+        string host = Isolation.StagedDotnetHost ?? DotnetHost;
+        string assembly = Isolation.StagedWorkerAssembly ?? WorkerAssembly;
         IEnumerable<string> worker = Isolation.Namespaces
             ? BubblewrapCommand.Build(Isolation.BwrapPath!, Isolation.DisableNestedUserNamespaces,
-                DotnetHost, WorkerAssembly, Isolation.WorkerFiles, environment)
-            : [DotnetHost, WorkerAssembly];
+                host, assembly, Isolation.WorkerFiles, environment)
+            : [host, assembly];
         if (Isolation.SetprivPath is not null)
         {
             worker = BubblewrapCommand.SetprivPrefix(Isolation.SetprivPath).Concat(worker);

@@ -42,6 +42,41 @@ public sealed class DoctorCommandTests
     }
 
     [Theory]
+    [InlineData("memory pids cpu", false)]
+    [InlineData("memory pids", true)]
+    [InlineData(null, true)]
+    public void AnOrdinaryUserIsToldExactlyHowToGetADelegatedCgroup(string? userManagerControllers, bool needsAdministrator)
+    {
+        // A machine where systemd is the init system, with the user's manager at its usual place.
+        string root = Directory.CreateTempSubdirectory("warden-systemd-").FullName;
+        try
+        {
+            string runtime = Directory.CreateDirectory(Path.Combine(root, "run-systemd-system")).FullName;
+            string cgroups = Path.Combine(root, "cgroup");
+            string manager = Directory.CreateDirectory(Path.Combine(cgroups, "user.slice", "user-1000.slice", "user@1000.service")).FullName;
+            if (userManagerControllers is not null)
+            {
+                File.WriteAllText(Path.Combine(manager, "cgroup.controllers"), userManagerControllers + "\n");
+            }
+            string remedy = Warden.Hosting.Isolation.IsolationProbe.DelegationRemedy(1000, "/usr/bin/systemd-run", runtime, cgroups);
+            Assert.Contains("/usr/bin/systemd-run --user --scope -p Delegate=yes -- ./warden run", remedy);
+            Assert.Equal(needsAdministrator, remedy.Contains("systemctl edit user@.service", StringComparison.Ordinal));
+            if (userManagerControllers == "memory pids")
+            {
+                Assert.Contains("lacks the cpu controller", remedy);
+                Assert.Contains("Delegate=pids memory cpu", remedy);
+            }
+            // Without systemd (or without systemd-run), the general advice.
+            Assert.DoesNotContain("systemd-run", Warden.Hosting.Isolation.IsolationProbe.DelegationRemedy(1000, "/usr/bin/systemd-run", Path.Combine(root, "absent"), cgroups));
+            Assert.DoesNotContain("systemd-run", Warden.Hosting.Isolation.IsolationProbe.DelegationRemedy(1000, null, runtime, cgroups));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
     [InlineData("none", 0)]
     [InlineData("best-effort", 0)]
     [InlineData("required", 0)]

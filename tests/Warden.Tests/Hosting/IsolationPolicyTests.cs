@@ -14,8 +14,9 @@ public sealed class IsolationPolicyTests : IDisposable
 
     public IsolationPolicyTests()
     {
-        // A worker installed where the workers' uid (65534) cannot reach it: the unprivileged-uid
-        // layer cannot be applied to it, as on a machine without setpriv.
+        // A worker installed where the workers' uid (65534) cannot reach it, and a staging directory
+        // under world-writable /tmp, which staging refuses: the unprivileged-uid layer cannot be
+        // applied to it, as on a machine without setpriv.
         _hidden = Directory.CreateTempSubdirectory("warden-hidden-").FullName;
         File.SetUnixFileMode(_hidden, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         foreach (var file in Directory.GetFiles(AppContext.BaseDirectory))
@@ -49,6 +50,7 @@ public sealed class IsolationPolicyTests : IDisposable
         SpareWorkers = 0,
         OsIsolation = mode,
         WorkerAssemblyPath = Path.Combine(_hidden, "Warden.Worker.dll"),
+        WorkerStagingRoot = Path.Combine(Path.GetTempPath(), "warden-unsafe-staging"),
     };
 
     [Fact]
@@ -59,6 +61,8 @@ public sealed class IsolationPolicyTests : IDisposable
         var missing = Assert.Single(e.Report.Missing);
         Assert.Equal("unprivileged-uid", missing.Name);
         Assert.Contains(_hidden, missing.Detail);
+        Assert.Contains("could not be staged", missing.Detail);
+        Assert.False(Directory.Exists(Path.Combine(Path.GetTempPath(), "warden-unsafe-staging")));
         Assert.NotNull(missing.Remedy);
         Assert.Contains("unprivileged-uid", e.Message);
         Assert.Contains("to enable:", e.Message);

@@ -114,13 +114,14 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         junk.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.PostAsync("/v1/run", junk)).StatusCode);
 
-        // A body announced as 5 MiB is refused from its headers, before it is read (a raw socket:
+        // A body announced as one byte over the limit is refused from its headers, before it is read (a raw socket:
         // HttpClient would fail on the early reply while still sending).
-        string reply = await RawPostAsync(contentLength: 5 << 20, bodyPrefix: "{\"code\":\"aaaa");
+        int limit = new ServerOptions().MaxRequestBodyBytes;
+        string reply = await RawPostAsync(contentLength: limit + 1, bodyPrefix: "{\"code\":\"aaaa");
         Assert.StartsWith("HTTP/1.1 413", reply);
         Assert.Contains("application/problem+json", reply);
         // And one without a length (chunked) is cut off at the limit while it is read.
-        var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"code\":\"" + new string('a', 5 << 20) + "\"}")));
+        var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"code\":\"" + new string('a', limit + 1) + "\"}")));
         chunked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/run") { Content = chunked };
         request.Headers.TransferEncodingChunked = true;

@@ -18,7 +18,7 @@ internal static class BubblewrapCommand
     public const string WorkerDirInside = "/warden/worker";
 
     /// <summary>What of the .NET root a framework-dependent app needs to start.</summary>
-    private static readonly string[] RuntimeParts = ["host/fxr", "shared/Microsoft.NETCore.App"];
+    public static readonly string[] RuntimeParts = ["host/fxr", "shared/Microsoft.NETCore.App"];
 
     /// <summary>System library directories a dynamically linked dotnet host, CoreCLR, ICU, V8 and libseccomp load from.</summary>
     private static readonly string[] LibraryDirectories = ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64", "/lib"];

@@ -76,10 +76,43 @@ internal static partial class IsolationProbe
         var (cgroups, cgroupDetail) = CgroupDriver.Shared;
         layers.Add(cgroups is not null
             ? new("cgroup", true, $"{cgroupDetail}: per-worker memory, tasks and CPU caps", null)
-            : new("cgroup", false, cgroupDetail,
-                "run the host as root, or with a delegated cgroup (systemd: Delegate=yes; containers: a writable cgroup v2 namespace with memory, pids and cpu enabled)"));
+            : new("cgroup", false, cgroupDetail, root ? GenericCgroupRemedy : DelegationRemedy(geteuid(), FindTool("systemd-run"))));
 
         return new Facts(new IsolationReport(layers), bwrap, setpriv, disableUserns, cgroups, seccompKernel && libseccomp);
+    }
+
+    private const string GenericCgroupRemedy =
+        "run the host as root, or with a delegated cgroup (systemd: Delegate=yes; containers: a writable cgroup v2 namespace with memory, pids and cpu enabled)";
+
+    /// <summary>
+    /// For an ordinary user: the exact command that gives Warden a cgroup of its own where systemd is
+    /// the init system (a transient scope of the user's own systemd manager, with delegation), and the
+    /// one-time administrator step when that manager was not given the memory, pids and cpu controllers.
+    /// </summary>
+    internal static string DelegationRemedy(uint uid, string? systemdRun, string systemdRuntime = "/run/systemd/system", string cgroupRoot = "/sys/fs/cgroup")
+    {
+        if (systemdRun is null || !Directory.Exists(systemdRuntime))
+        {
+            return GenericCgroupRemedy;
+        }
+        string remedy = $"start Warden in a delegated scope of your systemd user manager: {systemdRun} --user --scope -p Delegate=yes -- ./warden run ...  "
+            + "(or `warden serve` likewise; a service unit of your own with Delegate=yes works too)";
+        string controllersFile = $"{cgroupRoot}/user.slice/user-{uid}.slice/user@{uid}.service/cgroup.controllers";
+        try
+        {
+            var have = File.ReadAllText(controllersFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var missing = new[] { "memory", "pids", "cpu" }.Except(have).ToList();
+            if (missing.Count > 0)
+            {
+                remedy += $"; first, once, as root: your user manager lacks the {string.Join(", ", missing)} controller(s), so run "
+                    + "`systemctl edit user@.service`, add `[Service]` and `Delegate=pids memory cpu`, then log out and in again";
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            remedy += $"; if that scope lacks the memory, pids or cpu controller, as root once: `systemctl edit user@.service` with `[Service]` and `Delegate=pids memory cpu`";
+        }
+        return remedy;
     }
 
     /// <summary>Creates the namespaces exactly as workers get them and runs a trivial program inside.</summary>
