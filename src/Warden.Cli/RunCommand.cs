@@ -18,7 +18,7 @@ internal static class RunCommand
         var inputFile = new Option<string?>("--input-file") { Description = "Read the input JSON from a file instead.", HelpName = "F" };
         var timeout = new Option<int?>("--timeout") { Description = $"Wall-clock limit in ms, from the start of the execution [default: {defaults.DefaultTimeoutMs}; max: {SandboxLimits.AbsoluteMaxTimeoutMs}].", HelpName = "MS" };
         var cpu = new Option<int?>("--cpu") { Description = "CPU-time limit of the script thread in ms [default: the timeout].", HelpName = "MS" };
-        var memory = new Option<int?>("--memory") { Description = $"Heap limit, and separately ArrayBuffer limit, in MB [default: {defaults.DefaultMemoryMb}; range: {SandboxLimits.MinMemoryMb}-{SandboxLimits.AbsoluteMaxMemoryMb}].", HelpName = "MB" };
+        var memory = new Option<int?>("--memory") { Description = $"The execution's memory budget in MB: heap, ArrayBuffers and the engine's off-heap memory together; the worker grows by at most 1.25 x this + 64 MB [default: {defaults.DefaultMemoryMb}; range: {SandboxLimits.MinMemoryMb}-{SandboxLimits.AbsoluteMaxMemoryMb}].", HelpName = "MB" };
         var limitFlags = LimitFlag.All(defaults);
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
         var isolation = IsolationOption.Create();

@@ -39,7 +39,7 @@ public sealed class SandboxLimits
     /// <summary>Largest timeout a submission may ask for. Default 60 s.</summary>
     public int MaxTimeoutMs { get => _maxTimeoutMs; set => _maxTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }
 
-    /// <summary>Heap (and, separately, ArrayBuffer) megabytes when a submission names none. Default 128 MB: ample for JSON transforms of a few MB, small enough that a worker per core fits in a small machine.</summary>
+    /// <summary>The execution's memory budget in MB when a submission names none: heap, ArrayBuffers and the engine's off-heap memory together (docs/limits.md, "Memory"). Default 128 MB: ample for JSON transforms of a few MB, small enough that a worker per core fits in a small machine.</summary>
     public int DefaultMemoryMb { get => _defaultMemoryMb; set => _defaultMemoryMb = InRange(value, MinMemoryMb, AbsoluteMaxMemoryMb); }
 
     /// <summary>Largest memory limit a submission may ask for. Default 1024 MB; up to 4096 MB where the operator allows it.</summary>
