@@ -32,8 +32,13 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
 
     private readonly Dictionary<string, Document> _documents = new(StringComparer.Ordinal);
 
-    /// <summary>The names of this execution's documents, entry first: the only locations a stack frame may name.</summary>
-    public IReadOnlyList<string> DocumentNames => [.. _documents.Keys];
+    /// <summary>
+    /// The names of this execution's documents, entry first: the only locations a stack frame may
+    /// name. V8's frames show a module by the last segment of its name ("lib/a.js" as "a.js"), so
+    /// that is listed too.
+    /// </summary>
+    public IReadOnlyList<string> DocumentNames =>
+        [.. _documents.Keys.SelectMany(name => name.LastIndexOf('/') is var slash and >= 0 ? [name, name[(slash + 1)..]] : new[] { name }).Distinct()];
 
     public void SetEntry(string code, IReadOnlyDictionary<string, string>? modules = null)
     {
