@@ -168,4 +168,32 @@ public sealed class GlobalSurfaceTests(SandboxFixture fx, Xunit.Abstractions.ITe
         Assert.Equal(before, fx.Sandbox.Statistics.WorkersStarted);
         await fx.AssertHealthyAsync();
     }
+    [Fact]
+    public async Task WhatAScriptHandsClearScriptsHelperChangesOnlyItsOwnOutcome()
+    {
+        // The strongest thing a script can do with ClearScript's helper in this configuration: answer
+        // getModuleResult's lookup of the wrapper's import.meta with a Proxy, which receives ClearScript's
+        // module-result symbol and answers with a thenable of its own, and so fail itself. It ends as the script_error it made, described by the prelude, on the same worker.
+        var before = fx.Sandbox.Statistics.WorkersStarted;
+        var clock = Stopwatch.StartNew();
+        var outcome = await fx.RunAsync("""
+            Object.defineProperty(Object.prototype, '0', { configurable: true,
+              get() {
+                // Read as metaHolder[0]; the Proxy then receives ClearScript's module-result symbol.
+                const thenable = { then(resolve, reject) { reject(new TypeError('made up')); } };
+                return new Proxy({}, { get: (t, key) => typeof key === 'symbol' ? thenable : undefined });
+              } });
+            const { proxy, revoke } = Proxy.revocable({}, {});
+            EngineInternal.isHostObject(proxy);
+            revoke();
+            export default 'never';
+            """, module: true);
+        var elapsed = clock.Elapsed;
+        log.WriteLine($"{elapsed.TotalMilliseconds:F0} ms: {outcome.ToJson()}");
+        var error = OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", outcome);
+        Assert.Equal("made up", error.Message);
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed}");
+        Assert.Equal(before, fx.Sandbox.Statistics.WorkersStarted);
+        await fx.AssertHealthyAsync();
+    }
 }
