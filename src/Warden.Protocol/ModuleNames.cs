@@ -14,12 +14,28 @@ internal static class ModuleNames
     /// <summary>Warden's fixed wrapper module that imports the entry.</summary>
     public const string Wrapper = "warden:entry";
 
-    /// <summary>Names a submission's own modules may not take.</summary>
-    public static bool IsReserved(string name) =>
-        Normalise(name) == Entry || name.StartsWith("warden:", StringComparison.Ordinal);
+    /// <summary>
+    /// Names a submission's own modules may not take: the entry's and Warden's, also when they are
+    /// only spelt differently ("/module.mjs", "./x/../module.mjs"), and a name that is no module at all ("/").
+    /// </summary>
+    public static bool IsReserved(string name)
+    {
+        string normalised = Normalise(name);
+        return normalised is Entry or "" || name.StartsWith("warden:", StringComparison.Ordinal)
+            || normalised.StartsWith("warden:", StringComparison.Ordinal);
+    }
 
-    /// <summary>A module's name as submitted, without a leading "./" (so "./util.js" and "util.js" are one name).</summary>
-    public static string Normalise(string name) => name.StartsWith("./", StringComparison.Ordinal) ? name[2..] : name;
+    /// <summary>
+    /// The one name a module is stored and found under. A name written as a path ("./util.js",
+    /// "/util.js", "lib/../util.js" written "./lib/../util.js") is resolved from the root, exactly as an
+    /// import of that path from the entry would be, so every name the host accepts can be imported and
+    /// two spellings of one module are caught as duplicates. A bare name is kept as written, as a bare
+    /// import looks it up.
+    /// </summary>
+    public static string Normalise(string name) =>
+        name.StartsWith("./", StringComparison.Ordinal) || name.StartsWith("../", StringComparison.Ordinal) || name.StartsWith('/')
+            ? Resolve(Entry, name)
+            : name;
 
     /// <summary>
     /// The name an import specifier refers to, seen from the module <paramref name="importer"/>:

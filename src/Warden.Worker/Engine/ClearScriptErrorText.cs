@@ -4,8 +4,8 @@ namespace Warden.Worker.Engine;
 
 /// <summary>
 /// Reads the text ClearScript gives an exception: "Name: message" in <c>Message</c>, and frames as
-/// "    at where -> source line" in <c>ErrorDetails</c>. Shared by parse-error location and by
-/// synchronous module failures, which both only ever see this text, never a script object.
+/// "    at where -> source line" in <c>ErrorDetails</c>. Used only to locate parse errors, whose text
+/// comes from V8's parser, never from a script object.
 /// </summary>
 internal static partial class ClearScriptErrorText
 {

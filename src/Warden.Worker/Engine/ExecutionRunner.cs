@@ -33,12 +33,19 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
             residentMemoryBackstop ? MemoryBudgets.ResidentTripBytes(limits.MemoryMb) : long.MaxValue / 2);
         try
         {
-            isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
-                request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
-                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
             if (request.Module)
             {
-                EvaluateModule(request, isolate);
+                isolate.Loader.SetEntry(request.Code, request.Modules);
+            }
+            isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
+                request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
+                string.Join('\n', request.Module ? isolate.Loader.DocumentNames : [ClassicScriptName]),
+                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+            // The prelude's import() has run the module graph; unless it already failed (load, parse
+            // or link), the wrapper's evaluation tells how evaluation ended.
+            if (request.Module && !bridge.HasOutcome && watchdog.Tripped == TripReason.None)
+            {
+                EvaluateModule(isolate);
             }
             while (watchdog.Tripped == TripReason.None && !bridge.HasOutcome)
             {
@@ -105,27 +112,18 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     }
 
     /// <summary>
-    /// Evaluates Warden's fixed wrapper module, which imports the submission and hands its namespace
-    /// to the prelude. A module graph with top-level await returns its evaluation promise, given to
-    /// the prelude to await (so a later error is caught in JS). A graph that fails synchronously
-    /// (parse, link or top-level throw) throws here: ClearScript has then already formatted the error
-    /// inside the isolate, under the watchdog, and only that bounded text is used.
+    /// Evaluates Warden's fixed wrapper module (see startModule in Prelude.js) and gives its evaluation
+    /// to the prelude to await. The wrapper's top-level await makes ClearScript return the evaluation
+    /// as a promise even when the submission threw at its top level, so the error is described inside
+    /// the isolate like any other; nothing a script made is read here. Should ClearScript still throw
+    /// (it would be Warden's fault, not the script's), the runner reports an internal error and
+    /// forwards none of the exception's text.
     /// </summary>
-    private void EvaluateModule(ExecuteMessage request, PreparedIsolate isolate)
+    private static void EvaluateModule(PreparedIsolate isolate)
     {
-        isolate.Loader.SetEntry(request.Code, request.Modules);
-        object evaluation;
-        try
-        {
-            evaluation = isolate.Engine.Evaluate(
-                new DocumentInfo(InMemoryModuleLoader.WrapperSpecifier) { Category = ModuleCategory.Standard },
-                InMemoryModuleLoader.WrapperSource);
-        }
-        catch (ScriptEngineException e) when (watchdog.Tripped == TripReason.None && !IsHeapViolation(e))
-        {
-            bridge.OverrideFailure(ModuleErrors.FromEngineException(e));
-            return;
-        }
+        object evaluation = isolate.Engine.Evaluate(
+            new DocumentInfo(InMemoryModuleLoader.WrapperSpecifier) { Category = ModuleCategory.Standard },
+            InMemoryModuleLoader.WrapperSource);
         isolate.AwaitModule.Invoke(false, evaluation);
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.ClearScript;
 using Microsoft.ClearScript.JavaScript;
 using Warden.Protocol;
@@ -5,9 +6,9 @@ using Warden.Protocol;
 namespace Warden.Worker.Engine;
 
 /// <summary>
-/// Serves ES modules from memory only: the submission's entry module (imported by Warden's fixed
-/// wrapper module, which ExecutionRunner evaluates directly) and the submission's named modules,
-/// resolved by <see cref="ModuleNames.Resolve"/>.
+/// Serves ES modules from memory only: the submission's entry module (imported by the prelude and by
+/// Warden's fixed wrapper module, which ExecutionRunner evaluates directly) and the submission's named
+/// modules, resolved by <see cref="ModuleNames.Resolve"/>.
 /// SECURITY: this replaces ClearScript's default loader, so no import can reach the file system or
 /// the network (the default loader with file access loaded /etc/hostname in a test, design.md).
 /// Each name maps to one Document object for the whole execution, so a module imported twice is one
@@ -19,13 +20,25 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
     public const string WrapperSpecifier = ModuleNames.Wrapper;
 
     /// <summary>
-    /// Fixed text, never containing user source: once the submission has evaluated, hand its
-    /// namespace to the prelude's hook (see moduleEvaluated in Prelude.js).
+    /// Fixed text, never containing user source. It imports the entry, which the prelude's import()
+    /// has already linked and evaluated, and its top-level await makes the graph asynchronous: for such
+    /// a graph ClearScript returns the evaluation as a promise, which the prelude awaits, instead of
+    /// throwing the module's error into .NET (see startModule in Prelude.js).
     /// </summary>
-    public const string WrapperSource =
-        "import * as ns from \"" + EntrySpecifier + "\";\nglobalThis[Symbol.for(\"warden.module\")](ns);\n";
+    public const string WrapperSource = "import \"" + EntrySpecifier + "\";\nawait undefined;\n";
+
+    /// <summary>Longest part of a refused specifier that is quoted back in the error message.</summary>
+    private const int QuotedSpecifierChars = 200;
 
     private readonly Dictionary<string, Document> _documents = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The names of this execution's documents, entry first: the only locations a stack frame may
+    /// name. V8's frames show a module by the last segment of its name ("lib/a.js" as "a.js"), so
+    /// that is listed too.
+    /// </summary>
+    public IReadOnlyList<string> DocumentNames =>
+        [.. _documents.Keys.SelectMany(name => name.LastIndexOf('/') is var slash and >= 0 ? [name, name[(slash + 1)..]] : new[] { name }).Distinct()];
 
     public void SetEntry(string code, IReadOnlyDictionary<string, string>? modules = null)
     {
@@ -44,19 +57,49 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
     private static StringDocument Module(string name, string source) =>
         new(new DocumentInfo(name) { Category = ModuleCategory.Standard }, source);
 
+    /// <summary>
+    /// ClearScript's synchronous entry (every V8 module load goes through it). Overridden so that every
+    /// refusal — an empty specifier included, which the base class refuses with .NET's ArgumentException
+    /// text — reaches the script as one fixed, bounded message of ours.
+    /// </summary>
+    public override Document LoadDocument(DocumentSettings settings, DocumentInfo? sourceInfo, string specifier,
+        DocumentCategory category, DocumentContextCallback contextCallback) =>
+        Find(sourceInfo, specifier, category) ?? throw NotFound(specifier);
+
     public override Task<Document> LoadDocumentAsync(DocumentSettings settings, DocumentInfo? sourceInfo,
-        string specifier, DocumentCategory category, DocumentContextCallback contextCallback)
+        string specifier, DocumentCategory category, DocumentContextCallback contextCallback) =>
+        Find(sourceInfo, specifier, category) is { } document ? Task.FromResult(document) : Task.FromException<Document>(NotFound(specifier));
+
+    private Document? Find(DocumentInfo? sourceInfo, string? specifier, DocumentCategory category)
     {
-        // The wrapper imports the entry by its bare name; everything else resolves against its importer.
-        string importer = sourceInfo?.Name is { } name && name != WrapperSpecifier ? name : EntrySpecifier;
-        string resolved = ModuleNames.Resolve(importer, specifier);
-        if (category == ModuleCategory.Standard && _documents.TryGetValue(resolved, out var document))
+        if (string.IsNullOrEmpty(specifier) || category != ModuleCategory.Standard)
         {
-            return Task.FromResult(document);
+            return null;
         }
-        return Task.FromException<Document>(new FileNotFoundException(
-            $"Cannot find module '{Truncate(specifier)}': only the submitted modules can be imported"));
+        // The prelude and the wrapper import the entry by its bare name; a classic script's import()
+        // has no module as its importer. Everything else resolves against the importing module.
+        string importer = sourceInfo?.Name is { } name && _documents.ContainsKey(name) ? name : EntrySpecifier;
+        return _documents.GetValueOrDefault(ModuleNames.Resolve(importer, specifier));
     }
 
-    private static string Truncate(string specifier) => specifier.Length <= 200 ? specifier : specifier[..200] + "...";
+    private static FileNotFoundException NotFound(string? specifier) =>
+        new($"Cannot find module '{Quote(specifier ?? "")}': only the submitted modules can be imported");
+
+    /// <summary>The specifier as written, cut to a bound and with control characters escaped, so it cannot add lines to stack text.</summary>
+    private static string Quote(string specifier)
+    {
+        var text = new StringBuilder();
+        foreach (char c in specifier.Length <= QuotedSpecifierChars ? specifier : specifier[..QuotedSpecifierChars])
+        {
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
+            {
+                text.Append($"\\u{(int)c:x4}");
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+        return specifier.Length <= QuotedSpecifierChars ? text.ToString() : text.Append("...").ToString();
+    }
 }

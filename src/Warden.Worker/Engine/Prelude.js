@@ -45,7 +45,6 @@
   const SetCtor = Set;
   const ArrayBufferIsView = ArrayBuffer.isView;
   const SymbolToStringTag = Symbol.toStringTag;
-  const SymbolFor = Symbol.for;
 
   const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
   const NumberToFixed = Number.prototype.toFixed;
@@ -64,6 +63,7 @@
   const StringSplit = uncurry(String.prototype.split);
   const StringIndexOf = uncurry(String.prototype.indexOf);
   const StringStartsWith = uncurry(String.prototype.startsWith);
+  const StringEndsWith = uncurry(String.prototype.endsWith);
   const StringReplace = uncurry(String.prototype.replace);
   const RegExpExec = uncurry(RegExp.prototype.exec);
   const ArrayPush = uncurry(Array.prototype.push);
@@ -96,9 +96,13 @@
   // ---------------------------------------------------------------------------------------------
   // 1. Remove what the limits cannot account for, and ClearScript's internal helpers.
   // ---------------------------------------------------------------------------------------------
-  // ClearScript's helper object `EngineInternal` (its host glue) is a frozen, non-configurable
-  // global: it cannot be removed from here. It only deals in host objects, and a script's context
-  // holds none (docs/threat-model.md, "Residual risks").
+  // ClearScript's helper object `EngineInternal` stays a global: ClearScript 7.5.1.1 defines it before
+  // any code of ours runs, non-writable and non-configurable with a frozen value (checked by
+  // GlobalSurfaceTests), so neither this code nor .NET can delete it; and ClearScript finds it by
+  // name on the global each time it needs it, so removing it would break ClearScript rather than
+  // protect anything. A script can read it but not replace or change it, and in Warden's
+  // configuration ClearScript calls it for one thing only: awaiting the module wrapper's evaluation
+  // (getModuleResult). docs/threat-model.md, "Residual risks".
   if (!enableWebAssembly) {
     // WebAssembly.Memory is reserved outside the heap and the ArrayBuffer allocator.
     ReflectDeleteProperty(global, 'WebAssembly');
@@ -329,6 +333,26 @@
   const STACK_SCAN_CHARS = 64 * 1024;
   const STACK_LINE_CHARS = 1000;
 
+  // The documents of the submission: what a kept stack frame may name as its location. Set by start().
+  let userDocuments = newList();
+
+  // "at f (doc:L:C)", "at async f (doc:L:C)" or "at doc:L:C", where doc is one of userDocuments.
+  // Compared as whole names, not parsed, since a module's name may itself hold spaces or parentheses.
+  function isUserFrame(frame) {
+    const position = RegExpExec(/:\d+:\d+(\)?)$/, frame);
+    if (position === null) return false;
+    const head = StringSlice(frame, 0, frame.length - position[0].length);
+    for (let i = 0; i < userDocuments.length; i++) {
+      const doc = userDocuments[i];
+      if (position[1] === ')'
+        ? StringEndsWith(head, ' (' + doc)
+        : head === 'at ' + doc || head === 'at async ' + doc) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // Stack text: keep only frames of user code, with their line and column, in V8's format.
   // Classic scripts run through indirect eval, so their frames read
   // "at f (eval at start (warden:prelude...), <anonymous>:L:C)"; they become "at f (script.js:L:C)".
@@ -352,11 +376,16 @@
         ArrayPush(kept, name === 'eval' || name === '' ? '    at ' + where : '    at ' + name + ' (' + where + ')');
         continue;
       }
-      if (StringIndexOf(trimmed, 'warden:') >= 0 || StringIndexOf(trimmed, '[internal]') >= 0 || trimmed === 'at eval (<anonymous>)' || StringIndexOf(trimmed, '(<anonymous>)') >= 0 && !StringStartsWith(trimmed, 'at new ') && !RegExpExec(/^at [A-Za-z$_][\w$.]* \(<anonymous>\)$/, trimmed)) {
+      // SECURITY: a frame is kept only if its location is a document of the submission (or it is
+      // a built-in called from one, whose location V8 always writes as "<anonymous>"). Stack text
+      // repeats the message, so a message or a thrown string could otherwise plant frames that
+      // name any path ("at /etc/passwd:1:1"), and Warden's own frames must not show either.
+      const frame = StringReplace(trimmed, / \[(?:temp|\d+)\]/g, '');
+      if (!isUserFrame(frame) && (frame === 'at eval (<anonymous>)'
+          || RegExpExec(/^at (?:new )?[A-Za-z$_][\w$.]* \(<anonymous>\)$/, frame) === null)) {
         continue;
       }
-      line = StringReplace(line, / \[(?:temp|\d+)\]/g, '');
-      ArrayPush(kept, '    ' + StringReplace(line, /^\s+/, ''));
+      ArrayPush(kept, '    ' + frame);
     }
     // Built-in frames at the bottom were called by the prelude (e.g. JSON.stringify of the
     // result), not by user code.
@@ -805,15 +834,18 @@
     })();
   }
 
-  function start(inputJson, code, isModule, entrySpecifier, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
+  function start(inputJson, code, isModule, entrySpecifier, documentNames, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
     limits = { maxConsoleBytes, maxResultBytes, maxErrorTextBytes };
     consoleCharBudget = limits.maxConsoleBytes;
     ReflectDefineProperty(global, 'input', {
       value: inputJson === null ? null : JSONParse(inputJson),
       writable: true, configurable: true, enumerable: true,
     });
+    scriptName = entrySpecifier;
+    // One name a line (module names cannot hold control characters: the host refuses them).
+    const names = StringSplit(documentNames, '\n');
+    for (let i = 0; i < names.length; i++) ArrayPush(userDocuments, names[i]);
     if (!isModule) {
-      scriptName = entrySpecifier;
       let completion;
       try {
         completion = IndirectEval(code);
@@ -826,23 +858,56 @@
       settleWith(completion);
       return;
     }
-    // Modules: .NET evaluates Warden's fixed wrapper module (it imports the submission and then
-    // calls this hook with the namespace), and hands the evaluation's promise to awaitModule().
-    scriptName = entrySpecifier;
-    ReflectDefineProperty(global, SymbolFor(MODULE_HOOK), { value: moduleEvaluated, writable: false, configurable: false, enumerable: false });
+    startModule(entrySpecifier);
   }
 
-  // Called by the wrapper module once the submission has evaluated. A script can call it too (the
-  // key is a registered symbol), but only to fake its own result: the first call wins. It only
-  // records the namespace: the default export is run from tick(), on the shallow stack of a call
-  // from .NET, not on whatever stack the caller left.
-  const MODULE_HOOK = 'warden.module';
-  let moduleSeen = false;
+  // Modules. Every failure of a module graph must reach fail() here as a value, never ClearScript
+  // (which would copy a thrown value's text into .NET outside every limit: a 32 MB thrown string
+  // took the execution past its timeout). Two steps, because of how ClearScript runs modules:
+  //  1. The graph is started with a dynamic import() of the entry. ClearScript loads (in-memory
+  //     loader only), compiles, links and evaluates the graph synchronously inside this call, and a
+  //     failure to load, parse or link rejects the import: caught below. But ClearScript resolves the
+  //     import with the namespace even when evaluation threw or is still in a top-level await (it
+  //     drops the evaluation's promise; measured), so the import says nothing about evaluation.
+  //  2. .NET then evaluates Warden's fixed wrapper module: it imports the entry (linked and evaluated
+  //     by now, so linking cannot fail) and holds a top-level await, which makes ClearScript hand the
+  //     evaluation back as a promise rather than throw a rejection into .NET. awaitModule() awaits
+  //     it: a top-level throw or a rejected top-level await arrives here as the value thrown.
+  let entryNamespace = null;
   let moduleNamespace = null;
-  function moduleEvaluated(ns) {
-    if (moduleSeen || ns === null || (typeof ns !== 'object' && typeof ns !== 'function')) return;
-    moduleSeen = true;
-    moduleNamespace = ns;
+  function startModule(specifier) {
+    (async () => {
+      let ns;
+      try {
+        ns = await import(specifier);
+      } catch (e) {
+        // "module": a SyntaxError from this phase is located by .NET compiling the sources.
+        fail(e, 'module');
+        return;
+      }
+      entryNamespace = ns;
+    })();
+  }
+
+  // `evaluation` is the promise of the wrapper module's evaluation (step 2 above). Once it settles the
+  // namespace is fully evaluated; the default export is then run from tick(), on the shallow stack
+  // of a call from .NET.
+  function awaitModule(evaluation) {
+    (async () => {
+      try {
+        await evaluation;
+      } catch (e) {
+        fail(e, 'run');
+        return;
+      }
+      if (settled) return;
+      if (entryNamespace === null) {
+        fail(new ErrorCtor('The module finished evaluating before its import settled'), 'run');
+        return;
+      }
+      moduleNamespace = entryNamespace;
+      entryNamespace = null;
+    })();
   }
 
   function runModuleDefault() {
@@ -856,22 +921,6 @@
     } else {
       settleWith(exported);
     }
-  }
-
-  // `evaluation` is what the wrapper's evaluation returned: a promise when the module graph has
-  // top-level await, else undefined. Its rejection is the module's error, caught here in JS.
-  function awaitModule(evaluation) {
-    (async () => {
-      try {
-        await evaluation;
-      } catch (e) {
-        fail(e, 'run');
-        return;
-      }
-      if (!moduleSeen && !settled) {
-        fail(new ErrorCtor('The module finished evaluating without reaching Warden\'s wrapper'), 'run');
-      }
-    })();
   }
 
   function tick() {
