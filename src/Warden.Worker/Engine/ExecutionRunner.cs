@@ -35,7 +35,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
                 request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
-                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes, (double)((long)limits.MemoryMb << 20));
             if (request.Module)
             {
                 EvaluateModule(request, isolate);

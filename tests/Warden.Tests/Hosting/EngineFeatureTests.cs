@@ -16,16 +16,15 @@ public sealed class EngineFeatureTests
             SpareWorkers = 0,
             EnableWebAssembly = true,
             EnableSharedMemory = true,
-            EnableResizableArrayBuffers = true,
         });
         await using var sandbox = new Sandbox(options, NullLogger<Sandbox>.Instance);
         var outcome = await sandbox.RunAsync(new Submission
         {
             Code = """
-                const rab = new ArrayBuffer(8, { maxByteLength: 64 }); rab.resize(16);
-                [typeof WebAssembly.Module, new SharedArrayBuffer(4).byteLength, typeof Atomics.add, rab.byteLength]
+                const sab = new SharedArrayBuffer(8, { maxByteLength: 64 }); sab.grow(16);
+                [typeof WebAssembly.Module, new SharedArrayBuffer(4).byteLength, typeof Atomics.add, sab.byteLength, sab.growable]
                 """,
         });
-        OutcomeAssert.Ok("[\"function\",4,\"function\",16]", outcome);
+        OutcomeAssert.Ok("[\"function\",4,\"function\",16,true]", outcome);
     }
 }
