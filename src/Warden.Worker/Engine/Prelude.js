@@ -423,6 +423,43 @@
   // 2. Rendering values to bounded text (console and error messages).
   // ---------------------------------------------------------------------------------------------
   const TRUNCATED = { truncated: true };
+  // Strings a script makes can be ropes (V8 ConsStrings): `'x'.repeat(2 ** 28)` is a few hundred
+  // bytes of tree standing for 256 MB of text. Anything that reads their characters — slice,
+  // indexOf, replace, join, JSON.stringify, a Map lookup, handing them to .NET — first flattens the
+  // WHOLE string into one new allocation, which can abort the engine (worker lost). So the prelude
+  // checks `length` (always cheap) before any of those: text longer than its room is refused by
+  // length (console: output_limit) or cut; a prefix is taken only of a string short enough that
+  // flattening it costs little (SAFE_PREFIX_CHARS: at most ~2 MB), else a placeholder stands for it.
+  const SAFE_PREFIX_CHARS = 1 << 20;
+  const hugeStringText = (length) => '[a string of ' + length + ' characters]';
+  // Thrown (by console rendering only) once `oversizeText` holds the text that did not fit: the
+  // console then reports the entry's length to the bridge, which refuses it, without reading the
+  // text. Recognised by identity (`instanceof` would run a thrown proxy's traps).
+  const OVERSIZE = { oversize: true };
+  let oversizeText = '';
+  function oversize(text) {
+    oversizeText = text;
+    return OVERSIZE;
+  }
+  const SymbolDescription = uncurry(ObjectGetOwnPropertyDescriptor(Symbol.prototype, 'description').get);
+  const StringValueOf = uncurry(String.prototype.valueOf);
+  const symbolText = (sym) => {
+    const description = SymbolDescription(sym);
+    return description !== undefined && description.length > SAFE_PREFIX_CHARS
+      ? 'Symbol(' + hugeStringText(description.length) + ')' : SymbolToString(sym);
+  };
+  // An Error's `stack` is formatted by V8 on first read, copying its name and message into one
+  // flat string: it is read only when both are short. (A getter that answers short here and huge
+  // to V8's formatter still makes V8 build that string: the engine's heap limit then ends it.)
+  function errorStack(e) {
+    const name = e.name, message = e.message;
+    if ((typeof name === 'string' && name.length > SAFE_PREFIX_CHARS)
+        || (typeof message === 'string' && message.length > SAFE_PREFIX_CHARS)) {
+      return undefined;
+    }
+    const stack = e.stack;
+    return typeof stack === 'string' ? stack : undefined;
+  }
 
   function hasBrand(check, v) {
     try {
@@ -433,31 +470,50 @@
     }
   }
 
-  function renderValue(value, maxChars) {
+  // `forConsole`: text that does not fit throws OVERSIZE (the console entry is then refused by its
+  // length); otherwise it is cut, a huge string standing as a placeholder.
+  function renderValue(value, maxChars, forConsole) {
     const out = newList();
     let length = 0;
     const seen = new SetCtor();
+    // Every piece goes through here, its length checked before its characters are read.
     function emit(text) {
+      const room = maxChars - length + 1;   // one past: the caller sees that it was cut
+      if (text.length > room) {
+        if (forConsole) throw oversize(text);
+        if (text.length > SAFE_PREFIX_CHARS) text = hugeStringText(text.length);
+        if (text.length > room) text = StringSlice(text, 0, room);
+      }
       length += text.length;
       ArrayPush(out, text);
       if (length > maxChars) {
         throw TRUNCATED;
       }
     }
+    // A string quoted as JSON is at least two characters longer than itself, at most six times.
+    function quoted(text) {
+      if (text.length + 2 > maxChars - length + 1) {
+        if (forConsole) throw oversize(text);
+        return text.length > SAFE_PREFIX_CHARS ? hugeStringText(text.length)
+          : JSONStringify(StringSlice(text, 0, maxChars - length + 1));
+      }
+      return JSONStringify(text);
+    }
     function key(k) {
       if (typeof k === 'symbol') {
-        return '[' + SymbolToString(k) + ']';
+        return '[' + symbolText(k) + ']';
       }
+      if (k.length > maxChars - length + 1) return quoted(k);
       return RegExpExec(/^[A-Za-z_$][A-Za-z0-9_$]*$/, k) !== null ? k : JSONStringify(k);
     }
     function visit(v, depth) {
       switch (typeof v) {
-        case 'string': emit(depth === 0 ? v : JSONStringify(v)); return;
+        case 'string': emit(depth === 0 ? v : quoted(v)); return;
         case 'number': emit(ObjectIs(v, -0) ? '-0' : StringCtor(v)); return;
         case 'bigint': emit(StringCtor(v) + 'n'); return;
         case 'boolean': emit(v ? 'true' : 'false'); return;
         case 'undefined': emit('undefined'); return;
-        case 'symbol': emit(SymbolToString(v)); return;
+        case 'symbol': emit(symbolText(v)); return;
         case 'function': {
           const name = v.name;
           emit(typeof name === 'string' && name !== '' ? '[Function: ' + name + ']' : '[Function (anonymous)]');
@@ -477,8 +533,8 @@
       // that throws on anything else) before its internals are read.
       const tag = ReflectApply(ObjectPrototypeToString, v, []);
       if (v instanceof ErrorCtor) {
-        const stack = v.stack;
-        emit(typeof stack === 'string' ? cleanStackText(stack, true) : StringCtor(v.name) + ': ' + StringCtor(v.message));
+        const stack = errorStack(v);
+        emit(stack !== undefined ? cleanStackText(stack, true) : StringCtor(v.name) + ': ' + StringCtor(v.message));
         return;
       }
       if (tag === '[object Date]' && hasBrand(DateGetTime, v)) {
@@ -561,6 +617,7 @@
     try {
       visit(value, 0);
     } catch (e) {
+      if (e === OVERSIZE) throw e;
       // A getter, trap or revoked proxy that throws must not make console.log throw: the value
       // is shown as far as it could be rendered.
       if (e !== TRUNCATED) ArrayPush(out, ' [uninspectable]');
@@ -577,6 +634,7 @@
   // "at f (eval at start (warden:prelude...), <anonymous>:L:C)"; they become "at f (script.js:L:C)".
   function cleanStackText(stack, keepHeader) {
     // Stack text can be set by the script: bound it before any regular expression sees it.
+    if (stack.length > SAFE_PREFIX_CHARS) return hugeStringText(stack.length);   // too long to cut safely
     if (stack.length > STACK_SCAN_CHARS) stack = StringSlice(stack, 0, STACK_SCAN_CHARS);
     const lines = StringSplit(stack, '\n');
     const kept = newList();
@@ -617,37 +675,51 @@
 
   function formatArgs(args) {
     // Rendering stops a little past the remaining budget; the bridge then refuses the entry and
-    // ends the execution with output_limit. No giant string is ever built or copied to .NET.
+    // ends the execution with output_limit. No giant string is ever built, flattened or copied to
+    // .NET: a piece that does not fit comes back as OVERSIZE, and the entry returned is then a rope
+    // whose length alone (read by emitEntry) says it is too long.
     const budget = consoleCharBudget;
     const parts = newList();
     let used = 0;
     let start = 0;
-    if (args.length > 0 && typeof args[0] === 'string' && StringIndexOf(args[0], '%') >= 0) {
-      const fmt = args[0];
-      let next = 1;
-      const formatted = StringReplace(fmt, /%[sdifoOc%]/g, (spec) => {
-        if (spec === '%%') return '%';
-        if (next >= args.length) return spec;
-        const arg = args[next++];
-        let text;
-        switch (spec) {
-          case '%s': text = typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used)); break;
-          case '%d': case '%i': text = typeof arg === 'bigint' ? StringCtor(arg) + 'n' : toNumberText(arg, true); break;
-          case '%f': text = toNumberText(arg, false); break;
-          case '%c': text = ''; break;
-          default: text = renderValue(arg, MathMax(0, budget - used)); break;
+    try {
+      if (args.length > 0 && typeof args[0] === 'string') {
+        if (args[0].length > budget) throw oversize(args[0]);
+        if (StringIndexOf(args[0], '%') >= 0) {
+          const fmt = args[0];
+          let next = 1;
+          const formatted = StringReplace(fmt, /%[sdifoOc%]/g, (spec) => {
+            if (spec === '%%') return '%';
+            if (next >= args.length) return spec;
+            const arg = args[next++];
+            let text;
+            switch (spec) {
+              case '%s': text = typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used), true); break;
+              case '%d': case '%i': text = typeof arg === 'bigint' ? StringCtor(arg) + 'n' : toNumberText(arg, true); break;
+              case '%f': text = toNumberText(arg, false); break;
+              case '%c': text = ''; break;
+              default: text = renderValue(arg, MathMax(0, budget - used), true); break;
+            }
+            if (text.length > budget - used) throw oversize(text);
+            used += text.length;
+            return text;
+          });
+          ArrayPush(parts, formatted);
+          used = formatted.length;
+          start = next;
         }
-        used += text.length;
-        return text;
-      });
-      ArrayPush(parts, formatted);
-      used = formatted.length;
-      start = next;
-    }
-    for (let i = start; i < args.length && used <= budget; i++) {
-      const text = renderValue(args[i], MathMax(0, budget - used));
-      ArrayPush(parts, text);
-      used += text.length + 1;
+      }
+      for (let i = start; i < args.length && used <= budget; i++) {
+        const text = renderValue(args[i], MathMax(0, budget - used), true);
+        ArrayPush(parts, text);
+        used += text.length + 1;
+      }
+    } catch (e) {
+      if (e !== OVERSIZE) throw e;
+      // A rope of the pieces so far and the one that did not fit: never read, only measured.
+      const text = oversizeText;
+      oversizeText = '';
+      return text.length > budget ? text : ArrayJoin(parts, ' ') + ' ' + text;
     }
     return ArrayJoin(parts, ' ');
   }
@@ -666,7 +738,16 @@
   }
 
   function emitEntry(level, text) {
-    if (groupIndent !== '') {
+    // Length first: `text` may be a rope of a script's huge string (see formatArgs).
+    if (text.length <= consoleCharBudget && groupIndent !== '') {
+      // The indented length is known before the indented text is made (deep groups times many lines).
+      let lines = 1;
+      for (let at = StringIndexOf(text, '\n'); at >= 0; at = StringIndexOf(text, '\n', at + 1)) lines++;
+      const indentedLength = text.length + lines * groupIndent.length;
+      if (indentedLength > consoleCharBudget) {
+        bridge.Log(level, '', indentedLength);
+        return;
+      }
       text = groupIndent + StringReplace(text, /\n/g, '\n' + groupIndent);
     }
     if (text.length > consoleCharBudget) {
@@ -697,7 +778,7 @@
       const message = formatArgs(args);
       emitEntry('trace', 'Trace' + (message !== '' ? ': ' + message : '') + (frames !== '' ? '\n' + frames : ''));
     },
-    dir(item) { emitEntry('log', renderValue(item, consoleCharBudget)); },
+    dir(item) { emitEntry('log', formatArgs([item])); },
     dirxml: log('log'),
     table: log('log'),
     assert(condition, ...args) {
@@ -712,12 +793,14 @@
     clear() { groupIndent = ''; },
     count(label = 'default') {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('info', label); return; }
       const n = (MapGet(counts, label) || 0) + 1;
       MapSet(counts, label, n);
       emitEntry('info', label + ': ' + n);
     },
     countReset(label = 'default') {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (MapHas(counts, label)) MapSet(counts, label, 0);
       else emitEntry('warn', "Count for '" + label + "' does not exist");
     },
@@ -731,18 +814,22 @@
     },
     groupEnd() { groupIndent = StringSlice(groupIndent, 2); },
     time(label = 'default') {
+      // A label too long to print is too long to look up (a Map lookup flattens it).
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' already exists"); return; }
       MapSet(timers, label, bridge.Now());
     },
     timeLog(label = 'default', ...args) {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
       const extra = args.length > 0 ? ' ' + formatArgs(args) : '';
       emitEntry('info', label + ': ' + elapsedText(MapGet(timers, label)) + extra);
     },
     timeEnd(label = 'default') {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
       emitEntry('info', label + ': ' + elapsedText(MapGet(timers, label)));
       MapDelete(timers, label);
@@ -933,6 +1020,9 @@
   }
   function bound(text) {
     const max = limits.maxErrorTextBytes;
+    if (text.length <= max) return text;
+    // Cutting a rope flattens all of it: past SAFE_PREFIX_CHARS only its length is told.
+    if (text.length > SAFE_PREFIX_CHARS) text = hugeStringText(text.length);
     return text.length > max ? StringSlice(text, 0, max - 3) + '\u2026' : text;
   }
 
@@ -946,12 +1036,12 @@
         name = typeof n === 'string' && n !== '' ? n : 'Error';
         message = errorText(e.message);
         if (message === '' && !(e instanceof ErrorCtor)) {
-          message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes);
+          message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes, false);
         }
-        const s = e.stack;
-        stack = typeof s === 'string' ? cleanStackText(s, false) : '';
+        const s = errorStack(e);
+        stack = s !== undefined ? cleanStackText(s, false) : '';
       } else {
-        message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes);
+        message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes, false);
       }
     } catch (inner) {
       message = 'The thrown value could not be inspected';
@@ -1005,6 +1095,10 @@
         // A lower bound of the bytes this value adds to the output (the worker checks the exact
         // size afterwards): for a member, its separator and quoted key; for the value, its
         // quoted length if a string, else at least one character. Braces are not counted.
+        // JSON.stringify converts a String object with ToString after this returns (a patched
+        // toString could answer with a huge rope, which it would then copy): converted here
+        // instead, counted, and returned as the primitive it serialises as anyway.
+        if (v !== null && typeof v === 'object' && hasBrand(StringValueOf, v)) v = StringCtor(v);
         const omitted = v === undefined || typeof v === 'function' || typeof v === 'symbol';
         if (top) {
           top = false;
