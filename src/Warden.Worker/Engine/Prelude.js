@@ -778,7 +778,17 @@
       const message = formatArgs(args);
       emitEntry('trace', 'Trace' + (message !== '' ? ': ' + message : '') + (frames !== '' ? '\n' + frames : ''));
     },
-    dir(item) { emitEntry('log', formatArgs([item])); },
+    dir(item) {
+      let text;
+      try {
+        text = renderValue(item, consoleCharBudget, true);
+      } catch (e) {
+        if (e !== OVERSIZE) throw e;
+        text = oversizeText;   // longer than the budget: emitEntry refuses it by its length
+        oversizeText = '';
+      }
+      emitEntry('log', text);
+    },
     dirxml: log('log'),
     table: log('log'),
     assert(condition, ...args) {
