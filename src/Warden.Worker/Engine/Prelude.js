@@ -27,6 +27,7 @@
   const ObjectFreeze = Object.freeze;
   const ObjectPrototypeToString = Object.prototype.toString;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const ObjectHasOwn = Object.hasOwn;
   const ArrayIsArray = Array.isArray;
   const JSONStringify = JSON.stringify;
   const JSONParse = JSON.parse;
@@ -1108,7 +1109,12 @@
         // JSON.stringify converts a String object with ToString after this returns (a patched
         // toString could answer with a huge rope, which it would then copy): converted here
         // instead, counted, and returned as the primitive it serialises as anyway.
-        if (v !== null && typeof v === 'object' && hasBrand(StringValueOf, v)) v = StringCtor(v);
+        // A String object always has an own, non-configurable `length`: that cheap test comes first,
+        // so the (throwing, slow) brand check runs only for the few objects that pass it.
+        if (v !== null && typeof v === 'object' && !ArrayIsArray(v) && ObjectHasOwn(v, 'length')
+            && hasBrand(StringValueOf, v)) {
+          v = StringCtor(v);
+        }
         const omitted = v === undefined || typeof v === 'function' || typeof v === 'symbol';
         if (top) {
           top = false;
