@@ -109,8 +109,7 @@ internal sealed record WireLimits(
 /// <summary>Engine features that the operator enabled although the engine cannot account for their memory.</summary>
 internal sealed record WireFeatures(
     [property: JsonRequired] bool WebAssembly,
-    [property: JsonRequired] bool SharedMemory,
-    [property: JsonRequired] bool ResizableArrayBuffers);
+    [property: JsonRequired] bool SharedMemory);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

@@ -42,7 +42,7 @@ internal static class WorkerMain
         }
 
         var executions = new BlockingCollection<ExecuteMessage>();
-        var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory, configure.Features.ResizableArrayBuffers);
+        var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory);
         var scriptThread = new Thread(() => ScriptLoop(channel, configure, features, executions), ScriptThreadStackBytes)
         {
             Name = "warden-script",

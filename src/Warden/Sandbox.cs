@@ -49,7 +49,7 @@ public sealed class Sandbox : IAsyncDisposable
         var limits = options.Limits;
         return new ConfigureMessage(
             SubmissionValidator.Resolve(limits, limits.DefaultTimeoutMs, limits.DefaultTimeoutMs, limits.DefaultMemoryMb),
-            new WireFeatures(options.EnableWebAssembly, options.EnableSharedMemory, options.EnableResizableArrayBuffers),
+            new WireFeatures(options.EnableWebAssembly, options.EnableSharedMemory),
             new WireLockdown(spec.Isolation.Seccomp, options.SeccompDefault, options.SeccompOmit, options.ResidentMemoryBackstop, selfTest));
     }
 

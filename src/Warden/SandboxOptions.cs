@@ -50,11 +50,11 @@ public sealed class SandboxOptions
     /// </summary>
     public bool EnableWebAssembly { get; set; }
 
-    /// <summary>Provide <c>SharedArrayBuffer</c> and <c>Atomics</c>. Off by default: growable shared buffers escape the ArrayBuffer limit.</summary>
+    /// <summary>
+    /// Provide <c>SharedArrayBuffer</c> and <c>Atomics</c>. Off by default: <c>Atomics.wait</c> blocks the
+    /// script thread. Growable shared buffers are counted against the memory budget like resizable ArrayBuffers.
+    /// </summary>
     public bool EnableSharedMemory { get; set; }
-
-    /// <summary>Allow <c>new ArrayBuffer(n, { maxByteLength })</c>. Off by default: resizable buffers escape the ArrayBuffer limit.</summary>
-    public bool EnableResizableArrayBuffers { get; set; }
 
     /// <summary>
     /// Path of the worker's entry assembly (<c>Warden.Worker.dll</c>). Null: next to the Warden library.
@@ -166,7 +166,6 @@ public sealed class SandboxOptions
         MaxQueuedExecutions = MaxQueuedExecutions,
         EnableWebAssembly = EnableWebAssembly,
         EnableSharedMemory = EnableSharedMemory,
-        EnableResizableArrayBuffers = EnableResizableArrayBuffers,
         WorkerAssemblyPath = WorkerAssemblyPath,
         DotnetHostPath = DotnetHostPath,
         WorkerStagingRoot = WorkerStagingRoot,

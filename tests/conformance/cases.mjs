@@ -51,6 +51,15 @@ export default [
   { name: 'structuredClone drops prototypes and accessors', run: () => { class P { get x() { return 1; } } const c = structuredClone(Object.assign(new P(), { y: 2 })); return [Object.getPrototypeOf(c) === Object.prototype, 'x' in c, c.y]; }, expected: [true, false, 2] },
   { name: 'structuredClone with transfer detaches the buffer', run: () => { const b = new ArrayBuffer(8); const c = structuredClone(b, { transfer: [b] }); return [b.byteLength, c.byteLength]; }, expected: [0, 8] },
 
+  // ---- resizable ArrayBuffers (ECMA-262 2024; Warden counts their bytes against the memory budget) ----
+  { name: 'ArrayBuffer resizes within maxByteLength', run: () => { const b = new ArrayBuffer(2, { maxByteLength: 16 }); b.resize(12); const r = [b.byteLength, b.resizable, b.maxByteLength]; b.resize(0); return [...r, b.byteLength]; }, expected: [12, true, 16, 0] },
+  { name: 'resize past maxByteLength is a RangeError', run: () => errorName(() => new ArrayBuffer(2, { maxByteLength: 4 }).resize(5)), expected: 'RangeError' },
+  { name: 'a length-tracking typed array follows its buffer', run: () => { const b = new ArrayBuffer(4, { maxByteLength: 16 }); const all = new Uint16Array(b); const fixed = new Uint16Array(b, 0, 2); b.resize(16); const grown = [all.length, fixed.length]; b.resize(2); return [...grown, all.length, fixed.length]; }, expected: [8, 2, 1, 0] },
+  { name: 'resizing keeps the bytes', run: () => { const b = new ArrayBuffer(2, { maxByteLength: 8 }); new Uint8Array(b).set([7, 9]); b.resize(4); return bytes(new Uint8Array(b)); }, expected: [7, 9, 0, 0] },
+  { name: 'transfer keeps resizability, transferToFixedLength drops it', run: () => { const b = new ArrayBuffer(2, { maxByteLength: 8 }); new Uint8Array(b)[0] = 5; const t = b.transfer(6); const max = t.maxByteLength; const f = t.transferToFixedLength(); return [b.detached, max, t.detached, t.maxByteLength, f.resizable, f.byteLength, new Uint8Array(f)[0]]; }, expected: [true, 8, true, 0, false, 6, 5] },
+  { name: 'structuredClone keeps a buffer resizable', run: () => { const c = structuredClone(new ArrayBuffer(2, { maxByteLength: 8 })); c.resize(8); return [c.resizable, c.byteLength]; }, expected: [true, 8] },
+  { name: 'a DataView over a resizable buffer tracks its length', run: () => { const b = new ArrayBuffer(4, { maxByteLength: 8 }); const v = new DataView(b); b.resize(8); return v.byteLength; }, expected: 8 },
+
   // ---- TextEncoder / TextDecoder (Encoding) ----
   { name: 'TextEncoder encodes UTF-8', run: () => bytes(new TextEncoder().encode('a€😀')), expected: [97, 226, 130, 172, 240, 159, 152, 128] },
   { name: 'TextEncoder.encoding is utf-8', run: () => new TextEncoder().encoding, expected: 'utf-8' },

@@ -40,7 +40,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
             isolate.Start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
                 request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
                 string.Join('\n', request.Module ? isolate.Loader.DocumentNames : [ClassicScriptName]),
-                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+                limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes, (double)((long)limits.MemoryMb << 20));
             // The prelude's import() has run the module graph; unless it already failed (load, parse
             // or link), the wrapper's evaluation tells how evaluation ended.
             if (request.Module && !bridge.HasOutcome && watchdog.Tripped == TripReason.None)

@@ -2,8 +2,8 @@
 //
 // SECURITY: this file is the wrapper around user code (docs/threat-model.md, "The prelude").
 //  - It is a single strict function expression. Its only object from .NET is `bridge`, a host
-//    object with six methods that take and return only primitives (Now, Log, Complete, Fail,
-//    RandomBytes) — but for LoadWebApis, which returns the web API bundle's factory, a function of
+//    object with seven methods that take and return only primitives (Now, Log, Complete, Fail,
+//    RandomBytes, CollectGarbage) — but for LoadWebApis, which returns the web API bundle's factory, a function of
 //    our own embedded source evaluated in this isolate; it stays in this closure and is never stored where
 //    user code can reach it (no global, no property of anything user code can see). Strict mode
 //    keeps `caller`/`arguments` and CallSite.getThis/getFunction from exposing our frames.
@@ -13,7 +13,7 @@
 //    the untouched source, modules through an in-memory import. Every value the user produced
 //    (result, thrown value) is inspected and serialised *here*, inside the isolate and under the
 //    execution's limits; .NET only ever receives bounded primitive strings.
-(function (bridge, enableWebAssembly, enableSharedMemory, enableResizableArrayBuffers, userAgent) {
+(function (bridge, enableWebAssembly, enableSharedMemory, userAgent) {
   'use strict';
 
   const global = globalThis;
@@ -27,6 +27,7 @@
   const ObjectFreeze = Object.freeze;
   const ObjectPrototypeToString = Object.prototype.toString;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const ObjectHasOwn = Object.hasOwn;
   const ArrayIsArray = Array.isArray;
   const JSONStringify = JSON.stringify;
   const JSONParse = JSON.parse;
@@ -35,6 +36,7 @@
   const MathMax = Math.max;
   const MathTrunc = Math.trunc;
   const MathFloor = Math.floor;
+  const MathCeil = Math.ceil;
   const NumberIsNaN = Number.isNaN;
   const ObjectIs = Object.is;
   const IndirectEval = global.eval;
@@ -119,23 +121,175 @@
   // That error object is remembered (by identity, out of the script's reach); only it, thrown
   // uncaught, counts as memory_limit. Other call forms (iterables, array-likes) run script code
   // while allocating, so a refusal there is reported as the RangeError it is.
-  // Resizable ArrayBuffers reserve maxByteLength outside that allocator, so unless the operator
-  // enabled them the ArrayBuffer wrapper refuses `maxByteLength`. It reads the options object
-  // once and never hands it to V8, so a getter cannot answer the check and the engine differently.
   const refusals = new WeakSetCtor();
-  function guardConstructor(name, guardOptions) {
+  const ALLOCATION_FAILED = 'Array buffer allocation failed';
+
+  // Resizable ArrayBuffers and growable SharedArrayBuffers (ES2024). V8 reserves `maxByteLength` of
+  // address space for each and commits pages as it grows, all outside ClearScript's ArrayBuffer
+  // allocator: MaxArrayBufferAllocation never sees them. So the prelude counts them itself:
+  //  - bytes: the byteLength of every live one, against the execution's memory budget (start());
+  //  - count: each live one holds about two memory mappings (the committed part and the reserved
+  //    rest); measured, ~32,700 live ones exhaust the kernel's 65,530 and abort V8 (worker lost);
+  //  - reservation: their maxByteLengths together, so address space is never exhausted either.
+  // A creation or growth past any of these is refused with a RangeError of our own, remembered in
+  // `refusals` like the engine's, so that uncaught it is memory_limit ("arrayBuffer").
+  // Liveness: each buffer has a small token (its counted sizes), held weakly by the buffer through a
+  // WeakMap and seen through a WeakRef. A WeakRef keeps its target alive until the current job ends,
+  // so it points at the token, never at the buffer: a dropped buffer is collected as usual, and its
+  // token dies with it. Past a cap, the counters are re-summed from the tokens still alive; a token
+  // made in the current synchronous run is alive until the run ends, so buffers made and dropped in
+  // one run count until it ends (docs/limits.md).
+  // The byteLength of a live buffer changes only through resize/grow and transfer (wrapped below) or
+  // detaching (transfer, transferToFixedLength, structuredClone's transfer: all through the wrapped
+  // methods), so the tokens stay exact without holding the buffers.
+  const MAX_LIVE_RESIZABLE = 20000;
+  const MAX_RESIZABLE_RESERVATION = 64 * 1024 * 1024 * 1024;
+  const PAGE_BYTES = 4096;
+  const WeakRefCtor = WeakRef;
+  const WeakRefDeref = uncurry(WeakRef.prototype.deref);
+  const WeakMapCtor = WeakMap;
+  const WeakMapGet = uncurry(WeakMap.prototype.get);
+  const WeakMapSet = uncurry(WeakMap.prototype.set);
+  let memoryBudgetBytes = 0;            // set by start(); no script runs before
+  const resizableTokens = new WeakMapCtor();   // buffer -> token
+  let resizableRefs = newList();        // WeakRef(token)
+  let liveResizableBytes = 0, liveResizableReservation = 0;
+  let bytesSinceCollection = 0, countSinceCollection = 0;
+
+  const reservationOf = (maxByteLength) => MathMax(PAGE_BYTES, MathCeil(maxByteLength / PAGE_BYTES) * PAGE_BYTES);
+  function refuse(message) {
+    const e = new RangeErrorCtor(ALLOCATION_FAILED + ': ' + message);
+    WeakSetAdd(refusals, e);
+    return e;
+  }
+  function resumResizable() {
+    const kept = newList();
+    let bytes = 0, reservation = 0;
+    for (let i = 0; i < resizableRefs.length; i++) {
+      const token = WeakRefDeref(resizableRefs[i]);
+      if (token === undefined || token.reservation === 0) continue;   // collected, or detached
+      bytes += token.bytes;
+      reservation += token.reservation;
+      ArrayPush(kept, resizableRefs[i]);
+    }
+    resizableRefs = kept;
+    liveResizableBytes = bytes;
+    liveResizableReservation = reservation;
+  }
+  // Throws a refusal unless `addBytes` more bytes, `addReservation` more reservation and `addCount`
+  // more buffers fit. Called before the engine allocates anything.
+  function admitResizable(addBytes, addReservation, addCount) {
+    const fits = () => liveResizableBytes + addBytes <= memoryBudgetBytes
+      && liveResizableReservation + addReservation <= MAX_RESIZABLE_RESERVATION
+      && resizableRefs.length + addCount <= MAX_LIVE_RESIZABLE;
+    if (fits()) return;
+    // Tokens of collected buffers are cleared only by a full collection, which V8 may not have run
+    // (dropped buffers cost it little heap). One is asked for when enough was made since the last:
+    // amortised, a forced collection per eighth of a cap allocated. It must come before the re-sum:
+    // WeakRef.deref() keeps what it returns alive until the job ends.
+    if (bytesSinceCollection >= memoryBudgetBytes / 8 || countSinceCollection >= MAX_LIVE_RESIZABLE / 8) {
+      bytesSinceCollection = 0;
+      countSinceCollection = 0;
+      bridge.CollectGarbage();
+    }
+    resumResizable();
+    if (fits()) return;
+    if (liveResizableBytes + addBytes > memoryBudgetBytes) {
+      throw refuse('resizable buffers would hold more than this execution\'s memory budget (' + memoryBudgetBytes + ' bytes)');
+    }
+    throw refuse('too many resizable buffers are alive (at most ' + MAX_LIVE_RESIZABLE + ' buffers, ' + MAX_RESIZABLE_RESERVATION + ' bytes of maxByteLength in all)');
+  }
+  function trackResizable(bytes, maxByteLength) {
+    const token = { __proto__: null, bytes, reservation: reservationOf(maxByteLength) };
+    ArrayPush(resizableRefs, new WeakRefCtor(token));
+    bytesSinceCollection += token.bytes;
+    countSinceCollection++;
+    liveResizableBytes += token.bytes;
+    liveResizableReservation += token.reservation;
+    return token;
+  }
+  // After a buffer's length changed (or it was detached: `detached` true), its token follows.
+  function retrackResizable(token, bytes, detached) {
+    if (bytes > token.bytes) bytesSinceCollection += bytes - token.bytes;
+    liveResizableBytes += bytes - token.bytes;
+    token.bytes = bytes;
+    if (detached) {
+      liveResizableReservation -= token.reservation;
+      token.reservation = 0;
+    }
+  }
+  // ToIndex without running script code twice: the value is converted to a number exactly once
+  // here, and that number is what V8 sees (it converts a number without calling anything).
+  const toIndexNumber = (value) => (value === undefined ? 0 : +value);
+  const integerOf = (n) => (NumberIsNaN(n) ? 0 : MathTrunc(n));
+  const MAX_INDEX = 2 ** 53 - 1;
+
+  // The kinds of buffer that can be resizable: their own getters and growing method, taken now.
+  function bufferKind(ctor, byteLengthName, resizableName, growName) {
+    const proto = ctor.prototype;
+    return {
+      __proto__: null,
+      byteLength: uncurry(ObjectGetOwnPropertyDescriptor(proto, byteLengthName).get),
+      resizable: uncurry(ObjectGetOwnPropertyDescriptor(proto, resizableName).get),
+      maxByteLength: uncurry(ObjectGetOwnPropertyDescriptor(proto, 'maxByteLength').get),
+      grow: proto[growName],
+      prototype: proto,
+    };
+  }
+  // The token of a resizable buffer; a resizable buffer we have not seen yet (none should exist:
+  // every way of making one goes through the wrappers) is counted from now on. Undefined for
+  // anything else, which the engine's own method then rejects or handles.
+  function tokenOf(kind, buffer) {
+    let token;
+    try {
+      token = WeakMapGet(resizableTokens, buffer);
+    } catch (notAnObject) {
+      return undefined;
+    }
+    if (token !== undefined) return token;
+    let resizable;
+    try {
+      resizable = kind.resizable(buffer);
+    } catch (notThisKind) {
+      return undefined;
+    }
+    if (!resizable) return undefined;
+    const bytes = kind.byteLength(buffer), max = kind.maxByteLength(buffer);
+    admitResizable(bytes, reservationOf(max), 1);
+    token = trackResizable(bytes, max);
+    WeakMapSet(resizableTokens, buffer, token);
+    return token;
+  }
+
+  // `kind` is set for ArrayBuffer and SharedArrayBuffer: their options object may ask for a
+  // resizable (growable) buffer. The options object is read once (one Get of maxByteLength, one
+  // conversion) and never handed to V8, so a getter cannot answer the check and the engine differently.
+  function guardConstructor(name, kind) {
     const target = global[name];
     if (typeof target !== 'function') return;
     const guarded = new Proxy(target, {
       construct(t, args, newTarget) {
         let forwarded = args;
-        if (guardOptions && args.length > 1) {
-          const options = args[1];
-          if (options !== undefined && options !== null && (typeof options === 'object' || typeof options === 'function')
-              && options.maxByteLength !== undefined) {
-            throw new TypeErrorCtor('Resizable ArrayBuffers are disabled in this sandbox');
+        let maxByteLength;
+        if (kind !== undefined) {
+          // Spec order: ToIndex(length), then Get(options, "maxByteLength"), then ToIndex of it.
+          const first = args.length > 0 ? args[0] : undefined;
+          const options = args.length > 1 ? args[1] : undefined;
+          if (options !== null && (typeof options === 'object' || typeof options === 'function')) {
+            const length = toIndexNumber(first);
+            const requested = options.maxByteLength;
+            if (requested !== undefined) {
+              maxByteLength = toIndexNumber(requested);
+              forwarded = [length, { __proto__: null, maxByteLength }];
+            } else {
+              forwarded = [length];
+            }
+          } else {
+            forwarded = args.length > 0 ? [first] : [];
           }
-          forwarded = [args[0]];
+        }
+        if (maxByteLength !== undefined) {
+          return constructResizable(t, guarded, forwarded, newTarget, integerOf(forwarded[0]), integerOf(maxByteLength));
         }
         const first = forwarded.length > 0 ? forwarded[0] : undefined;
         // Only a plain `new X(length)`: a subclass or a newTarget from Reflect.construct makes V8
@@ -156,11 +310,101 @@
     ReflectDefineProperty(target.prototype, 'constructor', { value: guarded, writable: true, configurable: true, enumerable: false });
     ReflectDefineProperty(global, name, { value: guarded, writable: true, configurable: true, enumerable: false });
   }
-  const ALLOCATION_FAILED = 'Array buffer allocation failed';
-  guardConstructor('ArrayBuffer', !enableResizableArrayBuffers);
+  function constructResizable(t, guarded, forwarded, newTarget, length, max) {
+    // Lengths V8 rejects (negative, past 2^53 - 1, length above max) are left to its own RangeError.
+    if (!(length >= 0 && max >= 0 && max <= MAX_INDEX && length <= max)) {
+      return ReflectConstruct(t, forwarded, newTarget === guarded ? t : newTarget);
+    }
+    if (max > memoryBudgetBytes) {
+      throw refuse('maxByteLength ' + max + ' is more than this execution\'s memory budget (' + memoryBudgetBytes + ' bytes)');
+    }
+    admitResizable(length, reservationOf(max), 1);
+    // Counted before V8 allocates: a subclass's `prototype` getter runs script code inside the
+    // construction below, and a buffer made there must already see this one in the counters.
+    const token = trackResizable(length, max);
+    try {
+      const buffer = ReflectConstruct(t, forwarded, newTarget === guarded ? t : newTarget);
+      WeakMapSet(resizableTokens, buffer, token);
+      return buffer;
+    } catch (e) {
+      retrackResizable(token, 0, true);
+      // Only V8 can have thrown when no script code ran (a plain `new`): a refused reservation.
+      if (newTarget === guarded && e instanceof RangeErrorCtor) WeakSetAdd(refusals, e);
+      throw e;
+    }
+  }
+  // resize (ArrayBuffer, may also shrink) and grow (SharedArrayBuffer): the new length is converted
+  // once, here, and growth is admitted before V8 commits anything; the token then takes the length
+  // the buffer really has. A buffer that is not resizable goes to the engine's method untouched
+  // (which throws, as the spec says). `ArrayBuffer.prototype.resize.call(b, n)` is this wrapper too.
+  function guardGrowth(kind, methodName) {
+    const original = kind.grow;
+    const methods = {
+      [methodName](newLength) {
+        const token = tokenOf(kind, this);
+        if (token === undefined) return ReflectApply(original, this, [newLength]);
+        const length = toIndexNumber(newLength);
+        const bytes = integerOf(length);
+        const current = kind.byteLength(this);
+        if (bytes > current && bytes <= MAX_INDEX) admitResizable(bytes - current, 0, 0);
+        const result = ReflectApply(original, this, [length]);
+        retrackResizable(token, kind.byteLength(this), false);
+        return result;
+      },
+    };
+    ReflectDefineProperty(kind.prototype, methodName, { value: methods[methodName], writable: true, configurable: true, enumerable: false });
+  }
+  // transfer() of a resizable buffer makes a new resizable one (same maxByteLength, any length up to
+  // it) and detaches the old; transferToFixedLength() makes a fixed one through the allocator (which
+  // MaxArrayBufferAllocation counts) and detaches the old. Either way the old token drops to nothing.
+  // The bytes admitted are the end state's (new minus old): the copy in between is transient.
+  function guardTransfer(kind, methodName) {
+    const original = kind.prototype[methodName];
+    if (typeof original !== 'function') return;
+    const methods = {
+      [methodName](...args) {
+        const token = tokenOf(kind, this);
+        if (token === undefined) return ReflectApply(original, this, args);
+        const current = kind.byteLength(this);
+        const length = args.length > 0 && args[0] !== undefined ? toIndexNumber(args[0]) : current;
+        const keepsResizable = methodName === 'transfer';
+        if (keepsResizable) {
+          const bytes = integerOf(length);
+          if (bytes <= MAX_INDEX) admitResizable(MathMax(0, bytes - current), reservationOf(kind.maxByteLength(this)), 1);
+        }
+        let result;
+        try {
+          result = ReflectApply(original, this, [length]);
+        } catch (e) {
+          // No script code ran in the engine's method: a RangeError from it is a refused allocation
+          // or an invalid length, told apart by its message in fail().
+          if (e instanceof RangeErrorCtor) WeakSetAdd(refusals, e);
+          throw e;
+        }
+        retrackResizable(token, 0, true);
+        if (keepsResizable && kind.resizable(result)) {
+          WeakMapSet(resizableTokens, result, trackResizable(kind.byteLength(result), kind.maxByteLength(result)));
+        }
+        return result;
+      },
+    };
+    ReflectDefineProperty(kind.prototype, methodName, { value: methods[methodName], writable: true, configurable: true, enumerable: false });
+  }
+
+  const arrayBufferKind = bufferKind(ArrayBuffer, 'byteLength', 'resizable', 'resize');
+  guardConstructor('ArrayBuffer', arrayBufferKind);
+  guardGrowth(arrayBufferKind, 'resize');
+  guardTransfer(arrayBufferKind, 'transfer');
+  guardTransfer(arrayBufferKind, 'transferToFixedLength');
+  if (enableSharedMemory) {
+    // Growable SharedArrayBuffers are reserved and committed the same way; they are never detached.
+    const sharedKind = bufferKind(SharedArrayBuffer, 'byteLength', 'growable', 'grow');
+    guardConstructor('SharedArrayBuffer', sharedKind);
+    guardGrowth(sharedKind, 'grow');
+  }
   const typedArrayNames = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
     'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
-  for (let i = 0; i < typedArrayNames.length; i++) guardConstructor(typedArrayNames[i], false);
+  for (let i = 0; i < typedArrayNames.length; i++) guardConstructor(typedArrayNames[i], undefined);
 
   // FinalizationRegistry: V8 runs cleanup callbacks as tasks of its own, whenever it likes — also
   // between two of our entries or while the isolate is torn down, when no watchdog is armed. The
@@ -184,6 +428,43 @@
   // 2. Rendering values to bounded text (console and error messages).
   // ---------------------------------------------------------------------------------------------
   const TRUNCATED = { truncated: true };
+  // Strings a script makes can be ropes (V8 ConsStrings): `'x'.repeat(2 ** 28)` is a few hundred
+  // bytes of tree standing for 256 MB of text. Anything that reads their characters — slice,
+  // indexOf, replace, join, JSON.stringify, a Map lookup, handing them to .NET — first flattens the
+  // WHOLE string into one new allocation, which can abort the engine (worker lost). So the prelude
+  // checks `length` (always cheap) before any of those: text longer than its room is refused by
+  // length (console: output_limit) or cut; a prefix is taken only of a string short enough that
+  // flattening it costs little (SAFE_PREFIX_CHARS: at most ~2 MB), else a placeholder stands for it.
+  const SAFE_PREFIX_CHARS = 1 << 20;
+  const hugeStringText = (length) => '[a string of ' + length + ' characters]';
+  // Thrown (by console rendering only) once `oversizeText` holds the text that did not fit: the
+  // console then reports the entry's length to the bridge, which refuses it, without reading the
+  // text. Recognised by identity (`instanceof` would run a thrown proxy's traps).
+  const OVERSIZE = { oversize: true };
+  let oversizeText = '';
+  function oversize(text) {
+    oversizeText = text;
+    return OVERSIZE;
+  }
+  const SymbolDescription = uncurry(ObjectGetOwnPropertyDescriptor(Symbol.prototype, 'description').get);
+  const StringValueOf = uncurry(String.prototype.valueOf);
+  const symbolText = (sym) => {
+    const description = SymbolDescription(sym);
+    return description !== undefined && description.length > SAFE_PREFIX_CHARS
+      ? 'Symbol(' + hugeStringText(description.length) + ')' : SymbolToString(sym);
+  };
+  // An Error's `stack` is formatted by V8 on first read, copying its name and message into one
+  // flat string: it is read only when both are short. (A getter that answers short here and huge
+  // to V8's formatter still makes V8 build that string: the engine's heap limit then ends it.)
+  function errorStack(e) {
+    const name = e.name, message = e.message;
+    if ((typeof name === 'string' && name.length > SAFE_PREFIX_CHARS)
+        || (typeof message === 'string' && message.length > SAFE_PREFIX_CHARS)) {
+      return undefined;
+    }
+    const stack = e.stack;
+    return typeof stack === 'string' ? stack : undefined;
+  }
 
   function hasBrand(check, v) {
     try {
@@ -194,31 +475,50 @@
     }
   }
 
-  function renderValue(value, maxChars) {
+  // `forConsole`: text that does not fit throws OVERSIZE (the console entry is then refused by its
+  // length); otherwise it is cut, a huge string standing as a placeholder.
+  function renderValue(value, maxChars, forConsole) {
     const out = newList();
     let length = 0;
     const seen = new SetCtor();
+    // Every piece goes through here, its length checked before its characters are read.
     function emit(text) {
+      const room = maxChars - length + 1;   // one past: the caller sees that it was cut
+      if (text.length > room) {
+        if (forConsole) throw oversize(text);
+        if (text.length > SAFE_PREFIX_CHARS) text = hugeStringText(text.length);
+        if (text.length > room) text = StringSlice(text, 0, room);
+      }
       length += text.length;
       ArrayPush(out, text);
       if (length > maxChars) {
         throw TRUNCATED;
       }
     }
+    // A string quoted as JSON is at least two characters longer than itself, at most six times.
+    function quoted(text) {
+      if (text.length + 2 > maxChars - length + 1) {
+        if (forConsole) throw oversize(text);
+        return text.length > SAFE_PREFIX_CHARS ? hugeStringText(text.length)
+          : JSONStringify(StringSlice(text, 0, maxChars - length + 1));
+      }
+      return JSONStringify(text);
+    }
     function key(k) {
       if (typeof k === 'symbol') {
-        return '[' + SymbolToString(k) + ']';
+        return '[' + symbolText(k) + ']';
       }
+      if (k.length > maxChars - length + 1) return quoted(k);
       return RegExpExec(/^[A-Za-z_$][A-Za-z0-9_$]*$/, k) !== null ? k : JSONStringify(k);
     }
     function visit(v, depth) {
       switch (typeof v) {
-        case 'string': emit(depth === 0 ? v : JSONStringify(v)); return;
+        case 'string': emit(depth === 0 ? v : quoted(v)); return;
         case 'number': emit(ObjectIs(v, -0) ? '-0' : StringCtor(v)); return;
         case 'bigint': emit(StringCtor(v) + 'n'); return;
         case 'boolean': emit(v ? 'true' : 'false'); return;
         case 'undefined': emit('undefined'); return;
-        case 'symbol': emit(SymbolToString(v)); return;
+        case 'symbol': emit(symbolText(v)); return;
         case 'function': {
           const name = v.name;
           emit(typeof name === 'string' && name !== '' ? '[Function: ' + name + ']' : '[Function (anonymous)]');
@@ -238,8 +538,8 @@
       // that throws on anything else) before its internals are read.
       const tag = ReflectApply(ObjectPrototypeToString, v, []);
       if (v instanceof ErrorCtor) {
-        const stack = v.stack;
-        emit(typeof stack === 'string' ? cleanStackText(stack, true) : StringCtor(v.name) + ': ' + StringCtor(v.message));
+        const stack = errorStack(v);
+        emit(stack !== undefined ? cleanStackText(stack, true) : StringCtor(v.name) + ': ' + StringCtor(v.message));
         return;
       }
       if (tag === '[object Date]' && hasBrand(DateGetTime, v)) {
@@ -322,6 +622,7 @@
     try {
       visit(value, 0);
     } catch (e) {
+      if (e === OVERSIZE) throw e;
       // A getter, trap or revoked proxy that throws must not make console.log throw: the value
       // is shown as far as it could be rendered.
       if (e !== TRUNCATED) ArrayPush(out, ' [uninspectable]');
@@ -358,6 +659,7 @@
   // "at f (eval at start (warden:prelude...), <anonymous>:L:C)"; they become "at f (script.js:L:C)".
   function cleanStackText(stack, keepHeader) {
     // Stack text can be set by the script: bound it before any regular expression sees it.
+    if (stack.length > SAFE_PREFIX_CHARS) return hugeStringText(stack.length);   // too long to cut safely
     if (stack.length > STACK_SCAN_CHARS) stack = StringSlice(stack, 0, STACK_SCAN_CHARS);
     const lines = StringSplit(stack, '\n');
     const kept = newList();
@@ -403,37 +705,51 @@
 
   function formatArgs(args) {
     // Rendering stops a little past the remaining budget; the bridge then refuses the entry and
-    // ends the execution with output_limit. No giant string is ever built or copied to .NET.
+    // ends the execution with output_limit. No giant string is ever built, flattened or copied to
+    // .NET: a piece that does not fit comes back as OVERSIZE, and the entry returned is then a rope
+    // whose length alone (read by emitEntry) says it is too long.
     const budget = consoleCharBudget;
     const parts = newList();
     let used = 0;
     let start = 0;
-    if (args.length > 0 && typeof args[0] === 'string' && StringIndexOf(args[0], '%') >= 0) {
-      const fmt = args[0];
-      let next = 1;
-      const formatted = StringReplace(fmt, /%[sdifoOc%]/g, (spec) => {
-        if (spec === '%%') return '%';
-        if (next >= args.length) return spec;
-        const arg = args[next++];
-        let text;
-        switch (spec) {
-          case '%s': text = typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used)); break;
-          case '%d': case '%i': text = typeof arg === 'bigint' ? StringCtor(arg) + 'n' : toNumberText(arg, true); break;
-          case '%f': text = toNumberText(arg, false); break;
-          case '%c': text = ''; break;
-          default: text = renderValue(arg, MathMax(0, budget - used)); break;
+    try {
+      if (args.length > 0 && typeof args[0] === 'string') {
+        if (args[0].length > budget) throw oversize(args[0]);
+        if (StringIndexOf(args[0], '%') >= 0) {
+          const fmt = args[0];
+          let next = 1;
+          const formatted = StringReplace(fmt, /%[sdifoOc%]/g, (spec) => {
+            if (spec === '%%') return '%';
+            if (next >= args.length) return spec;
+            const arg = args[next++];
+            let text;
+            switch (spec) {
+              case '%s': text = typeof arg === 'string' ? arg : renderValue(arg, MathMax(0, budget - used), true); break;
+              case '%d': case '%i': text = typeof arg === 'bigint' ? StringCtor(arg) + 'n' : toNumberText(arg, true); break;
+              case '%f': text = toNumberText(arg, false); break;
+              case '%c': text = ''; break;
+              default: text = renderValue(arg, MathMax(0, budget - used), true); break;
+            }
+            if (text.length > budget - used) throw oversize(text);
+            used += text.length;
+            return text;
+          });
+          ArrayPush(parts, formatted);
+          used = formatted.length;
+          start = next;
         }
-        used += text.length;
-        return text;
-      });
-      ArrayPush(parts, formatted);
-      used = formatted.length;
-      start = next;
-    }
-    for (let i = start; i < args.length && used <= budget; i++) {
-      const text = renderValue(args[i], MathMax(0, budget - used));
-      ArrayPush(parts, text);
-      used += text.length + 1;
+      }
+      for (let i = start; i < args.length && used <= budget; i++) {
+        const text = renderValue(args[i], MathMax(0, budget - used), true);
+        ArrayPush(parts, text);
+        used += text.length + 1;
+      }
+    } catch (e) {
+      if (e !== OVERSIZE) throw e;
+      // A rope of the pieces so far and the one that did not fit: never read, only measured.
+      const text = oversizeText;
+      oversizeText = '';
+      return text.length > budget ? text : ArrayJoin(parts, ' ') + ' ' + text;
     }
     return ArrayJoin(parts, ' ');
   }
@@ -452,7 +768,16 @@
   }
 
   function emitEntry(level, text) {
-    if (groupIndent !== '') {
+    // Length first: `text` may be a rope of a script's huge string (see formatArgs).
+    if (text.length <= consoleCharBudget && groupIndent !== '') {
+      // The indented length is known before the indented text is made (deep groups times many lines).
+      let lines = 1;
+      for (let at = StringIndexOf(text, '\n'); at >= 0; at = StringIndexOf(text, '\n', at + 1)) lines++;
+      const indentedLength = text.length + lines * groupIndent.length;
+      if (indentedLength > consoleCharBudget) {
+        bridge.Log(level, '', indentedLength);
+        return;
+      }
       text = groupIndent + StringReplace(text, /\n/g, '\n' + groupIndent);
     }
     if (text.length > consoleCharBudget) {
@@ -483,7 +808,17 @@
       const message = formatArgs(args);
       emitEntry('trace', 'Trace' + (message !== '' ? ': ' + message : '') + (frames !== '' ? '\n' + frames : ''));
     },
-    dir(item) { emitEntry('log', renderValue(item, consoleCharBudget)); },
+    dir(item) {
+      let text;
+      try {
+        text = renderValue(item, consoleCharBudget, true);
+      } catch (e) {
+        if (e !== OVERSIZE) throw e;
+        text = oversizeText;   // longer than the budget: emitEntry refuses it by its length
+        oversizeText = '';
+      }
+      emitEntry('log', text);
+    },
     dirxml: log('log'),
     table: log('log'),
     assert(condition, ...args) {
@@ -498,12 +833,14 @@
     clear() { groupIndent = ''; },
     count(label = 'default') {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('info', label); return; }
       const n = (MapGet(counts, label) || 0) + 1;
       MapSet(counts, label, n);
       emitEntry('info', label + ': ' + n);
     },
     countReset(label = 'default') {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (MapHas(counts, label)) MapSet(counts, label, 0);
       else emitEntry('warn', "Count for '" + label + "' does not exist");
     },
@@ -517,18 +854,22 @@
     },
     groupEnd() { groupIndent = StringSlice(groupIndent, 2); },
     time(label = 'default') {
+      // A label too long to print is too long to look up (a Map lookup flattens it).
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' already exists"); return; }
       MapSet(timers, label, bridge.Now());
     },
     timeLog(label = 'default', ...args) {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
       const extra = args.length > 0 ? ' ' + formatArgs(args) : '';
       emitEntry('info', label + ': ' + elapsedText(MapGet(timers, label)) + extra);
     },
     timeEnd(label = 'default') {
       label = StringCtor(label);
+      if (label.length > consoleCharBudget) { emitEntry('warn', label); return; }
       if (!MapHas(timers, label)) { emitEntry('warn', "Timer '" + label + "' does not exist"); return; }
       emitEntry('info', label + ': ' + elapsedText(MapGet(timers, label)));
       MapDelete(timers, label);
@@ -719,6 +1060,9 @@
   }
   function bound(text) {
     const max = limits.maxErrorTextBytes;
+    if (text.length <= max) return text;
+    // Cutting a rope flattens all of it: past SAFE_PREFIX_CHARS only its length is told.
+    if (text.length > SAFE_PREFIX_CHARS) text = hugeStringText(text.length);
     return text.length > max ? StringSlice(text, 0, max - 3) + '\u2026' : text;
   }
 
@@ -732,12 +1076,12 @@
         name = typeof n === 'string' && n !== '' ? n : 'Error';
         message = errorText(e.message);
         if (message === '' && !(e instanceof ErrorCtor)) {
-          message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes);
+          message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes, false);
         }
-        const s = e.stack;
-        stack = typeof s === 'string' ? cleanStackText(s, false) : '';
+        const s = errorStack(e);
+        stack = s !== undefined ? cleanStackText(s, false) : '';
       } else {
-        message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes);
+        message = 'Uncaught ' + renderValue(e, limits.maxErrorTextBytes, false);
       }
     } catch (inner) {
       message = 'The thrown value could not be inspected';
@@ -760,7 +1104,9 @@
     const d = describe(e);
     let limit = '';
     let status = 'script_error';
-    if (refusedByEngine(e) && d.message === ALLOCATION_FAILED) {
+    // The refusal's identity decides (a script can throw a look-alike); the message only tells an
+    // allocation refusal from another RangeError of the same engine call (an invalid length).
+    if (refusedByEngine(e) && StringStartsWith(d.message, ALLOCATION_FAILED)) {
       status = 'memory_limit';
       limit = 'arrayBuffer';
     }
@@ -789,6 +1135,15 @@
         // A lower bound of the bytes this value adds to the output (the worker checks the exact
         // size afterwards): for a member, its separator and quoted key; for the value, its
         // quoted length if a string, else at least one character. Braces are not counted.
+        // JSON.stringify converts a String object with ToString after this returns (a patched
+        // toString could answer with a huge rope, which it would then copy): converted here
+        // instead, counted, and returned as the primitive it serialises as anyway.
+        // A String object always has an own, non-configurable `length`: that cheap test comes first,
+        // so the (throwing, slow) brand check runs only for the few objects that pass it.
+        if (v !== null && typeof v === 'object' && !ArrayIsArray(v) && ObjectHasOwn(v, 'length')
+            && hasBrand(StringValueOf, v)) {
+          v = StringCtor(v);
+        }
         const omitted = v === undefined || typeof v === 'function' || typeof v === 'symbol';
         if (top) {
           top = false;
@@ -834,8 +1189,9 @@
     })();
   }
 
-  function start(inputJson, code, isModule, entrySpecifier, documentNames, maxConsoleBytes, maxResultBytes, maxErrorTextBytes) {
+  function start(inputJson, code, isModule, entrySpecifier, documentNames, maxConsoleBytes, maxResultBytes, maxErrorTextBytes, memoryBytes) {
     limits = { maxConsoleBytes, maxResultBytes, maxErrorTextBytes };
+    memoryBudgetBytes = memoryBytes;
     consoleCharBudget = limits.maxConsoleBytes;
     ReflectDefineProperty(global, 'input', {
       value: inputJson === null ? null : JSONParse(inputJson),

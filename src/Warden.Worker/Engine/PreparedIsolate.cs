@@ -72,7 +72,7 @@ internal sealed class PreparedIsolate : IDisposable
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
             var factory = (ScriptObject)engine.Evaluate(Compile(engine, new DocumentInfo("warden:prelude"), PreludeSource, ref _preludeCodeCache));
             var control = (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, features.ResizableArrayBuffers, UserAgent);
+                features.WebAssembly, features.SharedMemory, UserAgent);
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
                 (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
         }
@@ -141,4 +141,4 @@ internal sealed class PreparedIsolate : IDisposable
 }
 
 /// <summary>Engine features that the operator enabled.</summary>
-internal sealed record EngineFeatures(bool WebAssembly, bool SharedMemory, bool ResizableArrayBuffers);
+internal sealed record EngineFeatures(bool WebAssembly, bool SharedMemory);

@@ -74,6 +74,15 @@ public sealed class SandboxBridge
     [ScriptUsage(ScriptAccess.Full)]
     public object LoadWebApis() => _evaluateWebApis();
 
+    /// <summary>
+    /// A full garbage collection of the calling isolate, on the script thread, inside the execution
+    /// (its time counts). The prelude asks for one only when its count of live resizable buffers
+    /// passes a cap and only after a share of that cap was newly allocated (so a script cannot make it
+    /// run back to back): V8 clears the weak references the count relies on only in a full collection.
+    /// </summary>
+    [ScriptUsage(ScriptAccess.Full)]
+    public void CollectGarbage() => (ScriptEngine.Current as Microsoft.ClearScript.V8.V8ScriptEngine)?.CollectGarbage(true);
+
     /// <summary>Most bytes one <c>crypto.getRandomValues</c> call may ask for (WebCrypto's quota).</summary>
     internal const int MaxRandomBytes = 65536;
 

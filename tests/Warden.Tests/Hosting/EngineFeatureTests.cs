@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Warden.Tests.Hosting;
 
-/// <summary>Features whose memory the engine cannot account for exist only when the operator enables them.</summary>
+/// <summary>Features whose memory the engine cannot account for exist only when the operator enables them; growable shared buffers are then counted by the prelude.</summary>
 [Collection("sandbox")]
 public sealed class EngineFeatureTests
 {
@@ -16,16 +16,22 @@ public sealed class EngineFeatureTests
             SpareWorkers = 0,
             EnableWebAssembly = true,
             EnableSharedMemory = true,
-            EnableResizableArrayBuffers = true,
         });
         await using var sandbox = new Sandbox(options, NullLogger<Sandbox>.Instance);
         var outcome = await sandbox.RunAsync(new Submission
         {
             Code = """
-                const rab = new ArrayBuffer(8, { maxByteLength: 64 }); rab.resize(16);
-                [typeof WebAssembly.Module, new SharedArrayBuffer(4).byteLength, typeof Atomics.add, rab.byteLength]
+                const sab = new SharedArrayBuffer(8, { maxByteLength: 64 }); sab.grow(16);
+                // Growable shared buffers are counted against the memory budget like resizable ones.
+                let refused = [];
+                try { new SharedArrayBuffer(1, { maxByteLength: 2 ** 40 }); } catch (e) { refused.push(e.message.startsWith('Array buffer allocation failed')); }
+                const big = new SharedArrayBuffer(0, { maxByteLength: 100 << 20 }); big.grow(100 << 20);
+                const other = new SharedArrayBuffer(0, { maxByteLength: 100 << 20 });
+                try { SharedArrayBuffer.prototype.grow.call(other, 100 << 20); } catch (e) { refused.push(e.name, other.byteLength); }
+                [typeof WebAssembly.Module, new SharedArrayBuffer(4).byteLength, typeof Atomics.add, sab.byteLength, sab.growable, refused]
                 """,
+            Limits = new ExecutionLimits(MemoryMb: 128),
         });
-        OutcomeAssert.Ok("[\"function\",4,\"function\",16]", outcome);
+        OutcomeAssert.Ok("[\"function\",4,\"function\",16,true,[true,\"RangeError\",0]]", outcome);
     }
 }

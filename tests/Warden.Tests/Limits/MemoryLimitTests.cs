@@ -71,18 +71,6 @@ public sealed class MemoryLimitTests(SandboxFixture fx)
         Assert.True(outcome.Status == OutcomeStatus.Ok, $"{name}: {outcome.ToJson()}");
     }
 
-    [Theory]
-    [InlineData("new ArrayBuffer(8, { maxByteLength: 2 ** 32 })")]
-    [InlineData("Reflect.construct(ArrayBuffer, [8, { maxByteLength: 2 ** 32 }])")]
-    [InlineData("new (new Uint8Array(1).buffer.constructor)(8, { maxByteLength: 2 ** 32 })")]
-    [InlineData("class B extends ArrayBuffer {}; new B(8, { maxByteLength: 2 ** 32 })")]
-    public async Task ResizableArrayBuffersAreRefused(string code)
-    {
-        var outcome = await fx.RunAsync(code);
-        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", outcome);
-        Assert.Contains("Resizable ArrayBuffers are disabled", outcome.Error!.Message);
-    }
-
     [Fact]
     public async Task OrdinaryArrayBuffersStillWork()
     {
