@@ -1,0 +1,750 @@
+// Warden built-in guards: evaluated in every fresh V8 context right after the prelude, before any
+// user code runs.
+//
+// WHY: V8 checks for interrupts (the watchdog's Interrupt()) only at JS function entries and loop
+// back-edges. A built-in that loops inside the engine (Torque/CSA/C++) never checks, so
+// `Array.prototype.includes.call({ length: 2**32 }, 1)` runs for minutes and the only way to stop
+// it is the worker ending itself (a worker start, ~1 s of CPU, per one-line submission). Every
+// built-in below is replaced by a wrapper that calls the original when the work is small (no cost
+// for ordinary scripts) and otherwise does the same work in an interruptible way:
+//  - generic array methods: a JS loop that follows the specification step by step (same
+//    property reads, writes, deletes and calls, in the same order), so it is stopped at its limit;
+//  - Array.from: the original, driven with an identity map function (one JS call per element);
+//  - sort/toSorted: the original sort driven by a JS comparator equal to the default SortCompare;
+//  - RegExp.prototype[Symbol.replace] and String.prototype.replaceAll with a replacement string:
+//    the original driven by a function replacer that implements GetSubstitution;
+//  - String.prototype.normalize: the original on chunks split before ASCII characters (an ASCII
+//    character is a starter that never composes with what precedes it, so normalising the
+//    chunks separately gives the same text).
+// What "small" means: a receiver whose length is an own data property (readable without running
+// any script code) of at most SMALL_LENGTH; anything else (proxies, getters, inherited lengths,
+// typed arrays as receivers) takes the JS path, which reads `length` exactly once, as the
+// specification does. Measured sizes and what remains unguarded: docs/limits.md.
+//
+// SECURITY: a strict function expression; it holds only built-ins captured before user code runs,
+// stores nothing where user code can reach it, and hands user code nothing but the wrappers.
+// Function.prototype.toString reports each wrapper as the original's native code.
+(function () {
+  'use strict';
+
+  const global = globalThis;
+  const ReflectApply = Reflect.apply;
+  const ReflectConstruct = Reflect.construct;
+  const ReflectDefineProperty = Reflect.defineProperty;
+  const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
+  const ReflectGetPrototypeOf = Reflect.getPrototypeOf;
+  const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
+  const ObjectCtor = Object;
+  const ArrayCtor = Array;
+  const ArrayIsArray = Array.isArray;
+  const ProxyCtor = Proxy;
+  const ProxyRevocable = Proxy.revocable;
+  const TypeErrorCtor = TypeError;
+  const RangeErrorCtor = RangeError;
+  const WeakSetCtor = WeakSet;
+  const WeakMapCtor = WeakMap;
+  const MathMax = Math.max;
+  const MathMin = Math.min;
+  const MathTrunc = Math.trunc;
+  const SymbolSpecies = Symbol.species;
+  const SymbolReplace = Symbol.replace;
+  const uncurry = (fn) => (thisArg, ...args) => ReflectApply(fn, thisArg, args);
+  const WeakSetAdd = uncurry(WeakSet.prototype.add);
+  const WeakSetHas = uncurry(WeakSet.prototype.has);
+  const WeakSetDelete = uncurry(WeakSet.prototype.delete);
+  const WeakMapGet = uncurry(WeakMap.prototype.get);
+  const WeakMapSet = uncurry(WeakMap.prototype.set);
+  const StringSlice = uncurry(String.prototype.slice);
+  const StringIndexOf = uncurry(String.prototype.indexOf);
+  const StringCharCodeAt = uncurry(String.prototype.charCodeAt);
+  const StringSearch = uncurry(String.prototype.search);
+  const ArrayPrototype = Array.prototype;
+  const ArraySortOriginal = ArrayPrototype.sort;
+  const ArraySort = uncurry(ArraySortOriginal);
+
+  /** Work (elements visited) that a built-in may do without checking for interrupts: ~10–50 ms. */
+  const SMALL_LENGTH = 1 << 20;
+  /** Strings up to this length are replaced or normalised by the original in one call. */
+  const SMALL_STRING = 1 << 18;
+  /** Arrays up to this length are sorted by the original with its native default comparison. */
+  const SMALL_SORT = 1 << 14;
+  const MAX_SAFE_LENGTH = 2 ** 53 - 1;
+  const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+  // A list the guards fill: no prototype, so index writes never reach setters a script planted
+  // on Array.prototype or Object.prototype.
+  const newList = () => {
+    const list = [];
+    ReflectSetPrototypeOf(list, null);
+    return list;
+  };
+
+  // --- Proxies are recorded at creation: the only way to tell one from its target without
+  // running its traps. Reading `length` of a proxy would run a trap the original then runs again.
+  const proxies = new WeakSetCtor();
+  const originals = new WeakMapCtor();   // wrapper -> original, for Function.prototype.toString
+  const guardedProxy = new ProxyCtor(ProxyCtor, {
+    construct(target, args, newTarget) {
+      const proxy = ReflectConstruct(target, args, newTarget === guardedProxy ? target : newTarget);
+      WeakSetAdd(proxies, proxy);
+      return proxy;
+    },
+  });
+  WeakMapSet(originals, guardedProxy, ProxyCtor);
+  const revocableMethods = {
+    revocable(target, handler) {
+      const result = ReflectApply(ProxyRevocable, ProxyCtor, [target, handler]);
+      WeakSetAdd(proxies, result.proxy);   // result is a fresh ordinary object of V8's own
+      return result;
+    },
+  };
+  install(ProxyCtor, 'revocable', revocableMethods.revocable, ProxyRevocable);
+  ReflectDefineProperty(global, 'Proxy', { __proto__: null, value: guardedProxy, writable: true, enumerable: false, configurable: true });
+
+  // Function.prototype.toString: a wrapper prints as the built-in it stands for.
+  const FunctionToString = Function.prototype.toString;
+  const toStringMethods = {
+    toString() {
+      const original = (typeof this === 'function' || (typeof this === 'object' && this !== null)) ? WeakMapGet(originals, this) : undefined;
+      return ReflectApply(FunctionToString, original === undefined ? this : original, []);
+    },
+  };
+  install(Function.prototype, 'toString', toStringMethods.toString, FunctionToString);
+
+  function install(holder, key, wrapper, original) {
+    WeakMapSet(originals, wrapper, original);
+    const own = ReflectGetOwnPropertyDescriptor(holder, key);
+    ReflectDefineProperty(holder, key, { __proto__: null, value: wrapper, writable: own.writable, enumerable: own.enumerable, configurable: own.configurable });
+  }
+
+  // --- Abstract operations (ECMA-262), written so that they run no script code beyond what the
+  // specification's own steps run.
+  function toIntegerOrInfinity(value) {
+    const number = +value;   // ToNumber: throws for Symbol and BigInt as the built-ins do
+    if (number !== number || number === 0) return 0;
+    return MathTrunc(number);
+  }
+  function toLength(value) {
+    const length = toIntegerOrInfinity(value);
+    return length <= 0 ? 0 : MathMin(length, MAX_SAFE_LENGTH);
+  }
+  const lengthOfArrayLike = (object) => toLength(object.length);
+  // Resolves a relative index (start/end/target arguments) against len.
+  function relativeIndex(value, len) {
+    const relative = toIntegerOrInfinity(value);
+    return relative < 0 ? MathMax(len + relative, 0) : MathMin(relative, len);
+  }
+  const sameValueZero = (x, y) => x === y || (x !== x && y !== y);
+  function createDataPropertyOrThrow(object, key, value) {
+    if (!ReflectDefineProperty(object, key, { __proto__: null, value, writable: true, enumerable: true, configurable: true })) {
+      throw new TypeErrorCtor(`Cannot add property ${key}, object is not extensible`);
+    }
+  }
+  function isConstructor(value) {
+    if (typeof value !== 'function') return false;
+    // A proxy has [[Construct]] exactly when its target has; this one's trap touches nothing.
+    try {
+      ReflectConstruct(new ProxyCtor(value, { __proto__: null, construct: () => ({}) }), []);
+      return true;
+    } catch (notConstructor) {
+      return false;
+    }
+  }
+  function arrayCreate(length) {
+    if (length > MAX_ARRAY_LENGTH) throw new RangeErrorCtor('Invalid array length');
+    return new ArrayCtor(length);
+  }
+  function arraySpeciesCreate(original, length) {
+    if (!ArrayIsArray(original)) return arrayCreate(length);
+    let constructor = original.constructor;
+    if (constructor !== null && (typeof constructor === 'object' || typeof constructor === 'function')) {
+      constructor = constructor[SymbolSpecies];
+      if (constructor === null) constructor = undefined;
+    }
+    if (constructor === undefined) return arrayCreate(length);
+    if (!isConstructor(constructor)) throw new TypeErrorCtor('object.constructor[Symbol.species] is not a constructor');
+    return ReflectConstruct(constructor, [length]);
+  }
+  function requireCallable(fn) {
+    if (typeof fn !== 'function') throw new TypeErrorCtor(`${typeof fn === 'object' && fn !== null ? '#<Object>' : String(fn)} is not a function`);
+  }
+
+  // True when the receiver's length can be read without running script code and is small: the
+  // original then does a bounded amount of work. Walks the prototype chain with
+  // getOwnPropertyDescriptor, which runs no script code on anything but a proxy.
+  function isSmall(receiver) {
+    if (receiver === null || receiver === undefined) return true;   // the original throws its own TypeError
+    if (typeof receiver === 'string') return receiver.length <= SMALL_LENGTH;
+    try {
+      let object = ObjectCtor(receiver);
+      for (let depth = 0; object !== null && depth < 64; depth++) {
+        if (WeakSetHas(proxies, object)) return false;
+        const own = ReflectGetOwnPropertyDescriptor(object, 'length');
+        if (own !== undefined) {
+          return 'value' in own && typeof own.value === 'number' && toLength(own.value) <= SMALL_LENGTH;
+        }
+        object = ReflectGetPrototypeOf(object);
+      }
+      return object === null;
+    } catch (unreadable) {
+      return false;   // the JS path reads `length` itself and throws what the original would
+    }
+  }
+
+  // --- Array.prototype: each wrapper keeps the original's name and length (method definitions
+  // with the same formal parameters: no `prototype`, not constructors, like the built-ins).
+  const A = ArrayPrototype;
+  const originalOf = (name) => A[name];
+  const guarded = { __proto__: null };
+
+  const arrayMethods = {
+    includes(searchElement) {
+      if (isSmall(this) || (ArrayIsArray(this) && !WeakSetHas(proxies, this))) {
+        // V8 answers includes() on a real (even sparse) array without visiting every hole.
+        return ReflectApply(guarded.includes, this, arguments);
+      }
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      if (len === 0) return false;
+      const n = toIntegerOrInfinity(arguments[1]);
+      if (n === Infinity) return false;
+      for (let k = n >= 0 ? n : MathMax(len + n, 0); k < len; k++) {
+        if (sameValueZero(searchElement, O[k])) return true;
+      }
+      return false;
+    },
+    indexOf(searchElement) {
+      if (isSmall(this)) return ReflectApply(guarded.indexOf, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      if (len === 0) return -1;
+      const n = toIntegerOrInfinity(arguments[1]);
+      if (n === Infinity) return -1;
+      for (let k = n >= 0 ? n : MathMax(len + n, 0); k < len; k++) {
+        if (k in O && O[k] === searchElement) return k;
+      }
+      return -1;
+    },
+    lastIndexOf(searchElement) {
+      if (isSmall(this)) return ReflectApply(guarded.lastIndexOf, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      if (len === 0) return -1;
+      const n = arguments.length > 1 ? toIntegerOrInfinity(arguments[1]) : len - 1;
+      if (n === -Infinity) return -1;
+      for (let k = n >= 0 ? MathMin(n, len - 1) : len + n; k >= 0; k--) {
+        if (k in O && O[k] === searchElement) return k;
+      }
+      return -1;
+    },
+    reverse() {
+      if (isSmall(this)) return ReflectApply(guarded.reverse, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      const middle = MathTrunc(len / 2);
+      for (let lower = 0; lower !== middle; lower++) {
+        const upper = len - lower - 1;
+        const lowerExists = lower in O;
+        const lowerValue = lowerExists ? O[lower] : undefined;
+        const upperExists = upper in O;
+        const upperValue = upperExists ? O[upper] : undefined;
+        if (lowerExists && upperExists) {
+          O[lower] = upperValue;
+          O[upper] = lowerValue;
+        } else if (upperExists) {
+          O[lower] = upperValue;
+          delete O[upper];
+        } else if (lowerExists) {
+          delete O[lower];
+          O[upper] = lowerValue;
+        }
+      }
+      return O;
+    },
+    fill(value) {
+      if (isSmall(this)) return ReflectApply(guarded.fill, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      let k = relativeIndex(arguments[1], len);
+      const end = arguments[2];
+      const final = end === undefined ? len : relativeIndex(end, len);
+      for (; k < final; k++) O[k] = value;
+      return O;
+    },
+    copyWithin(target, start) {
+      if (isSmall(this)) return ReflectApply(guarded.copyWithin, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      let to = relativeIndex(target, len);
+      let from = relativeIndex(start, len);
+      const end = arguments[2];
+      const final = end === undefined ? len : relativeIndex(end, len);
+      let count = MathMin(final - from, len - to);
+      let direction = 1;
+      if (from < to && to < from + count) {
+        direction = -1;
+        from = from + count - 1;
+        to = to + count - 1;
+      }
+      for (; count > 0; count--) {
+        if (from in O) {
+          O[to] = O[from];
+        } else {
+          delete O[to];
+        }
+        from += direction;
+        to += direction;
+      }
+      return O;
+    },
+    join(separator) {
+      if (isSmall(this)) return ReflectApply(guarded.join, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      // V8 refuses these lengths before reading any element (observed: RangeError at once).
+      if (len > MAX_ARRAY_LENGTH) throw new RangeErrorCtor('Invalid array length');
+      const sep = separator === undefined ? ',' : `${separator}`;
+      return joinCycleSafe(O, len, (element) => (element === undefined || element === null ? '' : `${element}`), sep);
+    },
+    toLocaleString() {
+      if (isSmall(this)) return ReflectApply(guarded.toLocaleString, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      if (len > MAX_ARRAY_LENGTH) throw new RangeErrorCtor('Invalid array length');
+      const locales = arguments[0];
+      const options = arguments[1];
+      return joinCycleSafe(O, len, (element) => (element === undefined || element === null ? '' : `${element.toLocaleString(locales, options)}`), ',');
+    },
+    sort(comparefn) {
+      if (comparefn !== undefined && typeof comparefn !== 'function') return ReflectApply(guarded.sort, this, arguments);
+      if (isSmall(this) && (comparefn !== undefined || smallSort(this))) return ReflectApply(guarded.sort, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      const items = newList();
+      let count = 0;
+      for (let k = 0; k < len; k++) {
+        if (k in O) items[count++] = O[k];
+      }
+      sortList(items, comparefn);
+      let j = 0;
+      for (; j < count; j++) O[j] = items[j];
+      for (; j < len; j++) delete O[j];   // keeps the number of holes (SortIndexedProperties skip-holes)
+      return O;
+    },
+    toSorted(comparefn) {
+      if (comparefn !== undefined && typeof comparefn !== 'function') return ReflectApply(guarded.toSorted, this, arguments);
+      if (isSmall(this) && (comparefn !== undefined || smallSort(this))) return ReflectApply(guarded.toSorted, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      const result = arrayCreate(len);
+      const items = newList();
+      for (let k = 0; k < len; k++) items[k] = O[k];
+      sortList(items, comparefn);
+      for (let j = 0; j < len; j++) result[j] = items[j];
+      return result;
+    },
+    toReversed() {
+      if (isSmall(this)) return ReflectApply(guarded.toReversed, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      const result = arrayCreate(len);
+      for (let k = 0; k < len; k++) result[k] = O[len - k - 1];
+      return result;
+    },
+    with(index, value) {
+      if (isSmall(this)) return ReflectApply(guarded.with, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      const relative = toIntegerOrInfinity(index);
+      const actual = relative >= 0 ? relative : len + relative;
+      if (actual >= len || actual < 0) throw new RangeErrorCtor('Invalid index : ' + relative);
+      const result = arrayCreate(len);
+      for (let k = 0; k < len; k++) result[k] = k === actual ? value : O[k];
+      return result;
+    },
+    forEach(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.forEach, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      const thisArg = arguments[1];
+      for (let k = 0; k < len; k++) {
+        if (k in O) ReflectApply(callbackfn, thisArg, [O[k], k, O]);
+      }
+      return undefined;
+    },
+    map(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.map, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      const thisArg = arguments[1];
+      const result = arraySpeciesCreate(O, len);
+      for (let k = 0; k < len; k++) {
+        if (k in O) createDataPropertyOrThrow(result, k, ReflectApply(callbackfn, thisArg, [O[k], k, O]));
+      }
+      return result;
+    },
+    filter(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.filter, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      const thisArg = arguments[1];
+      const result = arraySpeciesCreate(O, 0);
+      let to = 0;
+      for (let k = 0; k < len; k++) {
+        if (k in O) {
+          const value = O[k];
+          if (ReflectApply(callbackfn, thisArg, [value, k, O])) createDataPropertyOrThrow(result, to++, value);
+        }
+      }
+      return result;
+    },
+    some(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.some, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      const thisArg = arguments[1];
+      for (let k = 0; k < len; k++) {
+        if (k in O && ReflectApply(callbackfn, thisArg, [O[k], k, O])) return true;
+      }
+      return false;
+    },
+    every(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.every, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      const thisArg = arguments[1];
+      for (let k = 0; k < len; k++) {
+        if (k in O && !ReflectApply(callbackfn, thisArg, [O[k], k, O])) return false;
+      }
+      return true;
+    },
+    reduce(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.reduce, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      let k = 0;
+      let accumulator;
+      if (arguments.length > 1) {
+        accumulator = arguments[1];
+      } else {
+        for (; k < len && !(k in O); k++) { /* find the first present element */ }
+        if (k >= len) throw new TypeErrorCtor('Reduce of empty array with no initial value');
+        accumulator = O[k++];
+      }
+      for (; k < len; k++) {
+        if (k in O) accumulator = ReflectApply(callbackfn, undefined, [accumulator, O[k], k, O]);
+      }
+      return accumulator;
+    },
+    reduceRight(callbackfn) {
+      if (isSmall(this)) return ReflectApply(guarded.reduceRight, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      requireCallable(callbackfn);
+      let k = len - 1;
+      let accumulator;
+      if (arguments.length > 1) {
+        accumulator = arguments[1];
+      } else {
+        for (; k >= 0 && !(k in O); k--) { /* find the last present element */ }
+        if (k < 0) throw new TypeErrorCtor('Reduce of empty array with no initial value');
+        accumulator = O[k--];
+      }
+      for (; k >= 0; k--) {
+        if (k in O) accumulator = ReflectApply(callbackfn, undefined, [accumulator, O[k], k, O]);
+      }
+      return accumulator;
+    },
+    slice(start, end) {
+      if (isSmall(this)) return ReflectApply(guarded.slice, this, arguments);
+      const O = ObjectCtor(this);
+      const len = lengthOfArrayLike(O);
+      let k = relativeIndex(start, len);
+      const final = end === undefined ? len : relativeIndex(end, len);
+      const count = MathMax(final - k, 0);
+      const result = arraySpeciesCreate(O, count);
+      let n = 0;
+      for (; k < final; k++, n++) {
+        if (k in O) createDataPropertyOrThrow(result, n, O[k]);
+      }
+      result.length = n;
+      return result;
+    },
+    flat() {
+      if (isSmall(this)) return ReflectApply(guarded.flat, this, arguments);
+      const O = ObjectCtor(this);
+      const sourceLen = lengthOfArrayLike(O);
+      const depthArgument = arguments[0];
+      const depth = depthArgument === undefined ? 1 : MathMax(toIntegerOrInfinity(depthArgument), 0);
+      const result = arraySpeciesCreate(O, 0);
+      flattenIntoArray(result, O, sourceLen, 0, depth);
+      return result;
+    },
+  };
+
+  function flattenIntoArray(target, source, sourceLen, start, depth, mapper, thisArg) {
+    let targetIndex = start;
+    for (let sourceIndex = 0; sourceIndex < sourceLen; sourceIndex++) {
+      if (!(sourceIndex in source)) continue;
+      let element = source[sourceIndex];
+      if (mapper !== undefined) element = ReflectApply(mapper, thisArg, [element, sourceIndex, source]);
+      if (depth > 0 && ArrayIsArray(element)) {
+        targetIndex = flattenIntoArray(target, element, lengthOfArrayLike(element), targetIndex, depth - 1);
+      } else {
+        if (targetIndex >= MAX_SAFE_LENGTH) throw new TypeErrorCtor('Array too long');
+        createDataPropertyOrThrow(target, targetIndex++, element);
+      }
+    }
+    return targetIndex;
+  }
+  arrayMethods.flatMap = {
+    flatMap(mapper) {
+      if (isSmall(this)) return ReflectApply(guarded.flatMap, this, arguments);
+      const O = ObjectCtor(this);
+      const sourceLen = lengthOfArrayLike(O);
+      requireCallable(mapper);
+      const result = arraySpeciesCreate(O, 0);
+      flattenIntoArray(result, O, sourceLen, 0, 1, mapper, arguments[1]);
+      return result;
+    },
+  }.flatMap;
+
+  // join's cycle detection: V8 joins a receiver that is already being joined (an array that
+  // contains itself) as the empty string instead of recursing; the JS path keeps the same rule.
+  const joining = new WeakSetCtor();
+  function joinCycleSafe(O, len, render, sep) {
+    if (WeakSetHas(joining, O)) return '';
+    WeakSetAdd(joining, O);
+    try {
+      let result = '';
+      for (let k = 0; k < len; k++) {
+        if (k > 0) result += sep;
+        result += render(O[k]);
+      }
+      return result;
+    } finally {
+      WeakSetDelete(joining, O);
+    }
+  }
+
+  // The default SortCompare (undefined is placed last by the sort itself, never compared).
+  // Template literals are ToString: a Symbol throws, as in the built-in.
+  const defaultCompare = (x, y) => {
+    const xs = `${x}`;
+    const ys = `${y}`;
+    return xs < ys ? -1 : xs > ys ? 1 : 0;
+  };
+  // True when the original default sort of this receiver is small enough to run uninterrupted.
+  function smallSort(receiver) {
+    if (receiver === null || receiver === undefined) return true;
+    const length = ObjectCtor(receiver).length;   // isSmall() proved this is an own data property
+    return typeof length !== 'number' || length <= SMALL_SORT;
+  }
+  // Sorts a prototype-less list of present elements the way the built-in sort does.
+  function sortList(items, comparefn) {
+    if (comparefn !== undefined) {
+      // The original sort calls the script's comparator, which is JS: interruptible, and the
+      // sequence of comparisons is exactly the built-in's.
+      ArraySort(items, comparefn);
+      return;
+    }
+    // Default order. When every item is a primitive other than a Symbol, ToString runs no script
+    // code, so the strings can be made once; any stable sort with the same order then gives the
+    // built-in's result. Otherwise the built-in's sequence of ToString calls is kept.
+    const count = items.length;
+    let primitive = true;
+    for (let i = 0; i < count && primitive; i++) {
+      const item = items[i];
+      primitive = item === null || (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol');
+    }
+    if (!primitive) {
+      ArraySort(items, defaultCompare);
+      return;
+    }
+    const keys = newList();
+    const order = newList();
+    for (let i = 0; i < count; i++) {
+      const item = items[i];
+      keys[i] = item === undefined ? undefined : `${item}`;
+      order[i] = i;
+    }
+    ArraySort(order, (a, b) => {
+      const ka = keys[a];
+      const kb = keys[b];
+      if (ka === undefined) return kb === undefined ? a - b : 1;
+      if (kb === undefined) return -1;
+      return ka < kb ? -1 : ka > kb ? 1 : a - b;
+    });
+    const sorted = newList();
+    for (let i = 0; i < count; i++) sorted[i] = items[order[i]];
+    for (let i = 0; i < count; i++) items[i] = sorted[i];
+  }
+
+  const arrayNames = ['includes', 'indexOf', 'lastIndexOf', 'reverse', 'fill', 'copyWithin', 'join', 'toLocaleString',
+    'sort', 'toSorted', 'toReversed', 'with', 'forEach', 'map', 'filter', 'some', 'every', 'reduce', 'reduceRight',
+    'slice', 'flat', 'flatMap'];
+  for (let i = 0; i < arrayNames.length; i++) {
+    const name = arrayNames[i];
+    const original = originalOf(name);
+    if (typeof original !== 'function') continue;
+    guarded[name] = original;
+    install(A, name, arrayMethods[name], original);
+  }
+
+  // --- Array.from: without a map function, an array-like or iterable of any length is copied
+  // inside the engine. An identity map function makes the original call JS once per element
+  // (interruptible) with the same result: mapfn(value, k) returns value.
+  const ArrayFrom = ArrayCtor.from;
+  const identity = (value) => value;
+  const fromMethods = {
+    from(items) {
+      const mapfn = arguments[1];
+      if (mapfn !== undefined || (typeof items === 'string' ? items.length <= SMALL_LENGTH : ArrayIsArray(items) && isSmall(items))) {
+        return ReflectApply(ArrayFrom, this, arguments);
+      }
+      return ReflectApply(ArrayFrom, this, [items, identity]);
+    },
+  };
+  install(ArrayCtor, 'from', fromMethods.from, ArrayFrom);
+
+  // --- String replacement with a replacement string: the original with a function replacer
+  // implementing GetSubstitution, so each match is a JS call. Only for primitive string
+  // arguments, whose ToString runs no script code, so nothing observable moves.
+  function getSubstitution(matched, str, position, captures, namedCaptures, template) {
+    let result = '';
+    let i = 0;
+    const templateLength = template.length;
+    while (i < templateLength) {
+      const dollar = StringIndexOf(template, '$', i);
+      if (dollar === -1) {
+        result += StringSlice(template, i);
+        break;
+      }
+      result += StringSlice(template, i, dollar);
+      i = dollar;
+      const next = dollar + 1 < templateLength ? StringCharCodeAt(template, dollar + 1) : -1;
+      if (next === 0x24) {            // $$
+        result += '$';
+        i += 2;
+      } else if (next === 0x60) {     // $`
+        result += StringSlice(str, 0, position);
+        i += 2;
+      } else if (next === 0x26) {     // $&
+        result += matched;
+        i += 2;
+      } else if (next === 0x27) {     // $'
+        result += StringSlice(str, MathMin(position + matched.length, str.length));
+        i += 2;
+      } else if (next >= 0x30 && next <= 0x39) {
+        const second = dollar + 2 < templateLength ? StringCharCodeAt(template, dollar + 2) : -1;
+        let digitCount = second >= 0x30 && second <= 0x39 ? 2 : 1;
+        let index = digitCount === 2 ? (next - 0x30) * 10 + (second - 0x30) : next - 0x30;
+        if (index > captures.length && digitCount === 2) {
+          digitCount = 1;
+          index = next - 0x30;
+        }
+        if (index >= 1 && index <= captures.length) {
+          const capture = captures[index - 1];
+          result += capture === undefined ? '' : capture;
+        } else {
+          result += StringSlice(template, dollar, dollar + 1 + digitCount);
+        }
+        i += 1 + digitCount;
+      } else if (next === 0x3c) {     // $<
+        const gtPos = StringIndexOf(template, '>', dollar);
+        if (gtPos === -1 || namedCaptures === undefined) {
+          result += '$<';
+          i += 2;
+        } else {
+          const capture = ObjectCtor(namedCaptures)[StringSlice(template, dollar + 2, gtPos)];
+          result += capture === undefined ? '' : `${capture}`;
+          i = gtPos + 1;
+        }
+      } else {
+        result += '$';
+        i += 1;
+      }
+    }
+    return result;
+  }
+  // A replacer for the RegExp and string-pattern paths: arguments are
+  // (matched, ...captures, position, string[, namedCaptures]).
+  function substitutionReplacer(template) {
+    return function (matched) {
+      const count = arguments.length;
+      const hasGroups = typeof arguments[count - 1] !== 'string';
+      const last = hasGroups ? count - 2 : count - 1;
+      const captures = newList();
+      for (let i = 1; i < last - 1; i++) captures[i - 1] = arguments[i];
+      return getSubstitution(matched, arguments[last], arguments[last - 1], captures, hasGroups ? arguments[count - 1] : undefined, template);
+    };
+  }
+
+  const RegExpReplace = RegExp.prototype[SymbolReplace];
+  const regExpMethods = {
+    [SymbolReplace](string, replaceValue) {
+      if (typeof string === 'string' && string.length > SMALL_STRING && typeof replaceValue === 'string') {
+        return ReflectApply(RegExpReplace, this, [string, substitutionReplacer(replaceValue)]);
+      }
+      return ReflectApply(RegExpReplace, this, arguments);
+    },
+  };
+  install(RegExp.prototype, SymbolReplace, regExpMethods[SymbolReplace], RegExpReplace);
+
+  const StringReplaceAll = String.prototype.replaceAll;
+  const replaceAllMethods = {
+    replaceAll(searchValue, replaceValue) {
+      if (typeof this === 'string' && this.length > SMALL_STRING && typeof searchValue === 'string' && typeof replaceValue === 'string') {
+        return ReflectApply(StringReplaceAll, this, [searchValue, substitutionReplacer(replaceValue)]);
+      }
+      return ReflectApply(StringReplaceAll, this, arguments);
+    },
+  };
+  install(String.prototype, 'replaceAll', replaceAllMethods.replaceAll, StringReplaceAll);
+
+  // --- normalize: the original on chunks that end just before an ASCII character or a Latin-1
+  // letter (U+00C0–U+00FF). Each of these is a starter (canonical combining class 0) whose
+  // decomposition, canonical or compatibility, begins with a starter, and none is the second
+  // element of a canonical composition: no normalisation step (decomposition, reordering of
+  // non-starters, composition with the last starter) crosses the point before it, so
+  // normalize(a + b) === normalize(a) + normalize(b) there. Text without such a character for
+  // longer than a chunk is normalised in one call (docs/limits.md: what remains).
+  const StringNormalize = String.prototype.normalize;
+  const asciiPattern = /[\0-\x7f\xc0-\xff]/;
+  const normalizeMethods = {
+    normalize() {
+      if (typeof this !== 'string' || this.length <= SMALL_STRING) return ReflectApply(StringNormalize, this, arguments);
+      // The form is converted once (ToString runs script code for an object) and validated
+      // by the original (RangeError for an unknown form) before any chunk is normalised.
+      const form = arguments[0] === undefined ? 'NFC' : `${arguments[0]}`;
+      ReflectApply(StringNormalize, '', [form]);
+      const str = this;
+      let result = '';
+      let start = 0;
+      while (start < str.length) {
+        let end = start + SMALL_STRING;
+        if (end >= str.length) {
+          end = str.length;
+        } else {
+          const nextAscii = StringSearch(StringSlice(str, end, end + SMALL_STRING), asciiPattern);
+          end = nextAscii === -1 ? MathMin(end + SMALL_STRING, str.length) : end + nextAscii;
+          if (nextAscii === -1 && end < str.length) {
+            // No safe split point nearby: extend to the next ASCII character, whatever the size.
+            const further = StringSearch(StringSlice(str, end), asciiPattern);
+            end = further === -1 ? str.length : end + further;
+          }
+        }
+        result += ReflectApply(StringNormalize, StringSlice(str, start, end), [form]);
+        start = end;
+      }
+      return result;
+    },
+  };
+  install(String.prototype, 'normalize', normalizeMethods.normalize, StringNormalize);
+})();
