@@ -286,6 +286,16 @@
       let k = relativeIndex(arguments[1], len);
       const end = arguments[2];
       const final = end === undefined ? len : relativeIndex(end, len);
+      if (ArrayIsArray(O) && !WeakSetHas(proxies, O)) {
+        // A real array (`Array(1e7).fill(0)` is common): the original on bounded ranges, with the
+        // positions already converted. A setter planted on the prototype chain may change the
+        // length in between; the rest is then done by the JS loop, which keeps the original len.
+        while (k < final && O.length === len) {
+          const chunkEnd = MathMin(k + SMALL_LENGTH, final);
+          ReflectApply(guarded.fill, O, [value, k, chunkEnd]);
+          k = chunkEnd;
+        }
+      }
       for (; k < final; k++) O[k] = value;
       return O;
     },
@@ -897,38 +907,74 @@
   }
 
   // --- %TypedArray%.prototype.sort/toSorted without a comparator: V8 sorts numerically inside
-  // the engine (1e8 doubles: seconds, no interrupt check). A JS comparator with the same numeric
-  // order (-0 before +0, NaN last) makes each comparison a JS call; the elements are numbers or
-  // BigInts, so any sort by that order gives the same result.
+  // the engine (1e8 doubles: seconds, no interrupt check), and with a comparator it first copies
+  // every element into a boxed work array, also uninterrupted. A big typed array is therefore
+  // sorted here by a JS merge sort in a scratch copy of the same type, with the built-in's
+  // numeric order (-0 before +0, NaN last). The elements are numbers or BigInts, which nothing
+  // can observe being compared, and equal elements are indistinguishable (but for NaN payloads,
+  // which V8 does not keep either), so any sort by that order gives the same result.
   const TypedArrayPrototype = ReflectGetPrototypeOf(Uint8Array.prototype);
-  const TypedArrayLength = ReflectGetOwnPropertyDescriptor(TypedArrayPrototype, 'length').get;
-  const numericCompare = (x, y) => {
-    if (x < y) return -1;
-    if (x > y) return 1;
-    if (x !== x) return y !== y ? 0 : 1;
-    if (y !== y) return -1;
-    if (x === 0 && y === 0) {
-      const xNegative = 1 / x < 0;
-      const yNegative = 1 / y < 0;
-      return xNegative === yNegative ? 0 : xNegative ? -1 : 1;
+  const TypedArrayLength = uncurry(ReflectGetOwnPropertyDescriptor(TypedArrayPrototype, 'length').get);
+  const TypedArrayTag = uncurry(ReflectGetOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag).get);
+  const TypedArraySet = uncurry(TypedArrayPrototype.set);
+  const typedArrayConstructors = { __proto__: null };
+  const typedArrayNames = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+    'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
+  for (let i = 0; i < typedArrayNames.length; i++) {
+    if (typeof global[typedArrayNames[i]] === 'function') typedArrayConstructors[typedArrayNames[i]] = global[typedArrayNames[i]];
+  }
+  const numericLess = (x, y) => x < y || (x !== x ? false : y !== y ? true : x === 0 && y === 0 && 1 / x < 0 && 1 / y > 0);
+  // Sorts `data` in place; `scratch` is a typed array of the same type and length.
+  function mergeSortTyped(data, scratch, length) {
+    let from = data;
+    let to = scratch;
+    for (let width = 1; width < length; width *= 2) {
+      for (let left = 0; left < length; left += 2 * width) {
+        const middle = MathMin(left + width, length);
+        const right = MathMin(left + 2 * width, length);
+        let i = left;
+        let j = middle;
+        let k = left;
+        while (i < middle && j < right) {
+          // Stable: the left run's element goes first unless the right one is strictly less.
+          if (numericLess(from[j], from[i])) to[k++] = from[j++]; else to[k++] = from[i++];
+        }
+        while (i < middle) to[k++] = from[i++];
+        while (j < right) to[k++] = from[j++];
+      }
+      const swap = from;
+      from = to;
+      to = swap;
     }
-    return 0;
-  };
+    if (from !== data) TypedArraySet(data, from);
+  }
+  // The length of a typed array whose default sort is too big to run uninterrupted, or -1.
   const bigTypedArray = (receiver) => {
     try {
-      return ReflectApply(TypedArrayLength, receiver, []) > SMALL_SORT * 4;
+      const length = TypedArrayLength(receiver);
+      return length > SMALL_SORT * 4 ? length : -1;
     } catch (notTypedArray) {
-      return false;   // the original throws its own TypeError
+      return -1;   // the original throws its own TypeError
     }
   };
   const TypedArraySort = TypedArrayPrototype.sort;
   const TypedArrayToSorted = TypedArrayPrototype.toSorted;
   const typedArrayMethods = {
     sort(comparefn) {
-      return ReflectApply(TypedArraySort, this, comparefn === undefined && bigTypedArray(this) ? [numericCompare] : arguments);
+      const length = comparefn === undefined ? bigTypedArray(this) : -1;
+      if (length < 0) return ReflectApply(TypedArraySort, this, arguments);
+      const Ctor = typedArrayConstructors[TypedArrayTag(this)];
+      mergeSortTyped(this, new Ctor(length), length);
+      return this;
     },
     toSorted(comparefn) {
-      return ReflectApply(TypedArrayToSorted, this, comparefn === undefined && bigTypedArray(this) ? [numericCompare] : arguments);
+      const length = comparefn === undefined ? bigTypedArray(this) : -1;
+      if (length < 0) return ReflectApply(TypedArrayToSorted, this, arguments);
+      const Ctor = typedArrayConstructors[TypedArrayTag(this)];
+      const result = new Ctor(length);
+      TypedArraySet(result, this);
+      mergeSortTyped(result, new Ctor(length), length);
+      return result;
     },
   };
   install(TypedArrayPrototype, 'sort', typedArrayMethods.sort, TypedArraySort);
