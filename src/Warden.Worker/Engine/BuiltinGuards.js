@@ -152,6 +152,10 @@
     const relative = toIntegerOrInfinity(value);
     return relative < 0 ? MathMax(len + relative, 0) : MathMin(relative, len);
   }
+  // An argument that may not have been passed. Reading `arguments[i]` past its length would
+  // consult Object.prototype, where a script can plant a getter that receives this wrapper's
+  // arguments object (and sees an extra, unspecified property read).
+  const argument = (args, index) => (index < args.length ? args[index] : undefined);
   const sameValueZero = (x, y) => x === y || (x !== x && y !== y);
   function createDataPropertyOrThrow(object, key, value) {
     if (!ReflectDefineProperty(object, key, { __proto__: null, value, writable: true, enumerable: true, configurable: true })) {
@@ -224,7 +228,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       if (len === 0) return false;
-      const n = toIntegerOrInfinity(arguments[1]);
+      const n = toIntegerOrInfinity(argument(arguments, 1));
       if (n === Infinity) return false;
       for (let k = n >= 0 ? n : MathMax(len + n, 0); k < len; k++) {
         if (sameValueZero(searchElement, O[k])) return true;
@@ -236,7 +240,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       if (len === 0) return -1;
-      const n = toIntegerOrInfinity(arguments[1]);
+      const n = toIntegerOrInfinity(argument(arguments, 1));
       if (n === Infinity) return -1;
       for (let k = n >= 0 ? n : MathMax(len + n, 0); k < len; k++) {
         if (k in O && O[k] === searchElement) return k;
@@ -283,8 +287,8 @@
       if (isSmall(this)) return ReflectApply(guarded.fill, this, arguments);
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
-      let k = relativeIndex(arguments[1], len);
-      const end = arguments[2];
+      let k = relativeIndex(argument(arguments, 1), len);
+      const end = argument(arguments, 2);
       const final = end === undefined ? len : relativeIndex(end, len);
       if (ArrayIsArray(O) && !WeakSetHas(proxies, O)) {
         // A real array (`Array(1e7).fill(0)` is common): the original on bounded ranges, with the
@@ -305,7 +309,7 @@
       const len = lengthOfArrayLike(O);
       let to = relativeIndex(target, len);
       let from = relativeIndex(start, len);
-      const end = arguments[2];
+      const end = argument(arguments, 2);
       const final = end === undefined ? len : relativeIndex(end, len);
       let count = MathMin(final - from, len - to);
       let direction = 1;
@@ -339,8 +343,8 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       if (len > MAX_ARRAY_LENGTH) throw new RangeErrorCtor('Invalid array length');
-      const locales = arguments[0];
-      const options = arguments[1];
+      const locales = argument(arguments, 0);
+      const options = argument(arguments, 1);
       return joinCycleSafe(O, len, (element) => (element === undefined || element === null ? '' : `${element.toLocaleString(locales, options)}`), ',');
     },
     sort(comparefn) {
@@ -368,7 +372,7 @@
       const items = newList();
       for (let k = 0; k < len; k++) items[k] = O[k];
       sortList(items, comparefn);
-      for (let j = 0; j < len; j++) result[j] = items[j];
+      for (let j = 0; j < len; j++) createDataPropertyOrThrow(result, j, items[j]);
       return result;
     },
     toReversed() {
@@ -376,7 +380,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       const result = arrayCreate(len);
-      for (let k = 0; k < len; k++) result[k] = O[len - k - 1];
+      for (let k = 0; k < len; k++) createDataPropertyOrThrow(result, k, O[len - k - 1]);
       return result;
     },
     with(index, value) {
@@ -387,7 +391,7 @@
       const actual = relative >= 0 ? relative : len + relative;
       if (actual >= len || actual < 0) throw new RangeErrorCtor('Invalid index : ' + relative);
       const result = arrayCreate(len);
-      for (let k = 0; k < len; k++) result[k] = k === actual ? value : O[k];
+      for (let k = 0; k < len; k++) createDataPropertyOrThrow(result, k, k === actual ? value : O[k]);
       return result;
     },
     forEach(callbackfn) {
@@ -395,7 +399,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       requireCallable(callbackfn);
-      const thisArg = arguments[1];
+      const thisArg = argument(arguments, 1);
       for (let k = 0; k < len; k++) {
         if (k in O) ReflectApply(callbackfn, thisArg, [O[k], k, O]);
       }
@@ -406,7 +410,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       requireCallable(callbackfn);
-      const thisArg = arguments[1];
+      const thisArg = argument(arguments, 1);
       const result = arraySpeciesCreate(O, len);
       for (let k = 0; k < len; k++) {
         if (k in O) createDataPropertyOrThrow(result, k, ReflectApply(callbackfn, thisArg, [O[k], k, O]));
@@ -418,7 +422,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       requireCallable(callbackfn);
-      const thisArg = arguments[1];
+      const thisArg = argument(arguments, 1);
       const result = arraySpeciesCreate(O, 0);
       let to = 0;
       for (let k = 0; k < len; k++) {
@@ -434,7 +438,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       requireCallable(callbackfn);
-      const thisArg = arguments[1];
+      const thisArg = argument(arguments, 1);
       for (let k = 0; k < len; k++) {
         if (k in O && ReflectApply(callbackfn, thisArg, [O[k], k, O])) return true;
       }
@@ -445,7 +449,7 @@
       const O = ObjectCtor(this);
       const len = lengthOfArrayLike(O);
       requireCallable(callbackfn);
-      const thisArg = arguments[1];
+      const thisArg = argument(arguments, 1);
       for (let k = 0; k < len; k++) {
         if (k in O && !ReflectApply(callbackfn, thisArg, [O[k], k, O])) return false;
       }
@@ -508,7 +512,7 @@
       if (isSmall(this)) return ReflectApply(guarded.flat, this, arguments);
       const O = ObjectCtor(this);
       const sourceLen = lengthOfArrayLike(O);
-      const depthArgument = arguments[0];
+      const depthArgument = argument(arguments, 0);
       const depth = depthArgument === undefined ? 1 : MathMax(toIntegerOrInfinity(depthArgument), 0);
       const result = arraySpeciesCreate(O, 0);
       flattenIntoArray(result, O, sourceLen, 0, depth);
@@ -538,7 +542,7 @@
       const sourceLen = lengthOfArrayLike(O);
       requireCallable(mapper);
       const result = arraySpeciesCreate(O, 0);
-      flattenIntoArray(result, O, sourceLen, 0, 1, mapper, arguments[1]);
+      flattenIntoArray(result, O, sourceLen, 0, 1, mapper, argument(arguments, 1));
       return result;
     },
   }.flatMap;
@@ -632,7 +636,7 @@
   const identity = (value) => value;
   const fromMethods = {
     from(items) {
-      const mapfn = arguments[1];
+      const mapfn = argument(arguments, 1);
       if (mapfn !== undefined || (typeof items === 'string' ? items.length <= SMALL_LENGTH : ArrayIsArray(items) && isSmall(items))) {
         return ReflectApply(ArrayFrom, this, arguments);
       }
@@ -724,7 +728,6 @@
   const RegExpReplace = RegExp.prototype[SymbolReplace];
   const RegExpExecOriginal = RegExp.prototype.exec;
   const StringCodePointAt = uncurry(String.prototype.codePointAt);
-  const ArrayPush = uncurry(ArrayPrototype.push);
   function replaceSlow(rx, S, replaceValue) {
     const lengthS = S.length;
     const functionalReplace = typeof replaceValue === 'function';
@@ -746,10 +749,13 @@
       let namedCaptures = result.groups;
       let replacement;
       if (functionalReplace) {
-        const args = [matched];
-        for (let n = 0; n < nCaptures; n++) ArrayPush(args, captures[n]);
-        ArrayPush(args, position, S);
-        if (namedCaptures !== undefined) ArrayPush(args, namedCaptures);
+        const args = newList();
+        let argc = 0;
+        args[argc++] = matched;
+        for (let n = 0; n < nCaptures; n++) args[argc++] = captures[n];
+        args[argc++] = position;
+        args[argc++] = S;
+        if (namedCaptures !== undefined) args[argc++] = namedCaptures;
         replacement = `${ReflectApply(replaceValue, undefined, args)}`;
       } else {
         if (namedCaptures !== undefined) namedCaptures = ObjectCtor(namedCaptures);
@@ -828,7 +834,7 @@
       if (typeof this !== 'string' || this.length <= SMALL_STRING) return ReflectApply(StringNormalize, this, arguments);
       // The form is converted once (ToString runs script code for an object) and validated
       // by the original (RangeError for an unknown form) before any chunk is normalised.
-      const form = arguments[0] === undefined ? 'NFC' : `${arguments[0]}`;
+      const form = argument(arguments, 0) === undefined ? 'NFC' : `${argument(arguments, 0)}`;
       ReflectApply(StringNormalize, '', [form]);
       const str = this;
       let result = '';
@@ -872,7 +878,7 @@
       const S = `${this}`;
       const T = `${that}`;
       checkCollation(S, T);
-      return ReflectApply(StringLocaleCompare, S, [T, arguments[1], arguments[2]]);
+      return ReflectApply(StringLocaleCompare, S, [T, argument(arguments, 1), argument(arguments, 2)]);
     },
   };
   install(String.prototype, 'localeCompare', localeCompareMethods.localeCompare, StringLocaleCompare);

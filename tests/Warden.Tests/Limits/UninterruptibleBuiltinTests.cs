@@ -42,7 +42,7 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx)
         { "with on a huge array-like", "Array.prototype.with.call({ length: 2 ** 31 }, 0, 1).length" },
         { "indexOf on a huge sparse array", "const a = []; a[2 ** 32 - 2] = 1; a.indexOf(2)" },
         { "Array.from of a huge array-like", "Array.from({ length: 1e9 }).length" },
-        { "sort of millions of doubles", "Array.from({ length: 5e6 }, (_, i) => i * 1.5).sort().length" },
+        { "sort of millions of doubles", "Array.from({ length: 2e6 }, (_, i) => i * 1.5).sort().length" },
         { "typed array sort", "new Float64Array(8e6).sort().length" },
         { "global replace on a huge string", "'a'.repeat(1 << 24).replace(/a/g, 'bb').length" },
         { "replaceAll on a huge string", "'a'.repeat(1 << 24).replaceAll('a', 'bb').length" },
@@ -54,7 +54,7 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx)
     public async Task EndsAsTimeoutWithoutCostingAWorker(string name, string code)
     {
         await fx.AssertHealthyAsync();
-        var before = fx.Sandbox.Statistics;
+        var before = await SettledStatisticsAsync();
         var (outcome, elapsed) = await fx.TimedAsync(new Submission
         {
             Code = code,
@@ -68,6 +68,24 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx)
         var after = fx.Sandbox.Statistics;
         Assert.Equal(Killed(before), Killed(after));
         Assert.Equal(before.WorkersStarted, after.WorkersStarted);
+    }
+
+    // A worker retired by an earlier test is counted in the background; wait for the counts to
+    // stop moving so that only this test's effect is measured.
+    private async Task<SandboxStatistics> SettledStatisticsAsync()
+    {
+        var previous = fx.Sandbox.Statistics;
+        for (int i = 0; i < 30; i++)
+        {
+            await Task.Delay(100);
+            var current = fx.Sandbox.Statistics;
+            if (current.WorkersStarted == previous.WorkersStarted && Killed(current) == Killed(previous) && current.BusyWorkers == 0)
+            {
+                return current;
+            }
+            previous = current;
+        }
+        return previous;
     }
 
     private static long Killed(SandboxStatistics statistics) =>
