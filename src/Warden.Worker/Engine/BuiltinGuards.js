@@ -870,7 +870,7 @@
   const COLLATE_LIMIT = 1 << 21;
   function checkCollation(x, y) {
     if (x.length + y.length > COLLATE_LIMIT && x !== y) {
-      throw new RangeErrorCtor(`Comparing strings of more than ${COLLATE_LIMIT} characters in total is refused in this sandbox: the comparison could not be interrupted`);
+      throw new RangeErrorCtor(`Comparing strings of more than ${COLLATE_LIMIT} characters in total is refused in this sandbox: ICU compares them in one call that cannot be stopped at the time limit`);
     }
   }
   const StringLocaleCompare = String.prototype.localeCompare;
