@@ -45,7 +45,7 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
         { "with on a huge array-like", "Array.prototype.with.call({ length: 2 ** 31 }, 0, 1).length" },
         { "indexOf on a huge sparse array", "const a = []; a[2 ** 32 - 2] = 1; a.indexOf(2)" },
         { "Array.from of a huge array-like", "Array.from({ length: 1e9 }).length" },
-        { "sort of millions of doubles", "Array.from({ length: 2e6 }, (_, i) => i * 1.5).sort().length" },
+        { "sort of millions of doubles", "Array.from({ length: 1e6 }, (_, i) => i * 1.5).sort().length" },
         { "typed array sort", "new Float64Array(8e6).sort().length" },
         { "global replace on a huge string", "'a'.repeat(1 << 24).replace(/a/g, 'bb').length" },
         { "replaceAll on a huge string", "'a'.repeat(1 << 24).replaceAll('a', 'bb').length" },
