@@ -69,8 +69,11 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
         Assert.True(elapsed < MaxElapsed, $"{name}: took {elapsed}");
         await fx.AssertHealthyAsync();
         var after = fx.Sandbox.Statistics;
-        Assert.Equal(Killed(before), Killed(after));
-        Assert.Equal(before.WorkersStarted, after.WorkersStarted);
+        Assert.True(Killed(before) == Killed(after), "workers retired: " + string.Join(", ", after.WorkersRetired.Select(r => r.Key + "=" + r.Value)));
+        // The only start allowed is the pool's spare, made while this execution held the one
+        // worker the pool had (the fixture keeps a spare up to MaxWorkers = 2), not a replacement.
+        int spareStarts = before.IdleWorkers + before.BusyWorkers < 2 ? 1 : 0;
+        Assert.InRange(after.WorkersStarted - before.WorkersStarted, 0, spareStarts);
     }
 
     /// <summary>
@@ -87,7 +90,10 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
             "Array.prototype.includes.call({ length: 2 ** 32 }, 1)",
             "Array.prototype.sort.call({ length: 2 ** 32, 0: 2, 1: 1 })",
             "Array.from({ length: 1e9 }).length",
-            "Array.prototype.fill.call({ length: 2 ** 32 }, 1)",
+            // Not fill() on a plain object: its loop is interruptible, but the object's element
+            // dictionary grows by millions of entries in 200 ms, and one rehash or GC of it can
+            // outlast the 250 ms escalation (docs/limits.md).
+            "Array.prototype.reverse.call({ length: 2 ** 32 })",
             "'a'.repeat(1 << 22).replace(/a/g, 'bb').length",
         ];
         await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 3, SpareWorkers = 1 });
