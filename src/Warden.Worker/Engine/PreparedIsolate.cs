@@ -16,6 +16,9 @@ internal sealed class PreparedIsolate : IDisposable
 
     private static readonly string PreludeSource = LoadResource("Warden.Worker.Prelude.js");
     private static readonly string WebApisSource = LoadResource("Warden.Worker.WebApis.js");
+    private static readonly string GuardsSource = LoadResource("Warden.Worker.BuiltinGuards.js");
+    private static readonly DocumentInfo GuardsInfo = new("warden:builtin-guards");
+    private static byte[]? _guardsCodeCache;
 
     /// <summary><c>navigator.userAgent</c>: names Warden and its version, nothing about the machine.</summary>
     internal static readonly string UserAgent = "Warden/" + (typeof(PreparedIsolate).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
@@ -73,6 +76,9 @@ internal sealed class PreparedIsolate : IDisposable
             var factory = (ScriptObject)engine.Evaluate(Compile(engine, new DocumentInfo("warden:prelude"), PreludeSource, ref _preludeCodeCache));
             var control = (ScriptObject)factory.Invoke(false, bridge,
                 features.WebAssembly, features.SharedMemory, UserAgent);
+            // Wrappers that keep long-running built-ins interruptible (BuiltinGuards.js); after the
+            // prelude, which keeps its own captured originals, and before any user code.
+            engine.Evaluate(Compile(engine, GuardsInfo, GuardsSource, ref _guardsCodeCache));
             return new PreparedIsolate(memoryMb, runtime, engine, loader,
                 (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
         }
