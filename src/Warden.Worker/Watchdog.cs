@@ -42,12 +42,22 @@ internal sealed class Watchdog
     private const double MemorySampleMs = 5;
 
     /// <summary>
-    /// How long a tripped execution may ignore Interrupt() (inside a built-in that never checks)
-    /// before the worker ends itself, so that the limit is reported at once, not at the host's
-    /// deadline, and memory stops growing.
+    /// How much CPU time the script thread may spend ignoring Interrupt() after a trip (inside a
+    /// built-in that never checks) before the worker ends itself, so that the limit is reported at
+    /// once, not at the host's deadline, and memory stops growing. Counted in the script thread's
+    /// CPU time, not wall time: on a starved machine (measured: load 11–16 on 2 cores) an
+    /// interruptible loop could go 250 ms of wall time without being scheduled to honour the
+    /// interrupt, and the worker was lost for nothing.
     /// </summary>
-    private static readonly TimeSpan EscalationDelay = TimeSpan.FromMilliseconds(250);
+    private const long EscalationCpuNs = 250_000_000;
+
+    /// <summary>
+    /// The wall-time backstop of the escalation, for a script thread that neither stops nor runs
+    /// (blocked in the engine). The host's own deadline (limit + grace) still bounds everything.
+    /// </summary>
+    private static readonly TimeSpan EscalationWallDelay = TimeSpan.FromSeconds(1);
     private long _trippedAt;
+    private long _trippedAtCpuNs;
 
     public Watchdog()
     {
@@ -94,6 +104,7 @@ internal sealed class Watchdog
             }
             _reason = (int)reason;
             _trippedAt = Stopwatch.GetTimestamp();
+            _trippedAtCpuNs = Native.ReadClockNs(_cpuClock);
             _trippedSignal.Set();
             Monitor.PulseAll(_gate);
         }
@@ -115,7 +126,8 @@ internal sealed class Watchdog
                 }
                 if (_reason != 0)
                 {
-                    if (Stopwatch.GetElapsedTime(_trippedAt) > EscalationDelay)
+                    if (Native.ReadClockNs(_cpuClock) - _trippedAtCpuNs > EscalationCpuNs
+                        || Stopwatch.GetElapsedTime(_trippedAt) > EscalationWallDelay)
                     {
                         EndWorker((TripReason)_reason);
                     }
@@ -133,6 +145,7 @@ internal sealed class Watchdog
                     double cpuOverMs = -cpuLeftNs / 1e6;
                     _reason = (int)(cpuLeftNs <= 0 && (wallLeftTicks > 0 || cpuOverMs > wallOverMs) ? TripReason.Cpu : TripReason.Wall);
                     _trippedAt = Stopwatch.GetTimestamp();
+                    _trippedAtCpuNs = Native.ReadClockNs(_cpuClock);
                     _trippedSignal.Set();
                     continue;
                 }
@@ -140,6 +153,7 @@ internal sealed class Watchdog
                 {
                     _reason = (int)TripReason.Memory;
                     _trippedAt = Stopwatch.GetTimestamp();
+                    _trippedAtCpuNs = Native.ReadClockNs(_cpuClock);
                     _trippedSignal.Set();
                     continue;
                 }
