@@ -161,6 +161,19 @@ internal static class RunCommand
 
     private readonly record struct TextOrError(string? Text, string? Error);
 
+    /// <summary>Reads at most <paramref name="maxBytes"/> + 1 bytes: one more than allowed tells the caller it is too large.</summary>
+    private static byte[] ReadBounded(Stream stream, int maxBytes)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int n;
+        while (buffer.Length <= maxBytes && (n = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, maxBytes + 1L - buffer.Length))) > 0)
+        {
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+
     private static TextOrError ReadText(string path, string what, int maxBytes, Stream stdin)
     {
         byte[] bytes;
@@ -168,18 +181,11 @@ internal static class RunCommand
         {
             if (path == "-")
             {
-                using var buffer = new MemoryStream();
-                var chunk = new byte[81920];
-                int n;
-                while ((n = stdin.Read(chunk)) > 0)
+                bytes = ReadBounded(stdin, maxBytes);
+                if (bytes.Length > maxBytes)
                 {
-                    buffer.Write(chunk, 0, n);
-                    if (buffer.Length > maxBytes)
-                    {
-                        return new(null, $"the {what} on standard input is larger than {maxBytes} bytes");
-                    }
+                    return new(null, $"the {what} on standard input is larger than {maxBytes} bytes");
                 }
-                bytes = buffer.ToArray();
             }
             else
             {
@@ -192,7 +198,12 @@ internal static class RunCommand
                 {
                     return new(null, $"the {what} '{path}' is {info.Length} bytes; the limit is {maxBytes}");
                 }
-                bytes = File.ReadAllBytes(path);
+                // Read with the same bound: a device or /proc file reports a length of 0
+                // (an attack review fed /dev/zero and the whole read ran the CLI out of memory).
+                using (var file = File.OpenRead(path))
+                {
+                    bytes = ReadBounded(file, maxBytes);
+                }
                 if (bytes.Length > maxBytes)
                 {
                     return new(null, $"the {what} '{path}' is larger than {maxBytes} bytes");

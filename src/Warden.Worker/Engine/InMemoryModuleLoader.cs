@@ -55,7 +55,20 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
     }
 
     private static StringDocument Module(string name, string source) =>
-        new(new DocumentInfo(name) { Category = ModuleCategory.Standard }, source);
+        new(new DocumentInfo(name) { Category = ModuleCategory.Standard, ContextCallback = ImportMetaOf }, source);
+
+    /// <summary>
+    /// SECURITY: ClearScript defines <c>import.meta.setResult</c> on every module (its way for a module
+    /// to hand a value to .NET) before it applies the document's context callback. Its native side
+    /// copies the argument into .NET outside every limit (measured: a 2^27-character string cost the
+    /// worker). Warden never uses it (module results go through the prelude), so the callback
+    /// overwrites it with <c>undefined</c>: the property stays (ClearScript defines it, non-enumerable)
+    /// but is nothing a script can call.
+    /// </summary>
+    private static IDictionary<string, object> ImportMetaOf(DocumentInfo info) => ImportMetaProperties;
+
+    private static readonly IDictionary<string, object> ImportMetaProperties =
+        new Dictionary<string, object>(StringComparer.Ordinal) { ["setResult"] = Undefined.Value };
 
     /// <summary>
     /// ClearScript's synchronous entry (every V8 module load goes through it). Overridden so that every

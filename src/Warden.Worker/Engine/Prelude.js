@@ -121,7 +121,22 @@
   // That error object is remembered (by identity, out of the script's reach); only it, thrown
   // uncaught, counts as memory_limit. Other call forms (iterables, array-likes) run script code
   // while allocating, so a refusal there is reported as the RangeError it is.
-  const refusals = new WeakSetCtor();
+  // Refusals: the error object (by identity) -> its message when it was recorded. Only errors whose
+  // own message then said "Array buffer allocation failed" are kept, and fail() requires the message
+  // to be unchanged: a genuine RangeError of another kind (an invalid length), caught and relabelled
+  // by the script, stays a script_error.
+  const refusals = new WeakMap();
+  const RefusalGet = uncurry(WeakMap.prototype.get);
+  const RefusalSet = uncurry(WeakMap.prototype.set);
+  function recordRefusal(e) {
+    // Read as an own data property: the engine's error has one; a getter or a patched prototype
+    // cannot answer for it.
+    const own = ObjectGetOwnPropertyDescriptor(e, 'message');
+    const message = own !== undefined && ObjectHasOwn(own, 'value') ? own.value : undefined;
+    if (typeof message === 'string' && message.length < 4096 && StringStartsWith(message, ALLOCATION_FAILED)) {
+      RefusalSet(refusals, e, message);
+    }
+  }
   const ALLOCATION_FAILED = 'Array buffer allocation failed';
 
   // Resizable ArrayBuffers and growable SharedArrayBuffers (ES2024). V8 reserves `maxByteLength` of
@@ -137,8 +152,8 @@
   // WeakMap and seen through a WeakRef. A WeakRef keeps its target alive until the current job ends,
   // so it points at the token, never at the buffer: a dropped buffer is collected as usual, and its
   // token dies with it. Past a cap, the counters are re-summed from the tokens still alive; a token
-  // made in the current synchronous run is alive until the run ends, so buffers made and dropped in
-  // one run count until it ends (docs/limits.md).
+  // made in the current turn of the event loop is alive until V8 empties the microtask queue (awaits
+  // do not end the turn), so buffers made and dropped in one turn count until it ends (docs/limits.md).
   // The byteLength of a live buffer changes only through resize/grow and transfer (wrapped below) or
   // detaching (transfer, transferToFixedLength, structuredClone's transfer: all through the wrapped
   // methods), so the tokens stay exact without holding the buffers.
@@ -159,7 +174,7 @@
   const reservationOf = (maxByteLength) => MathMax(PAGE_BYTES, MathCeil(maxByteLength / PAGE_BYTES) * PAGE_BYTES);
   function refuse(message) {
     const e = new RangeErrorCtor(ALLOCATION_FAILED + ': ' + message);
-    WeakSetAdd(refusals, e);
+    recordRefusal(e);
     return e;
   }
   function resumResizable() {
@@ -187,6 +202,10 @@
     // (dropped buffers cost it little heap). One is asked for when enough was made since the last:
     // amortised, a forced collection per eighth of a cap allocated. It must come before the re-sum:
     // WeakRef.deref() keeps what it returns alive until the job ends.
+    // Only buffers made and each buffer's growth past its own high-water mark count towards the next
+    // one: a full collection cannot be interrupted (measured ~1 s next to a 1 GB heap of small
+    // objects), and an attack review forced one per loop turn by resizing one live buffer up and
+    // down, which leaves no garbage (docs/threat-model.md).
     if (bytesSinceCollection >= memoryBudgetBytes / 8 || countSinceCollection >= MAX_LIVE_RESIZABLE / 8) {
       bytesSinceCollection = 0;
       countSinceCollection = 0;
@@ -200,7 +219,7 @@
     throw refuse('too many resizable buffers are alive (at most ' + MAX_LIVE_RESIZABLE + ' buffers, ' + MAX_RESIZABLE_RESERVATION + ' bytes of maxByteLength in all)');
   }
   function trackResizable(bytes, maxByteLength) {
-    const token = { __proto__: null, bytes, reservation: reservationOf(maxByteLength) };
+    const token = { __proto__: null, bytes, peak: bytes, reservation: reservationOf(maxByteLength) };
     ArrayPush(resizableRefs, new WeakRefCtor(token));
     bytesSinceCollection += token.bytes;
     countSinceCollection++;
@@ -210,7 +229,13 @@
   }
   // After a buffer's length changed (or it was detached: `detached` true), its token follows.
   function retrackResizable(token, bytes, detached) {
-    if (bytes > token.bytes) bytesSinceCollection += bytes - token.bytes;
+    // A buffer's growth counts towards the next forced collection only past its own high-water
+    // mark: a dropped buffer is garbage of its largest size, while one buffer resized up and down
+    // again and again leaves none.
+    if (bytes > token.peak) {
+      bytesSinceCollection += bytes - token.peak;
+      token.peak = bytes;
+    }
     liveResizableBytes += bytes - token.bytes;
     token.bytes = bytes;
     if (detached) {
@@ -302,7 +327,7 @@
         try {
           return ReflectConstruct(t, forwarded, newTarget === guarded ? t : newTarget);
         } catch (e) {
-          if (byLength && e instanceof RangeErrorCtor) WeakSetAdd(refusals, e);
+          if (byLength && e instanceof RangeErrorCtor) recordRefusal(e);
           throw e;
         }
       },
@@ -329,7 +354,7 @@
     } catch (e) {
       retrackResizable(token, 0, true);
       // Only V8 can have thrown when no script code ran (a plain `new`): a refused reservation.
-      if (newTarget === guarded && e instanceof RangeErrorCtor) WeakSetAdd(refusals, e);
+      if (newTarget === guarded && e instanceof RangeErrorCtor) recordRefusal(e);
       throw e;
     }
   }
@@ -378,7 +403,7 @@
         } catch (e) {
           // No script code ran in the engine's method: a RangeError from it is a refused allocation
           // or an invalid length, told apart by its message in fail().
-          if (e instanceof RangeErrorCtor) WeakSetAdd(refusals, e);
+          if (e instanceof RangeErrorCtor) recordRefusal(e);
           throw e;
         }
         retrackResizable(token, 0, true);
@@ -1089,11 +1114,12 @@
     return { name: bound(name), message: bound(message), stack: bound(stack) };
   }
 
-  function refusedByEngine(e) {
+  // The message recorded when the refusal was made, or undefined.
+  function refusalMessage(e) {
     try {
-      return WeakSetHas(refusals, e);
+      return RefusalGet(refusals, e);
     } catch (notAnObject) {
-      return false;
+      return undefined;
     }
   }
 
@@ -1104,9 +1130,10 @@
     const d = describe(e);
     let limit = '';
     let status = 'script_error';
-    // The refusal's identity decides (a script can throw a look-alike); the message only tells an
-    // allocation refusal from another RangeError of the same engine call (an invalid length).
-    if (refusedByEngine(e) && StringStartsWith(d.message, ALLOCATION_FAILED)) {
+    // The refusal's identity decides (a script can throw a look-alike), and its message must still be
+    // the one it was refused with (a script can relabel a genuine error of another kind).
+    const refused = refusalMessage(e);
+    if (refused !== undefined && d.message === refused) {
       status = 'memory_limit';
       limit = 'arrayBuffer';
     }

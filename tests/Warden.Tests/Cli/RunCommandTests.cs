@@ -37,6 +37,22 @@ public sealed class RunCommandTests : IDisposable
         return root;
     }
 
+    [Theory]
+    [InlineData("--input-file")]
+    [InlineData("FILE")]
+    public async Task ADeviceFileIsReadOnlyUpToItsLimit(string which)
+    {
+        // A device reports a length of 0; reading /dev/zero whole ran the CLI out of memory (attack review).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (exit, stdout, stderr) = which == "FILE"
+            ? await RunAsync("", "run", "/dev/zero", "--max-code-bytes", "1000")
+            : await RunAsync("", "run", Write("t.js", "1"), "--input-file", "/dev/zero", "--max-input-bytes", "100");
+        Assert.Equal(64, exit);
+        Assert.Equal("invalid_request", SingleOutcome(stdout).GetProperty("status").GetString());
+        Assert.DoesNotContain("Exception", stdout + stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public async Task RunsAScriptAndPrintsOneOutcome()
     {

@@ -76,11 +76,45 @@ public sealed class ResizableArrayBufferTests(SandboxFixture fx, ITestOutputHelp
     [InlineData("throw new RangeError('Array buffer allocation failed')")]
     [InlineData("throw new RangeError('Array buffer allocation failed: resizable buffers would hold more than this execution\\'s memory budget')")]
     [InlineData("try { new ArrayBuffer(1, { maxByteLength: 2 ** 40 }) } catch (e) { throw new RangeError(e.message) }")]
+    // A genuine engine RangeError of another kind (an invalid length), relabelled (found by an attack review).
+    [InlineData("let e; try { new ArrayBuffer(-1) } catch (x) { e = x } e.message = 'Array buffer allocation failed: forged'; throw e")]
+    [InlineData("let e; try { new Uint8Array(-1) } catch (x) { e = x } Object.defineProperty(e, 'message', { get: () => 'Array buffer allocation failed' }); throw e")]
+    // A genuine refusal whose message was changed afterwards.
+    [InlineData("let e; try { new ArrayBuffer(1, { maxByteLength: 2 ** 40 }) } catch (x) { e = x } e.message = 'Array buffer allocation failed'; throw e")]
     public async Task ALookAlikeRangeErrorIsTheScriptsOwn(string code)
     {
         var outcome = await fx.RunAsync(code, memoryMb: MemoryMb);
         OutcomeAssert.Failed(OutcomeStatus.ScriptError, "RangeError", outcome);
         Assert.Null(outcome.Error!.Limit);
+    }
+
+    [Fact]
+    public async Task ResizingUpAndDownCannotForceACollectionEveryTurn()
+    {
+        // An attack review's loop: a heap of a million objects (so a full collection costs ~0.4 s,
+        // uninterruptible), the live count held at its cap, then every turn one buffer resized up by
+        // an eighth of the budget and down again, and one more buffer asked for. Each refusal used to
+        // force a full collection (30 turns: ~12 s of them); now only buffers made, and growth past a
+        // buffer's own high-water mark, count towards one. The resizing itself costs ~2 s (16 MB committed and
+        // zeroed each turn).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = await fx.RunAsync("""
+            const heap = []; for (let i = 0; i < 1e6; i++) heap.push({ i });
+            const held = [];
+            for (let i = 0; i < 19999; i++) held.push(new ArrayBuffer(1, { maxByteLength: 4096 }));
+            const big = new ArrayBuffer(0, { maxByteLength: 16 << 20 });
+            let refused = 0;
+            for (let i = 0; i < 30; i++) {
+              big.resize(16 << 20); big.resize(0);
+              try { held.push(new ArrayBuffer(1, { maxByteLength: 4096 })) } catch (e) { refused++ }
+            }
+            [refused, heap.length]
+            """, memoryMb: MemoryMb, timeoutMs: 30_000);
+        var elapsed = clock.Elapsed;
+        output.WriteLine($"{elapsed.TotalMilliseconds:F0} ms: {outcome.ToJson()}");
+        OutcomeAssert.Ok("[30,1000000]", outcome);
+        Assert.True(elapsed < TimeSpan.FromSeconds(9), $"took {elapsed}");
+        await fx.AssertHealthyAsync();
     }
 
     [Theory]

@@ -83,6 +83,22 @@ public sealed class ModuleErrorTests(SandboxFixture fx, Xunit.Abstractions.ITest
     }
 
     [Fact]
+    public async Task ClearScriptsSetResultIsNothingAScriptCanCall()
+    {
+        // ClearScript's import.meta.setResult copied its argument into .NET outside every limit (an
+        // attack review's 2^27-character string cost the worker); the loader overwrites it.
+        var shape = await AttackAsync("export default [Object.getOwnPropertyNames(import.meta), typeof import.meta.setResult, Object.keys(import.meta).length]");
+        OutcomeAssert.Ok("[[\"setResult\"],\"undefined\",0]", shape);
+        var outcome = await AttackAsync("import.meta.setResult('x'.repeat(2 ** 27)); export default 1;");
+        var error = OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", outcome);
+        Assert.Contains("setResult", error.Message);
+        // A named module's import.meta too.
+        var named = await AttackAsync("import { f } from './lib.js'; export default f();",
+            new() { ["lib.js"] = "export const f = () => typeof import.meta.setResult;" });
+        OutcomeAssert.Ok("\"undefined\"", named);
+    }
+
+    [Fact]
     public async Task AModuleFailsExactlyAsAClassicScriptWithTheSameThrow()
     {
         // The case: a 64 M-character message. It now takes the classic script's path, the
