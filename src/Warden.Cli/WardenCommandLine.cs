@@ -17,12 +17,22 @@ internal static class WardenCommandLine
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
-            string message = string.Join("; ", parsed.Errors.Select(e => e.Message));
+            string message = string.Join("; ", parsed.Errors.Select(e => WithoutDotNetTypeNames(e.Message)));
             return RunCommand.Emit(stdout, Outcome.InvalidRequest("invalid command line: " + message));
         }
         var configuration = new InvocationConfiguration { Output = new StreamWriter(stdout) { AutoFlush = true }, Error = stderr };
         return await parsed.InvokeAsync(configuration).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// System.CommandLine names the .NET type it expected ("as expected type
+    /// 'System.Nullable`1[System.Int32]'"): a user reads what kind of value was expected instead.
+    /// </summary>
+    private static string WithoutDotNetTypeNames(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '([^']*)'", m =>
+            m.Groups[1].Value.Contains("Int", StringComparison.Ordinal) ? "as a whole number in range"
+            : m.Groups[1].Value.Contains("Double", StringComparison.Ordinal) ? "as a number"
+            : "as a value of the right kind");
 
     private static Command BuildRoot(Stream stdout, TextWriter stderr, Stream stdin)
     {

@@ -37,6 +37,17 @@ public sealed class RunCommandTests : IDisposable
         return root;
     }
 
+    [Fact]
+    public async Task AnUnparsableNumberNamesNoDotNetType()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("n.js", "1"), "--cpu", "99999999999");
+        Assert.Equal(64, exit);
+        string message = SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("--cpu", message);
+        Assert.Contains("whole number", message);
+        Assert.DoesNotContain("System.", message);
+    }
+
     [Theory]
     [InlineData("--input-file")]
     [InlineData("FILE")]
