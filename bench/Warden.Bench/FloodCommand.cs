@@ -9,7 +9,7 @@ namespace Warden.Bench;
 /// (one in flight), first without the flood, then with it. Reports the benign latencies, the
 /// flood's outcomes and how many workers were started (each worker lost to a one-liner costs about a
 /// second of CPU to replace, on the same cores the benign key runs on).
-/// Usage: Warden.Bench flood [memory|builtins|all] [seconds]
+/// Usage: Warden.Bench flood [memory|builtins|cpu|all] [seconds] [flood-timeout-ms] [flood-in-flight]
 /// </summary>
 internal static class FloodCommand
 {
@@ -38,13 +38,17 @@ internal static class FloodCommand
     {
         string kind = args.Length > 0 ? args[0] : "all";
         double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+        int floodTimeoutMs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2000;
+        int inFlight = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1;
         string[] oneLiners = kind switch
         {
             "memory" => MemoryOneLiners,
             "builtins" => BuiltinOneLiners,
+            // The reference: a plain interruptible CPU hog, which costs no worker.
+            "cpu" => ["while (true) {}"],
             _ => [.. MemoryOneLiners, .. BuiltinOneLiners],
         };
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}; flood: {kind}, {seconds} s per phase");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}; flood: {kind}, {seconds} s per phase, {inFlight} in flight at {floodTimeoutMs} ms");
         Console.WriteLine("| phase | benign executions | benign p50 ms | benign p99 ms | benign max ms | flood outcomes | workers started |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (bool flood in new[] { false, true })
@@ -75,20 +79,23 @@ internal static class FloodCommand
                 return latencies;
             });
             var outcomes = new Dictionary<string, int>();
-            var flooder = !flood ? Task.CompletedTask : Task.Run(async () =>
+            var flooder = !flood ? Task.CompletedTask : Task.WhenAll(Enumerable.Range(0, inFlight).Select(lane => Task.Run(async () =>
             {
-                for (int i = 0; clock.Elapsed < deadline; i++)
+                for (int i = lane; clock.Elapsed < deadline; i++)
                 {
                     var outcome = await sandbox.RunAsync(new Submission
                     {
                         Code = oneLiners[i % oneLiners.Length],
                         IsolationKey = "flooder",
-                        Limits = new ExecutionLimits(TimeoutMs: 2000, MemoryMb: 64),
+                        Limits = new ExecutionLimits(TimeoutMs: floodTimeoutMs, MemoryMb: 64),
                     });
                     string key = outcome.Status + (outcome.Error?.Limit is { } limit ? "/" + limit : "");
-                    outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+                    lock (outcomes)
+                    {
+                        outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+                    }
                 }
-            });
+            })));
             var latencies = await benign;
             await flooder;
             latencies.Sort();

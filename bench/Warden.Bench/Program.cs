@@ -5,7 +5,7 @@ using Warden.Bench.Runner;
 // Warden.Bench compare [--quick|--full]     Warden and its peers side by side (bench/run.sh)
 // Warden.Bench runner SYSTEM WORKLOAD ...   one of Warden's layers on one workload (PROTOCOL.md)
 // Warden.Bench throughput [seconds] [required|none] [worker-cpu-cores]   tiny-script throughput, library only
-// Warden.Bench flood [memory|builtins|all] [seconds]   what one key's hostile one-liners cost another key
+// Warden.Bench flood [memory|builtins|cpu|all] [seconds] [timeout-ms] [in-flight]   what one key's hostile one-liners cost another key
 switch (args.FirstOrDefault())
 {
     case "runner":
