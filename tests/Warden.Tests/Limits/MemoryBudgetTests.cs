@@ -126,9 +126,14 @@ public sealed class MemoryBudgetTests : IClassFixture<MemoryBudgetTests.OneWorke
         }
         else if (cpuBoundAtThisBudget && outcome.Status == OutcomeStatus.Timeout)
         {
-            // Interrupted at its limit (no "could not be interrupted": the worker was kept).
+            // Interrupted at its limit, the worker kept — but at 4 GB the string is hundreds of MB by
+            // then, and flattening it is one uninterruptible copy that can outlast the escalation: the
+            // worker then ends itself, still as the wall limit (docs/limits.md lists it).
             Assert.Equal(LimitKind.Wall, outcome.Error!.Limit);
-            Assert.DoesNotContain("could not be interrupted", outcome.Error.Message);
+            if (memoryMb < 4096)
+            {
+                Assert.DoesNotContain("could not be interrupted", outcome.Error.Message);
+            }
         }
         else
         {
