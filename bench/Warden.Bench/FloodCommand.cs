@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Warden.Bench.Compare;
 
 namespace Warden.Bench;
 
@@ -101,9 +102,8 @@ internal static class FloodCommand
             latencies.Sort();
             string summary = flood ? string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}")) : "none";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(flood ? "flood" : "alone")} | {latencies.Count} | {Percentile(latencies, 0.5):F1} | {Percentile(latencies, 0.99):F1} | {latencies[^1]:F1} | {summary} | {sandbox.Statistics.WorkersStarted - startsBefore} |"));
+                $"| {(flood ? "flood" : "alone")} | {latencies.Count} | {Figure.Percentile(latencies, 0.5):F1} | {Figure.Percentile(latencies, 0.99):F1} | {latencies[^1]:F1} | {summary} | {sandbox.Statistics.WorkersStarted - startsBefore} |"));
         }
     }
 
-    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
 }

@@ -28,19 +28,12 @@ internal sealed class AttackProbe : IAsyncDisposable
     public async Task<AttackResult> RunAsync(string code, int memoryMb = 128, int timeoutMs = 20_000)
     {
         int worker = WorkerProcessInspector.FindWorker(_sandbox.WorkerPids.Single());
-        long baseline = ResidentBytes(worker);
-        long peak = baseline;
+        using var sampler = new ResidentSampler(worker);
         var before = _sandbox.Statistics;
         var clock = Stopwatch.StartNew();
-        var run = _sandbox.RunAsync(new Submission { Code = code, Limits = new ExecutionLimits(TimeoutMs: timeoutMs, MemoryMb: memoryMb) });
-        while (!run.IsCompleted)
-        {
-            peak = Math.Max(peak, ResidentBytes(worker));
-            await Task.WhenAny(run, Task.Delay(5));
-        }
-        var outcome = await run;
+        var outcome = await _sandbox.RunAsync(new Submission { Code = code, Limits = new ExecutionLimits(TimeoutMs: timeoutMs, MemoryMb: memoryMb) });
         var elapsed = clock.Elapsed;
-        return new AttackResult(outcome, elapsed, peak - baseline, before, _sandbox.Statistics);
+        return new AttackResult(outcome, elapsed, sampler.Stop(), before, _sandbox.Statistics);
     }
 
     /// <summary>After the attack, the same sandbox still runs an ordinary script correctly.</summary>
@@ -51,19 +44,6 @@ internal sealed class AttackProbe : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _sandbox.DisposeAsync();
-
-    /// <summary>VmRSS of a live process, 0 once it is gone.</summary>
-    private static long ResidentBytes(int pid)
-    {
-        try
-        {
-            return long.Parse(WorkerProcessInspector.Status(pid, "VmRSS").Split(' ')[0]) * 1024;
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
-    }
 }
 
 internal sealed record AttackResult(Outcome Outcome, TimeSpan Elapsed, long ResidentGrowthBytes, SandboxStatistics Before, SandboxStatistics After)

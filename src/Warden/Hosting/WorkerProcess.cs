@@ -352,7 +352,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
         bool oomKilled = _cgroup is not null && _cgroup.OomKills() > _oomKillsAtStart;
         string stderr = _stderr.ToString();
-        bool? nearBudget = MemoryGrewNearBudget(request.Limits.MemoryMb);
+        long? growth = MemoryGrowthDuringExecution();
+        bool? nearBudget = growth is { } grown ? grown >= MemoryBudgets.NearBudgetBytes(request.Limits.MemoryMb) : null;
         var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), stderr, oomKilled, nearBudget);
         if (status == OutcomeStatus.InternalError && WorkerExitClassifier.IsSeccompKill(ExitCodeOrUnknown()))
         {
@@ -361,7 +362,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         else if (status == OutcomeStatus.InternalError && nearBudget == false
             && (WorkerExitClassifier.IsEngineOutOfMemoryReport(stderr) || ExitCodeOrUnknown() == WorkerExitCodes.MemoryLimit))
         {
-            Log.ImplausibleOutOfMemory(_logger, Pid, (_cgroup?.PeakMemoryUsageBytes() ?? 0) - _memoryAtExecutionStart, request.Limits.MemoryMb, Sanitize(Tail(stderr)));
+            Log.ImplausibleOutOfMemory(_logger, Pid, growth ?? 0, request.Limits.MemoryMb, Sanitize(Tail(stderr)));
         }
         else
         {
@@ -409,23 +410,18 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// The host's own answer to "did this execution's memory grow near its budget?", from the cgroup's
-    /// peak usage since the execution started (where the kernel can reset it; otherwise since the group
-    /// was made, an upper bound). Null without a cgroup: the host then has no measure of its own.
+    /// The host's own measure of how much the worker grew during this execution, from the cgroup's peak
+    /// usage since the execution started (where the kernel can reset it; otherwise since the group was
+    /// made, an upper bound). Null without a cgroup: the host then has no measure of its own.
     /// </summary>
-    private bool? MemoryGrewNearBudget(int memoryMb)
+    private long? MemoryGrowthDuringExecution()
     {
-        if (_cgroup is null)
-        {
-            return null;
-        }
-        long peak = _cgroup.PeakMemoryUsageBytes();
+        long peak = _cgroup?.PeakMemoryUsageBytes() ?? 0;
         if (peak <= 0)
         {
             return null;
         }
-        long growth = _peakWindowIsExecution ? peak - _memoryAtExecutionStart : peak - Math.Min(_memoryAtExecutionStart, _baselineMemoryBytes);
-        return growth >= MemoryBudgets.NearBudgetBytes(memoryMb);
+        return _peakWindowIsExecution ? peak - _memoryAtExecutionStart : peak - Math.Min(_memoryAtExecutionStart, _baselineMemoryBytes);
     }
 
     private TimeSpan CpuTimeOrZero()
