@@ -44,4 +44,11 @@ internal static partial class Log
     /// </summary>
     [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "SECURITY: worker {Pid} died reporting an out-of-memory (engine abort or the memory-limit exit code), but its memory grew by only {GrowthBytes} bytes for a {MemoryMb} MB budget; not believed: {StderrTail}")]
     public static partial void ImplausibleOutOfMemory(ILogger logger, int pid, long growthBytes, int memoryMb, string stderrTail);
+
+    /// <summary>
+    /// A worker was found dead, or already killed, when the pool came to retire it (between
+    /// executions, or right after one returned its result): nothing reported it on an execution's path.
+    /// </summary>
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Worker {Pid} was no longer usable when retired (exit code {ExitCode}, killed by the host for: {KillReason}); its last stderr output: {StderrTail}")]
+    public static partial void WorkerFoundDead(ILogger logger, int pid, int exitCode, string killReason, string stderrTail);
 }

@@ -495,7 +495,15 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public async ValueTask RetireAsync(string reason)
     {
         Log.WorkerRetired(_logger, Pid, reason);
+        bool foundDead = !IsUsable;
+        var killedFor = (KillReason)_killReason;
         Kill(KillReason.Retired);
+        if (foundDead)
+        {
+            // Nothing else reports a death outside an execution's path; operators need its cause.
+            await WaitForExitAsync().ConfigureAwait(false);
+            Log.WorkerFoundDead(_logger, Pid, ExitCodeOrUnknown(), killedFor.ToString(), Sanitize(Tail(_stderr.ToString())));
+        }
         await DisposeAsync().ConfigureAwait(false);
     }
 

@@ -96,7 +96,8 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
             "Array.prototype.reverse.call({ length: 2 ** 32 })",
             "'a'.repeat(1 << 22).replace(/a/g, 'bb').length",
         ];
-        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 3, SpareWorkers = 1 });
+        var log = new RecordingLogger<Sandbox>();
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 3, SpareWorkers = 1 }, log);
         await sandbox.WarmUpAsync();
         // Both keys get their workers before anything is timed (a worker start is not the point).
         await Task.WhenAll(
@@ -108,6 +109,10 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
         var flooded = await BenignLatenciesAsync(sandbox, TimeSpan.FromSeconds(8), flood);
         var after = sandbox.Statistics;
         output.WriteLine($"alone: {quiet.Summary}; flooded: {flooded.Summary}; workers started {after.WorkersStarted - before.WorkersStarted}, killed {Killed(after) - Killed(before)}");
+        foreach (var line in log.Lines.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Information))
+        {
+            output.WriteLine($"{line.Level}: {line.Message}");
+        }
         Assert.All(flooded.FloodStatuses, s => Assert.Equal(OutcomeStatus.Timeout, s));
         Assert.True(flooded.FloodStatuses.Count >= 10, $"only {flooded.FloodStatuses.Count} flood runs");
         Assert.Equal(Killed(before), Killed(after));
