@@ -43,29 +43,24 @@ internal static class MemoryBudgets
     public static int HardHeapLimitMb(int memoryMb) => (int)(ResidentTripBytes(memoryMb) / Mb);
 
     /// <summary>
-    /// The most a worker may grow during one execution: 1.25 N + 64 MB over its usage when the
-    /// execution starts. The host sets the worker's cgroup cap to exactly this, so the kernel enforces
-    /// it whatever the engine does — a compromised worker included. The margin over the resident trip
-    /// point (N/8 + 32 MB) absorbs what one 5 ms sampling interval can add before the trip is seen.
+    /// V8's rule for the host (told in <c>ready</c>): the cgroup cap is 1.25 N + 64 MB over the worker's
+    /// usage when the execution starts; the margin over the resident trip point (N/8 + 32 MB) absorbs what
+    /// one 5 ms sampling interval can add before the trip is seen. An out-of-memory abort is believed after
+    /// N/2 of growth, at most 512 MB: V8's "invalid size" aborts end a script at an engine object-size
+    /// limit rather than at the budget (measured at 4 GB: <c>new Array(2**28).fill(1.5)</c> aborted V8 with
+    /// its element dictionary at its largest size after the worker grew by 1.3 GB).
     /// </summary>
-    public static long WorkerGrowthCapBytes(int memoryMb) => memoryMb * Mb + memoryMb * Mb / 4 + 64 * Mb;
+    public static WireMemoryRule V8Rule { get; } = new(GrowthCapPerBudgetMb: 1.25, GrowthCapFixedMb: 64, NearBudgetFraction: 0.5, NearBudgetCeilingMb: 512);
 
-    /// <summary>The cgroup cap for an execution, given the group's usage when it starts.</summary>
-    public static long CgroupCapBytes(long usageBytes, int memoryMb) => usageBytes + WorkerGrowthCapBytes(memoryMb);
+    /// <summary>V8's cgroup growth cap (<see cref="WireMemoryRule.WorkerGrowthCapBytes"/> of <see cref="V8Rule"/>).</summary>
+    public static long WorkerGrowthCapBytes(int memoryMb) => V8Rule.WorkerGrowthCapBytes(memoryMb);
 
-    /// <summary>The cap while a worker starts and warms up (no execution yet): generous, the runtime's own needs only.</summary>
-    public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + WorkerGrowthCapBytes(preparedMemoryMb);
+    /// <summary>V8's out-of-memory belief threshold (<see cref="WireMemoryRule.NearBudgetBytes"/> of <see cref="V8Rule"/>).</summary>
+    public static long NearBudgetBytes(int memoryMb) => V8Rule.NearBudgetBytes(memoryMb);
 
     /// <summary>
-    /// A worker that died with the engine's out-of-memory report (or ended itself with the
-    /// memory-limit exit code) is only believed when the host's own measure of its memory (the
-    /// cgroup's peak during the execution) grew by at least this much: half the budget, at most
-    /// 512 MB. A worker's stderr and exit code are attacker-controlled once native code runs in it,
-    /// and an engine crash dressed up as an out-of-memory abort must not pass for a limit (it is
-    /// <c>internal_error</c> and a security log line instead). The 512 MB ceiling is for V8's
-    /// "invalid size" aborts, which end a script at an engine object-size limit rather than at the
-    /// budget: measured at 4 GB, <c>new Array(2**28).fill(1.5)</c> aborted V8 with its element
-    /// dictionary at its largest size after the worker grew by 1.3 GB.
+    /// The cap while a worker starts and warms up (no execution yet, and its engine's rule not yet told):
+    /// the runtime's own 1 GB plus the largest growth cap any engine's rule may claim (2 N + 256 MB).
     /// </summary>
-    public static long NearBudgetBytes(int memoryMb) => Math.Min(memoryMb * Mb / 2, 512 * Mb);
+    public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + 2 * preparedMemoryMb * Mb + 256 * Mb;
 }

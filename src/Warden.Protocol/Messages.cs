@@ -12,8 +12,9 @@ namespace Warden.Protocol;
 [JsonDerivedType(typeof(ShutdownMessage), "shutdown")]
 internal abstract record HostMessage;
 
-/// <summary>First frame to a new worker: what it prepares isolates for, and which engine features exist.</summary>
+/// <summary>First frame to a new worker: the engine it runs, what it prepares for, and which engine features exist.</summary>
 internal sealed record ConfigureMessage(
+    [property: JsonRequired] string Engine,
     [property: JsonRequired] WireLimits PreparedLimits,
     [property: JsonRequired] WireFeatures Features,
     [property: JsonRequired] WireLockdown Lockdown) : HostMessage;
@@ -33,8 +34,10 @@ internal sealed record WireLockdown(
 /// <summary>Asks the worker to attempt forbidden operations around its lockdown and report each.</summary>
 internal sealed record WireSelfTest([property: JsonRequired] int LoopbackPort);
 
+/// <summary>One execution. <see cref="Engine"/> repeats the worker's engine: a worker refuses an execution meant for another.</summary>
 internal sealed record ExecuteMessage(
     [property: JsonRequired] string Id,
+    [property: JsonRequired] string Engine,
     [property: JsonRequired] string Code,
     string? Input,
     [property: JsonRequired] bool Module,
@@ -52,7 +55,23 @@ internal abstract record WorkerMessage;
 
 internal sealed record ReadyMessage(
     [property: JsonRequired] int Pid,
+    [property: JsonRequired] WireEngine Engine,
     [property: JsonRequired] WireLockdownReport Lockdown) : WorkerMessage;
+
+/// <summary>
+/// What the host needs to know about the engine a worker runs, told once in <c>ready</c>: before any
+/// submission's code has run in that process, so it is trusted as the worker's build says it (the host
+/// still checks it against <see cref="WireMemoryRule.Validate"/> and the engine it asked for).
+/// </summary>
+/// <param name="Name">The engine's contract name (<c>v8</c>), as submissions and outcomes spell it.</param>
+/// <param name="Version">The engine's own version, for diagnostics.</param>
+/// <param name="Memory">How the engine's memory budget maps onto the host's own measures.</param>
+/// <param name="OutOfMemoryMarkers">Texts the engine prints on stderr when it aborts the process for lack of memory.</param>
+internal sealed record WireEngine(
+    [property: JsonRequired] string Name,
+    [property: JsonRequired] string Version,
+    [property: JsonRequired] WireMemoryRule Memory,
+    [property: JsonRequired] string[] OutOfMemoryMarkers);
 
 /// <summary>What the worker applied to itself, and (self-test only) what each forbidden attempt got.</summary>
 internal sealed record WireLockdownReport(

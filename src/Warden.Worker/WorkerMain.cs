@@ -34,6 +34,11 @@ internal static class WorkerMain
                 return 2;
             }
             configure = c;
+            if (configure.Engine != EngineNames.V8)
+            {
+                Console.Error.WriteLine("warden-worker: this worker has no engine named '" + configure.Engine + "'");
+                return 2;
+            }
         }
         catch (ProtocolViolationException e)
         {
@@ -62,7 +67,7 @@ internal static class WorkerMain
                 }
                 switch (FrameCodec.DecodeHostMessage(payload))
                 {
-                    case ExecuteMessage execute:
+                    case ExecuteMessage execute when execute.Engine == configure.Engine:
                         executions.Add(execute);
                         break;
                     case ShutdownMessage:
@@ -81,6 +86,12 @@ internal static class WorkerMain
             return 2;
         }
     }
+
+    /// <summary>What the host learns about this worker's engine in <c>ready</c>.</summary>
+    private static readonly WireEngine V8Description = new(EngineNames.V8,
+        typeof(Microsoft.ClearScript.V8.V8ScriptEngine).Assembly.GetName().Version?.ToString() ?? "unknown",
+        MemoryBudgets.V8Rule,
+        ["Fatal JavaScript out of memory", "Fatal process out of memory", "JavaScript heap out of memory", "Fatal JavaScript invalid size error"]);
 
     private static readonly (string Code, bool Module)[] WarmUpScripts =
     [
@@ -104,7 +115,7 @@ internal static class WorkerMain
         foreach (var (code, module) in WarmUpScripts)
         {
             using var isolate = PreparedIsolate.Create(limits.MemoryMb, features, bridge);
-            runner.Run(new ExecuteMessage("warm-up", code, "{\"a\":1}", module, limits with { TimeoutMs = 10_000, CpuMs = 10_000 }), isolate);
+            runner.Run(new ExecuteMessage("warm-up", EngineNames.V8, code, "{\"a\":1}", module, limits with { TimeoutMs = 10_000, CpuMs = 10_000 }), isolate);
         }
     }
 
@@ -131,7 +142,7 @@ internal static class WorkerMain
             Console.Error.Flush();
             AssemblyPreloader.LoadAll();
             var lockdown = WorkerLockdown.Apply(configure.Lockdown);
-            channel.Send(new ReadyMessage(Environment.ProcessId, lockdown));
+            channel.Send(new ReadyMessage(Environment.ProcessId, V8Description, lockdown));
 
             foreach (var request in executions.GetConsumingEnumerable())
             {

@@ -48,6 +48,7 @@ public sealed class Sandbox : IAsyncDisposable
     {
         var limits = options.Limits;
         return new ConfigureMessage(
+            EngineNames.V8,
             SubmissionValidator.Resolve(limits, limits.DefaultTimeoutMs, limits.DefaultTimeoutMs, limits.DefaultMemoryMb),
             new WireFeatures(options.EnableWebAssembly, options.EnableSharedMemory),
             new WireLockdown(spec.Isolation.Seccomp, options.SeccompDefault, options.SeccompOmit, options.ResidentMemoryBackstop, selfTest));
@@ -108,7 +109,7 @@ public sealed class Sandbox : IAsyncDisposable
             return Outcome.InvalidRequest(problem);
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var request = new ExecuteMessage(id, submission.Code, submission.InputJson, submission.IsModule, limits,
+        var request = new ExecuteMessage(id, EngineNames.V8, submission.Code, submission.InputJson, submission.IsModule, limits,
             submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null);
         string key = submission.IsolationKey is null ? KeylessGroup : KeyPrefix + submission.IsolationKey;
 
@@ -124,7 +125,7 @@ public sealed class Sandbox : IAsyncDisposable
         bool reusable = false;
         try
         {
-            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false) with { WorkerPid = worker.Pid };
+            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false) with { WorkerPid = worker.Pid, Engine = worker.Engine.Name };
             // A timeout the worker stopped itself (interrupt, isolate discarded; a worker that had to
             // end itself or be killed is dead and retired anyway) leaves nothing behind in the process.
             // Retiring the worker for it would let any tenant make the host pay a worker start-up

@@ -8,30 +8,22 @@ internal static class WorkerExitClassifier
     private const int SignalBase = 128;
     private const int SigAbrt = 6, SigKill = 9, SigSegv = 11, SigSys = 31;
 
-    // V8 prints one of these on stderr before it aborts the process on an allocation it cannot satisfy.
-    private static readonly string[] FatalOutOfMemoryMarkers =
-    [
-        "Fatal JavaScript out of memory",
-        "Fatal process out of memory",
-        "JavaScript heap out of memory",
-        "Fatal JavaScript invalid size error",
-    ];
-
     /// <summary>Through .NET and bubblewrap a signal arrives as 128 + n: SIGSYS is the seccomp filter's kill.</summary>
     public static bool IsSeccompKill(int exitCode) => exitCode == SignalBase + SigSys;
 
-    /// <summary>V8 named a fatal out-of-memory on stderr (the worker's word only: see <see cref="Classify"/>).</summary>
-    public static bool IsEngineOutOfMemoryReport(string stderrTail) =>
-        FatalOutOfMemoryMarkers.Any(m => stderrTail.Contains(m, StringComparison.Ordinal));
+    /// <summary>The engine named a fatal out-of-memory on stderr, in one of the texts it listed in <c>ready</c> (the worker's word only: see <see cref="Classify"/>).</summary>
+    public static bool IsEngineOutOfMemoryReport(string stderrTail, IReadOnlyCollection<string> outOfMemoryMarkers) =>
+        outOfMemoryMarkers.Any(m => stderrTail.Contains(m, StringComparison.Ordinal));
 
     /// <param name="exitCode">The exit code the host saw (128 + n for signal n).</param>
-    /// <param name="stderrTail">The end of the worker's stderr (V8 names a fatal out-of-memory there).</param>
+    /// <param name="stderrTail">The end of the worker's stderr (an engine names a fatal out-of-memory there).</param>
     /// <param name="oomKilled">The worker's cgroup counted an OOM kill during the execution.</param>
     /// <param name="memoryNearBudget">The host's own measure (the cgroup's peak): did the worker's memory
     /// grow near the execution's budget (<see cref="MemoryBudgets.NearBudgetBytes"/>)? Null when the host
     /// has no measure of its own (no cgroup): the engine's report is then taken as it is.</param>
+    /// <param name="outOfMemoryMarkers">The texts the worker's engine prints when it aborts for lack of memory (from <c>ready</c>).</param>
     public static (OutcomeStatus Status, LimitKind? Limit, string Message) Classify(int exitCode, string stderrTail, bool oomKilled = false,
-        bool? memoryNearBudget = null)
+        bool? memoryNearBudget = null, IReadOnlyCollection<string>? outOfMemoryMarkers = null)
     {
         if (oomKilled)
         {
@@ -60,7 +52,7 @@ internal static class WorkerExitClassifier
             case WorkerExitCodes.ConsoleLimit:
                 return (OutcomeStatus.OutputLimit, LimitKind.Console, "Console output passed its limit and the script could not be interrupted, so its worker was stopped");
         }
-        if (IsEngineOutOfMemoryReport(stderrTail) && memoryNearBudget == false)
+        if (IsEngineOutOfMemoryReport(stderrTail, outOfMemoryMarkers ?? []) && memoryNearBudget == false)
         {
             // The text says "out of memory" but the host saw the memory stay far below the budget:
             // stderr is the worker's word, and a worker running native code of the attacker's can
@@ -68,7 +60,7 @@ internal static class WorkerExitClassifier
             return (OutcomeStatus.InternalError, null,
                 "The worker died reporting that the engine ran out of memory, but its memory stayed far below the execution's budget");
         }
-        if (IsEngineOutOfMemoryReport(stderrTail))
+        if (IsEngineOutOfMemoryReport(stderrTail, outOfMemoryMarkers ?? []))
         {
             // The script's own allocation outran V8's hard heap limit: V8 aborts rather than throws.
             return (OutcomeStatus.MemoryLimit, LimitKind.Heap,

@@ -65,6 +65,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>What the worker applied to itself before reporting ready (and, in a self-test, what each forbidden attempt got).</summary>
     public WireLockdownReport? Lockdown { get; private set; }
 
+    /// <summary>The engine this worker runs, as it described itself in <c>ready</c> (checked against what was asked for).</summary>
+    public WireEngine Engine { get; private set; } = null!;
+
     /// <summary>
     /// How much a worker's memory at rest may grow past what it used when it became ready before it is
     /// replaced. It also bounds the cap of the next execution: a worker that hoards memory between
@@ -132,6 +135,21 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 {
                     throw new ProtocolViolationException("the first frame was not 'ready'");
                 }
+                // The engine's self-description is read before any user code ran in this process,
+                // but it sets the worker's cgroup cap: hold it to the bounds every engine must keep.
+                if (ready.Engine.Name != configure.Engine)
+                {
+                    throw new ProtocolViolationException($"the worker runs engine '{ready.Engine.Name}', not '{configure.Engine}'");
+                }
+                if (ready.Engine.Memory.Validate() is { } ruleProblem)
+                {
+                    throw new ProtocolViolationException("the engine's memory rule is out of bounds: " + ruleProblem);
+                }
+                if (ready.Engine.OutOfMemoryMarkers.Length > 16 || ready.Engine.OutOfMemoryMarkers.Any(m => m.Length is < 8 or > 200))
+                {
+                    throw new ProtocolViolationException("the engine's out-of-memory markers are out of bounds");
+                }
+                worker.Engine = ready.Engine;
                 worker.Lockdown = ready.Lockdown;
                 worker._baselineMemoryBytes = cgroup?.MemoryUsageBytes() ?? 0;
                 // The worker has run no user code yet: its report is trustworthy. A worker that was
@@ -353,14 +371,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
         bool oomKilled = _cgroup is not null && _cgroup.OomKills() > _oomKillsAtStart;
         string stderr = _stderr.ToString();
         long? growth = MemoryGrowthDuringExecution();
-        bool? nearBudget = growth is { } grown ? grown >= MemoryBudgets.NearBudgetBytes(request.Limits.MemoryMb) : null;
-        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), stderr, oomKilled, nearBudget);
+        bool? nearBudget = growth is { } grown ? grown >= Engine.Memory.NearBudgetBytes(request.Limits.MemoryMb) : null;
+        var (status, limit, message) = WorkerExitClassifier.Classify(ExitCodeOrUnknown(), stderr, oomKilled, nearBudget, Engine.OutOfMemoryMarkers);
         if (status == OutcomeStatus.InternalError && WorkerExitClassifier.IsSeccompKill(ExitCodeOrUnknown()))
         {
             Log.SeccompViolation(_logger, Pid, Sanitize(Tail(stderr)));
         }
         else if (status == OutcomeStatus.InternalError && nearBudget == false
-            && (WorkerExitClassifier.IsEngineOutOfMemoryReport(stderr) || ExitCodeOrUnknown() == WorkerExitCodes.MemoryLimit))
+            && (WorkerExitClassifier.IsEngineOutOfMemoryReport(stderr, Engine.OutOfMemoryMarkers) || ExitCodeOrUnknown() == WorkerExitCodes.MemoryLimit))
         {
             Log.ImplausibleOutOfMemory(_logger, Pid, growth ?? 0, request.Limits.MemoryMb, Sanitize(Tail(stderr)));
         }
@@ -396,7 +414,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             long usage = _cgroup!.MemoryUsageBytes();
             // The baseline bounds the cap only when it was read (a failed read gives 0).
             long atRest = _baselineMemoryBytes > 0 ? Math.Min(usage, _baselineMemoryBytes + RestingGrowthAllowanceBytes) : usage;
-            _cgroup.SetMemoryLimit(MemoryBudgets.CgroupCapBytes(atRest, memoryMb));
+            _cgroup.SetMemoryLimit(Engine.Memory.CgroupCapBytes(atRest, memoryMb));
             _oomKillsAtStart = _cgroup.OomKills();
             _memoryAtExecutionStart = usage;
             _peakWindowIsExecution = _cgroup.ResetPeakMemoryUsage();

@@ -161,7 +161,8 @@ public sealed class MemoryBudgetTests : IClassFixture<MemoryBudgetTests.OneWorke
     {
         // What V8 prints before it aborts; a worker running an attacker's native code can print it too.
         const string stderr = "\n\n<--- Last few GCs --->\n\n#\n# Fatal JavaScript out of memory: Reached heap limit\n#\n";
-        var (s, l, _) = WorkerExitClassifier.Classify(134, stderr, oomKilled: false, memoryNearBudget: nearBudget);
+        var (s, l, _) = WorkerExitClassifier.Classify(134, stderr, oomKilled: false, memoryNearBudget: nearBudget,
+            outOfMemoryMarkers: ["Fatal JavaScript out of memory"]);
         Assert.Equal(status, s);
         Assert.Equal(limit, l);
     }

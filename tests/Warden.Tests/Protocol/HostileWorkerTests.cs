@@ -25,7 +25,7 @@ public sealed class HostileWorkerTests : IDisposable
         return bytes;
     }
 
-    private const string Ready = "{\"type\":\"ready\",\"pid\":1,\"lockdown\":{\"seccomp\":false,\"allowedSyscalls\":0,\"rlimitsApplied\":false,\"lockdownMs\":0}}";
+    private const string Ready = "{\"type\":\"ready\",\"pid\":1,\"engine\":{\"name\":\"v8\",\"version\":\"0\",\"memory\":{\"growthCapPerBudgetMb\":1.25,\"growthCapFixedMb\":64,\"nearBudgetFraction\":0.5,\"nearBudgetCeilingMb\":512},\"outOfMemoryMarkers\":[]},\"lockdown\":{\"seccomp\":false,\"allowedSyscalls\":0,\"rlimitsApplied\":false,\"lockdownMs\":0}}";
     private const string Started = "{\"type\":\"started\",\"id\":\"x1\"}";
     private const string Usage = "\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1}";
 

@@ -166,7 +166,7 @@ static int CgroupCost()
     const int n = 2000;
     for (int i = 0; i < n; i++)
     {
-        group.SetMemoryLimit(Warden.Protocol.MemoryBudgets.CgroupCapBytes(group.MemoryUsageBytes(), 128 + (i & 1)));
+        group.SetMemoryLimit(Warden.Protocol.MemoryBudgets.V8Rule.CgroupCapBytes(group.MemoryUsageBytes(), 128 + (i & 1)));
         _ = group.OomKills();
         _ = group.CpuMs();
         _ = group.CpuMs();

@@ -42,7 +42,7 @@ internal static class LockdownSelfTest
             int n = 0;
             foreach (var (code, module) in Scripts)
             {
-                var request = new ExecuteMessage($"self-test-{++n}", code, null, module, configure.PreparedLimits);
+                var request = new ExecuteMessage($"self-test-{++n}", configure.Engine, code, null, module, configure.PreparedLimits);
                 var outcome = await worker.ExecuteAsync(request, probing.Limits, cancellationToken).ConfigureAwait(false);
                 runs.Add(outcome.Status);
             }
