@@ -5,4 +5,11 @@ internal static class EngineNames
 {
     /// <summary>V8 through ClearScript: the default engine.</summary>
     public const string V8 = "v8";
+
+    /// <summary>
+    /// A fake engine that interprets line commands (log, result, input, throw, spin, allocate) instead of
+    /// JavaScript: it proves the engine seam through library, CLI and HTTP. Offered only when the host's
+    /// tests enable it.
+    /// </summary>
+    public const string Test = "test";
 }

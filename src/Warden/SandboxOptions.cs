@@ -44,6 +44,15 @@ public sealed class SandboxOptions
     /// </summary>
     public int MaxQueuedExecutions { get; set; } = 1024;
 
+    /// <summary>The engine for submissions that name none. Default <c>v8</c>, the only engine offered today.</summary>
+    public string DefaultEngine { get; set; } = "v8";
+
+    /// <summary>
+    /// Also offer the <c>test</c> engine: a fake behind the worker's engine interface that interprets a few
+    /// line commands instead of JavaScript, for the tests that prove the engine seam end to end. Never an operator setting.
+    /// </summary>
+    internal bool EnableTestEngine { get; set; }
+
     /// <summary>
     /// Provide <c>WebAssembly</c>. Off by default: its memories are reserved outside V8's heap and
     /// ArrayBuffer accounting, so only the process cap (the OS layer) bounds them.
@@ -164,6 +173,8 @@ public sealed class SandboxOptions
         MaxWorkerLifetime = MaxWorkerLifetime,
         WorkerStartTimeout = WorkerStartTimeout,
         MaxQueuedExecutions = MaxQueuedExecutions,
+        DefaultEngine = DefaultEngine,
+        EnableTestEngine = EnableTestEngine,
         EnableWebAssembly = EnableWebAssembly,
         EnableSharedMemory = EnableSharedMemory,
         WorkerAssemblyPath = WorkerAssemblyPath,

@@ -29,6 +29,12 @@ public sealed record Submission
     /// to another; null puts the execution in this sandbox's shared keyless group.
     /// </summary>
     public string? IsolationKey { get; init; }
+
+    /// <summary>
+    /// The engine to run the script: <c>v8</c>. Null: the sandbox's <see cref="SandboxOptions.DefaultEngine"/>.
+    /// An engine this sandbox does not offer is <c>invalid_request</c>, naming the ones it does.
+    /// </summary>
+    public string? Engine { get; init; }
 }
 
 /// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>
