@@ -33,8 +33,11 @@ internal sealed class EngineWorker : IPooledWorker, IAsyncDisposable
 
     public string EngineName => Engine.Name;
 
-    /// <summary>What the worker applied to itself before reporting ready (and, in a self-test, what each forbidden attempt got).</summary>
-    public WireLockdownReport Lockdown { get; }
+    /// <summary>
+    /// What the worker applied to itself before reporting ready (and, in a self-test, what each forbidden
+    /// attempt got). The schema requires the member but lets it be null: readers must not assume one.
+    /// </summary>
+    public WireLockdownReport? Lockdown { get; }
 
     public bool IsUsable => _process.IsAlive;
 
