@@ -13,12 +13,8 @@ namespace Warden;
 /// </summary>
 public sealed class Sandbox : IAsyncDisposable
 {
-    // Isolation keys chosen by callers are prefixed so that no caller key can equal the keyless group's.
-    private const string KeylessGroup = "anon";
-    private const string KeyPrefix = "key:";
-
     private readonly SandboxOptions _options;
-    private readonly WorkerPool _pool;
+    private readonly WorkerPool<EngineWorker> _pool;
     private readonly ILogger _logger;
     private long _executionCounter;
     private int _disposed;
@@ -40,18 +36,7 @@ public sealed class Sandbox : IAsyncDisposable
         {
             Log.IsolationLayerMissing(_logger, layer.Name, layer.Detail, _options.OsIsolation);
         }
-        var configure = ConfigureFor(_options, spec);
-        _pool = new WorkerPool(_options, spec, configure, _logger);
-    }
-
-    internal static ConfigureMessage ConfigureFor(SandboxOptions options, WorkerLaunchSpec spec, WireSelfTest? selfTest = null)
-    {
-        var limits = options.Limits;
-        return new ConfigureMessage(
-            EngineNames.V8,
-            SubmissionValidator.Resolve(limits, limits.DefaultTimeoutMs, limits.DefaultTimeoutMs, limits.DefaultMemoryMb),
-            new WireFeatures(options.EnableWebAssembly, options.EnableSharedMemory),
-            new WireLockdown(spec.Isolation.Seccomp, options.SeccompDefault, options.SeccompOmit, options.ResidentMemoryBackstop, selfTest));
+        _pool = new WorkerPool<EngineWorker>(_options, new EngineWorkerStarter(_options, spec, _logger), _logger);
     }
 
     /// <summary>
@@ -109,34 +94,31 @@ public sealed class Sandbox : IAsyncDisposable
             return Outcome.InvalidRequest(problem);
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var request = new ExecuteMessage(id, EngineNames.V8, submission.Code, submission.InputJson, submission.IsModule, limits,
-            submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null);
-        string key = submission.IsolationKey is null ? KeylessGroup : KeyPrefix + submission.IsolationKey;
+        // The validator has refused engines this sandbox does not offer.
+        string engine = submission.Engine ?? _options.DefaultEngine;
+        var request = WorkerMessages.Execute(id, engine, submission, limits);
+        var key = WorkerKey.For(engine, submission.IsolationKey);
 
-        WorkerProcess worker;
+        EngineWorker worker;
         try
         {
             worker = await _pool.AcquireAsync(key, cancellationToken).ConfigureAwait(false);
         }
         catch (WorkerStartException e)
         {
-            return Outcome.Failure(OutcomeStatus.InternalError, "InternalError", "No worker could be started: " + e.Message);
+            return WorkerOutcomes.NoWorker(e.Message);
         }
-        bool reusable = false;
+        OutcomeStatus? endedWith = null;
         try
         {
-            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false) with { WorkerPid = worker.Pid, Engine = worker.Engine.Name };
-            // A timeout the worker stopped itself (interrupt, isolate discarded; a worker that had to
-            // end itself or be killed is dead and retired anyway) leaves nothing behind in the process.
-            // Retiring the worker for it would let any tenant make the host pay a worker start-up
-            // (~0.8 s of CPU) for each 1 ms timeout: an 800-fold amplification. Other limits retire it.
-            reusable = outcome.Status is OutcomeStatus.Ok or OutcomeStatus.ScriptError or OutcomeStatus.Timeout;
+            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false);
+            endedWith = outcome.Status;
             Log.ExecutionEnded(_logger, id, outcome.Status.ToWireString(), outcome.Usage.WallMs);
             return outcome;
         }
         finally
         {
-            _pool.Release(worker, key, reusable);
+            _pool.Release(worker, key, endedWith);
         }
     }
 

@@ -2,7 +2,7 @@ namespace Warden;
 
 /// <summary>A snapshot of a <see cref="Sandbox"/>'s worker pool, for metrics.</summary>
 /// <param name="WorkersStarted">Workers that reached ready since the sandbox was made.</param>
-/// <param name="WorkersRetired">Workers killed, by reason: <c>limit_or_failure</c>, <c>died</c>, <c>execution_count</c>, <c>lifetime</c>, <c>memory_at_rest</c>, <c>other_key</c>, <c>disposed</c>.</param>
+/// <param name="WorkersRetired">Workers killed, by reason: <c>limit_or_failure</c>, <c>died</c>, <c>execution_count</c>, <c>lifetime</c>, <c>memory_at_rest</c>, <c>other_key</c> (its slot went to another isolation key or engine), <c>disposed</c>.</param>
 /// <param name="QueuedExecutions">Executions waiting for a worker now.</param>
 /// <param name="BusyWorkers">Workers running an execution now.</param>
 /// <param name="IdleWorkers">Started workers waiting for an execution now.</param>

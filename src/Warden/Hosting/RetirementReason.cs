@@ -21,7 +21,7 @@ internal static class RetirementReasons
         RetirementReason.ExecutionCount => "execution count reached",
         RetirementReason.Lifetime => "lifetime reached",
         RetirementReason.MemoryAtRest => "its memory at rest grew past its baseline",
-        RetirementReason.OtherKey => "its slot went to another isolation key",
+        RetirementReason.OtherKey => "its slot went to another isolation key or engine",
         _ => "sandbox disposed",
     };
 

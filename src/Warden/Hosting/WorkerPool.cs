@@ -1,14 +1,14 @@
 using Microsoft.Extensions.Logging;
-using Warden.Protocol;
 
 namespace Warden.Hosting;
 
 /// <summary>
 /// Worker processes of one sandbox: at most <see cref="SandboxOptions.MaxWorkers"/> executing at once,
 /// plus up to <see cref="SandboxOptions.SpareWorkers"/> started but unassigned. Each serves one
-/// isolation key at a time and is never handed from one key to another (a new key gets a fresh
-/// process: an unassigned spare when one is ready). Workers are recycled after N executions,
-/// T seconds, or any violation. Waiting executions are served first come, first served.
+/// <see cref="WorkerKey"/> (an engine and an isolation key) at a time and is never handed from one
+/// key to another (a new key gets a fresh process: an unassigned spare of its engine when one is
+/// ready; spares run the default engine). When workers are retired is <see cref="RetirementPolicy"/>'s
+/// call. Waiting executions are served first come, first served.
 /// <para>
 /// Why spares sit on top of <c>MaxWorkers</c>: when every slot is busy, a worker retiring (after N
 /// executions, or a limit) would otherwise be replaced on the request path — a process start-up
@@ -16,43 +16,41 @@ namespace Warden.Hosting;
 /// is already warm; the extra cost is one idle process.
 /// </para>
 /// </summary>
-internal sealed class WorkerPool : IAsyncDisposable
+internal sealed class WorkerPool<TWorker> : IAsyncDisposable
+    where TWorker : class, IPooledWorker
 {
+    private static readonly TimeSpan SpareRetryDelay = TimeSpan.FromSeconds(30);
+
     private readonly object _gate = new();
     private readonly SandboxOptions _options;
-    private readonly WorkerLaunchSpec _spec;
-    private readonly ConfigureMessage _configure;
+    private readonly IWorkerStarter<TWorker> _starter;
     private readonly ILogger _logger;
     private readonly List<IdleWorker> _idle = [];
     private readonly LinkedList<Waiter> _waiters = new();
-    private readonly Dictionary<string, long> _retired = new(StringComparer.Ordinal);
-    private long _started;
-    private readonly HashSet<WorkerProcess> _all = [];
+    private readonly HashSet<TWorker> _all = [];
     private readonly HashSet<Task> _background = [];
+    private readonly PoolCounters _counters = new();
     private readonly Timer _maintenance;
-    private int _alive;            // started or starting; bounded by MaxWorkers + SpareWorkers
-    private int _busy;             // granted to an execution (ready or starting for it); bounded by MaxWorkers
-    private int _startingSpares;
     private DateTime _lastSpareFailure = DateTime.MinValue;
-    private static readonly TimeSpan SpareRetryDelay = TimeSpan.FromSeconds(30);
     private bool _disposed;
 
-    private sealed record IdleWorker(WorkerProcess Worker, string? Key);
+    /// <param name="Worker">A started worker waiting for an execution.</param>
+    /// <param name="Key">The key it served; null for a spare that has served none.</param>
+    private sealed record IdleWorker(TWorker Worker, WorkerKey? Key);
 
-    /// <summary>Either a ready worker, or permission to start a new one (a slot already counted in _alive).</summary>
-    private sealed record Grant(WorkerProcess? Worker);
+    /// <summary>Either a ready worker, or permission to start a new one (a slot already counted as alive).</summary>
+    private sealed record Grant(TWorker? Worker);
 
-    private sealed class Waiter(string key)
+    private sealed class Waiter(WorkerKey key)
     {
-        public string Key { get; } = key;
+        public WorkerKey Key { get; } = key;
         public TaskCompletionSource<Grant> Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public WorkerPool(SandboxOptions options, WorkerLaunchSpec spec, ConfigureMessage configure, ILogger logger)
+    public WorkerPool(SandboxOptions options, IWorkerStarter<TWorker> starter, ILogger logger)
     {
         _options = options;
-        _spec = spec;
-        _configure = configure;
+        _starter = starter;
         _logger = logger;
         lock (_gate)
         {
@@ -93,7 +91,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     {
         lock (_gate)
         {
-            return new SandboxStatistics(_started, new Dictionary<string, long>(_retired, StringComparer.Ordinal),
+            return new SandboxStatistics(_counters.Started, _counters.RetiredByReason(),
                 _waiters.Count, _all.Count - _idle.Count, _idle.Count);
         }
     }
@@ -121,7 +119,10 @@ internal sealed class WorkerPool : IAsyncDisposable
         await Task.WhenAll(pending).ConfigureAwait(false);
     }
 
-    public async Task<WorkerProcess> AcquireAsync(string key, CancellationToken cancellationToken)
+    /// <summary>A worker of <paramref name="key"/>'s engine that has served no other key, started if need be.</summary>
+    /// <exception cref="SandboxOverloadedException">Too many executions are waiting already.</exception>
+    /// <exception cref="WorkerStartException">A worker had to be started and could not be.</exception>
+    public async Task<TWorker> AcquireAsync(WorkerKey key, CancellationToken cancellationToken)
     {
         Grant? grant;
         Waiter? waiter = null;
@@ -165,18 +166,17 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
         try
         {
-            var worker = await WorkerProcess.StartAsync(_spec, _configure, _options.WorkerStartTimeout, _logger, cancellationToken).ConfigureAwait(false);
+            var worker = await _starter.StartAsync(key.Engine, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 if (_disposed)
                 {
-                    _alive--;
-                    _busy--;
-                    RetireInBackground(worker, RetirementReason.Disposed);
+                    _counters.WorkerReturned();
+                    RetireInBackground(worker, RetirementReason.Disposed, freesSlot: true);
                     throw new ObjectDisposedException(nameof(Sandbox));
                 }
                 _all.Add(worker);
-                _started++;
+                _counters.WorkerStarted();
             }
             return worker;
         }
@@ -188,8 +188,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             }
             lock (_gate)
             {
-                _alive--;
-                _busy--;
+                _counters.GrantAbandoned();
                 Pump();
                 EnsureSpares();
             }
@@ -197,27 +196,43 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Returns a worker after an execution. Unusable, worn-out or violated workers are retired.</summary>
-    public void Release(WorkerProcess worker, string key, bool reusable)
+    /// <summary>
+    /// Returns a worker after an execution that ended with <paramref name="endedWith"/> (null: it ended
+    /// without an outcome). The worker goes back idle for its key, or is retired.
+    /// </summary>
+    public void Release(TWorker worker, WorkerKey key, OutcomeStatus? endedWith) =>
+        Return(worker, key, () => RetirementPolicy.AfterExecution(worker, endedWith, _options, DateTime.UtcNow));
+
+    private void GiveBack(Grant grant, WorkerKey key)
+    {
+        if (grant.Worker is { } worker)
+        {
+            Return(worker, key, () => RetirementPolicy.OnReturn(worker, _options, DateTime.UtcNow));
+            return;
+        }
+        lock (_gate)
+        {
+            _counters.GrantAbandoned();
+            Pump();
+            EnsureSpares();
+        }
+    }
+
+    private void Return(TWorker worker, WorkerKey key, Func<RetirementReason?> retirement)
     {
         lock (_gate)
         {
-            _busy--;
+            _counters.WorkerReturned();
             if (_disposed)
             {
                 // DisposeAsync retired every worker it knew (busy ones too); count each only once.
                 if (_all.Remove(worker))
                 {
-                    RetireInBackground(worker, RetirementReason.Disposed);
+                    RetireInBackground(worker, RetirementReason.Disposed, freesSlot: false);
                 }
                 return;
             }
-            RetirementReason? retireReason = !reusable ? RetirementReason.LimitOrFailure
-                : !worker.IsUsable ? RetirementReason.Died
-                : worker.Executions >= _options.MaxExecutionsPerWorker ? RetirementReason.ExecutionCount
-                : DateTime.UtcNow - worker.StartedAt >= _options.MaxWorkerLifetime ? RetirementReason.Lifetime
-                : null;
-            if (retireReason is { } reason)
+            if (retirement() is { } reason)
             {
                 Retire(worker, reason);
             }
@@ -230,28 +245,12 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    private void GiveBack(Grant grant, string key)
-    {
-        if (grant.Worker is { } worker)
-        {
-            Release(worker, key, reusable: true);
-            return;
-        }
-        lock (_gate)
-        {
-            _alive--;
-            _busy--;
-            Pump();
-            EnsureSpares();
-        }
-    }
-
     // ---- everything below runs under _gate ----
 
-    private Grant? TryGrant(string key)
+    private Grant? TryGrant(WorkerKey key)
     {
         RetireExpiredIdle();
-        if (_busy >= _options.MaxWorkers)
+        if (_counters.Busy >= _options.MaxWorkers)
         {
             return null;
         }
@@ -260,28 +259,28 @@ internal sealed class WorkerPool : IAsyncDisposable
         {
             return Take(own);
         }
-        int spare = _idle.FindIndex(w => w.Key is null);
+        // A spare has served nobody, but it runs one engine.
+        int spare = _idle.FindIndex(w => w.Key is null && w.Worker.EngineName == key.Engine);
         if (spare >= 0)
         {
             var grant = Take(spare);
             EnsureSpares();
             return grant;
         }
-        if (_alive < _options.MaxWorkers + _options.SpareWorkers)
+        if (_counters.Alive < _options.MaxWorkers + _options.SpareWorkers)
         {
-            _alive++;
-            _busy++;
+            _counters.GrantedNewSlot();
             return new Grant(null);
         }
         if (_idle.Count > 0)
         {
-            // A worker never passes to another key: replace an idle worker of another key with a
-            // fresh process. The slot it held is reused, so _alive is unchanged.
+            // A worker never passes to another key or engine: replace an idle worker of another key
+            // with a fresh process. The slot it held is reused.
             var other = _idle[0];
             _idle.RemoveAt(0);
             _all.Remove(other.Worker);
-            RetireInBackground(other.Worker, RetirementReason.OtherKey);
-            _busy++;
+            RetireInBackground(other.Worker, RetirementReason.OtherKey, freesSlot: false);
+            _counters.GrantedRetiredWorkersSlot();
             return new Grant(null);
         }
         return null;
@@ -290,12 +289,11 @@ internal sealed class WorkerPool : IAsyncDisposable
     /// <summary>Idle workers age too (and may have died): they are retired, never handed out.</summary>
     private void RetireExpiredIdle()
     {
+        var now = DateTime.UtcNow;
         for (int i = _idle.Count - 1; i >= 0; i--)
         {
             var idle = _idle[i].Worker;
-            // Checked when a worker is about to be handed out, not when it is returned: it tears down
-            // a large isolate just after sending its result.
-            if (!idle.IsUsable || DateTime.UtcNow - idle.StartedAt >= _options.MaxWorkerLifetime || idle.HasOutgrownItsBaseline)
+            if (RetirementPolicy.WhileIdle(idle, _options, now) is { } reason)
             {
                 _idle.RemoveAt(i);
                 if (idle.WasKilledBySeccomp)
@@ -303,7 +301,7 @@ internal sealed class WorkerPool : IAsyncDisposable
                     // Nothing of the host's asked it to do anything: native code in it made a forbidden call.
                     Log.SeccompViolation(_logger, idle.Pid, "(died while idle)");
                 }
-                Retire(idle, !idle.IsUsable ? RetirementReason.Died : idle.HasOutgrownItsBaseline ? RetirementReason.MemoryAtRest : RetirementReason.Lifetime);
+                Retire(idle, reason);
             }
         }
     }
@@ -312,7 +310,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     {
         var worker = _idle[index].Worker;
         _idle.RemoveAt(index);
-        _busy++;
+        _counters.GrantedIdleWorker();
         return new Grant(worker);
     }
 
@@ -330,18 +328,16 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    private void Retire(WorkerProcess worker, RetirementReason reason)
+    private void Retire(TWorker worker, RetirementReason reason)
     {
-        _alive--;
         _all.Remove(worker);
-        RetireInBackground(worker, reason);
+        RetireInBackground(worker, reason, freesSlot: true);
     }
 
-    /// <summary>Every retirement goes through here (called under the gate), so the statistics count them all.</summary>
-    private void RetireInBackground(WorkerProcess worker, RetirementReason reason)
+    /// <summary>Every retirement goes through here, so the statistics count them all.</summary>
+    private void RetireInBackground(TWorker worker, RetirementReason reason, bool freesSlot)
     {
-        string label = reason.Label();
-        _retired[label] = _retired.GetValueOrDefault(label) + 1;
+        _counters.WorkerRetired(reason, freesSlot);
         Background(worker.RetireAsync(reason.Text()).AsTask());
     }
 
@@ -355,10 +351,9 @@ internal sealed class WorkerPool : IAsyncDisposable
             return;
         }
         int spares = _idle.Count(w => w.Key is null);
-        while (spares + _startingSpares < _options.SpareWorkers && _alive < _options.MaxWorkers + _options.SpareWorkers)
+        while (spares + _counters.StartingSpares < _options.SpareWorkers && _counters.Alive < _options.MaxWorkers + _options.SpareWorkers)
         {
-            _alive++;
-            _startingSpares++;
+            _counters.SpareStarting();
             Background(StartSpareAsync());
         }
     }
@@ -366,10 +361,11 @@ internal sealed class WorkerPool : IAsyncDisposable
     private async Task StartSpareAsync()
     {
         await Task.Yield();
-        WorkerProcess? worker = null;
+        TWorker? worker = null;
         try
         {
-            worker = await WorkerProcess.StartAsync(_spec, _configure, _options.WorkerStartTimeout, _logger, CancellationToken.None).ConfigureAwait(false);
+            // Spares serve the submissions that name no engine: the default one.
+            worker = await _starter.StartAsync(_options.DefaultEngine, CancellationToken.None).ConfigureAwait(false);
         }
         catch (WorkerStartException e)
         {
@@ -377,24 +373,22 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
         lock (_gate)
         {
-            _startingSpares--;
+            _counters.SpareStartEnded(started: worker is not null);
             if (worker is null)
             {
                 _lastSpareFailure = DateTime.UtcNow;
                 // Not retried here: a worker that cannot start would otherwise be restarted in a
                 // tight loop. The next acquisition starts one on demand and reports the failure.
-                _alive--;
                 Pump();
                 return;
             }
             if (_disposed)
             {
-                _alive--;
-                RetireInBackground(worker, RetirementReason.Disposed);
+                RetireInBackground(worker, RetirementReason.Disposed, freesSlot: true);
                 return;
             }
             _all.Add(worker);
-            _started++;
+            _counters.WorkerStarted();
             _idle.Add(new IdleWorker(worker, null));
             Pump();
         }
@@ -432,7 +426,7 @@ internal sealed class WorkerPool : IAsyncDisposable
             // Busy workers too: disposing the sandbox stops every worker it started.
             foreach (var worker in _all)
             {
-                RetireInBackground(worker, RetirementReason.Disposed);
+                RetireInBackground(worker, RetirementReason.Disposed, freesSlot: false);
             }
             _all.Clear();
             pending = [.. _background];

@@ -71,14 +71,14 @@ public sealed class FrameCodecTests
     [InlineData("NaN", false)]
     public void ResultsMustBeExactlyOneJsonValue(string json, bool valid)
     {
-        Assert.Equal(valid, WorkerProcess.IsExactlyOneJsonValue(Encoding.UTF8.GetBytes(json)));
+        Assert.Equal(valid, WorkerOutcomes.IsExactlyOneJsonValue(Encoding.UTF8.GetBytes(json)));
     }
 
     [Fact]
     public void DeepButValidJsonIsAccepted()
     {
         var deep = new string('[', 5000) + new string(']', 5000);
-        Assert.True(WorkerProcess.IsExactlyOneJsonValue(Encoding.UTF8.GetBytes(deep)));
+        Assert.True(WorkerOutcomes.IsExactlyOneJsonValue(Encoding.UTF8.GetBytes(deep)));
     }
 
     [Fact]

@@ -57,6 +57,27 @@ public sealed class HostileWorkerTests : IDisposable
         Assert.Null(outcome.ResultJson);
     }
 
+    /// <summary>A worker's self-description sets its cgroup cap and how its death is judged: it is held to bounds.</summary>
+    public static TheoryData<string, string> RefusedReadies => new()
+    {
+        { "another engine than asked for", Ready.Replace("\"name\":\"v8\"", "\"name\":\"quickjs\"") },
+        { "a memory rule out of bounds", Ready.Replace("\"growthCapPerBudgetMb\":1.25", "\"growthCapPerBudgetMb\":100") },
+        { "an out-of-memory marker too short to mean anything", Ready.Replace("\"outOfMemoryMarkers\":[]", "\"outOfMemoryMarkers\":[\"a\"]") },
+        { "no ready first", Started },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedReadies))]
+    public async Task AWorkerWhoseReadyBreaksTheContractIsNeverUsed(string name, string firstFrame)
+    {
+        Assert.NotEqual(Ready, firstFrame);
+        await using var sandbox = new Sandbox(FakeWorker(Frame(firstFrame)));
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
+        Assert.True(outcome.Status == OutcomeStatus.InternalError, $"{name}: {outcome.ToJson()}");
+        Assert.Contains("broke the protocol while starting", outcome.Error!.Message);
+        Assert.Equal(0, sandbox.Statistics.WorkersStarted);
+    }
+
     [Fact]
     public async Task AWorkerThatNeverReportsReadyIsGivenUpOn()
     {

@@ -35,8 +35,8 @@ internal static class LockdownSelfTest
             probing.OsIsolation = options.OsIsolation == OsIsolationMode.Disabled ? OsIsolationMode.Disabled : OsIsolationMode.BestEffort;
             spec = WorkerLaunchSpec.Resolve(probing);
             layers = spec.Isolation.Report.Layers.Count > 0 ? spec.Isolation.Report : layers;
-            var configure = Sandbox.ConfigureFor(probing, spec, new WireSelfTest(port));
-            await using var worker = await WorkerProcess.StartAsync(spec, configure, probing.WorkerStartTimeout, logger, cancellationToken).ConfigureAwait(false);
+            var configure = WorkerMessages.Configure(probing, spec, probing.DefaultEngine, new WireSelfTest(port));
+            await using var worker = await EngineWorker.StartAsync(spec, configure, probing.WorkerStartTimeout, logger, cancellationToken).ConfigureAwait(false);
             var probes = (worker.Lockdown?.Probes ?? []).Select(p => new LockdownProbe(p.Name, p.Phase, p.Refused, p.Detail)).ToList();
             var runs = new List<OutcomeStatus>();
             int n = 0;

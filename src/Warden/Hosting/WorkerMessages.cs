@@ -1,0 +1,23 @@
+using Warden.Protocol;
+
+namespace Warden.Hosting;
+
+/// <summary>The host's frames to a worker, built from a sandbox's options and a validated submission.</summary>
+internal static class WorkerMessages
+{
+    /// <summary>The first frame to a new worker: the engine it runs, the sandbox defaults it prepares for, its features and lockdown.</summary>
+    public static ConfigureMessage Configure(SandboxOptions options, WorkerLaunchSpec spec, string engine, WireSelfTest? selfTest = null)
+    {
+        var limits = options.Limits;
+        return new ConfigureMessage(
+            engine,
+            SubmissionValidator.Resolve(limits, limits.DefaultTimeoutMs, limits.DefaultTimeoutMs, limits.DefaultMemoryMb),
+            new WireFeatures(options.EnableWebAssembly, options.EnableSharedMemory),
+            new WireLockdown(spec.Isolation.Seccomp, options.SeccompDefault, options.SeccompOmit, options.ResidentMemoryBackstop, selfTest));
+    }
+
+    /// <summary>One execution of a submission that passed validation, with its resolved limits.</summary>
+    public static ExecuteMessage Execute(string id, string engine, Submission submission, WireLimits limits) =>
+        new(id, engine, submission.Code, submission.InputJson, submission.IsModule, limits,
+            submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null);
+}
