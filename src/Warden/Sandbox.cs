@@ -103,13 +103,13 @@ public sealed class Sandbox : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(submission);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var problem = SubmissionValidator.Validate(submission, _options.Limits, out var limits);
+        var problem = SubmissionValidator.Validate(submission, _options, out var limits, out string engine);
         if (problem is not null)
         {
-            return Outcome.InvalidRequest(problem);
+            return Outcome.InvalidRequest(problem.Field, problem.Message);
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var request = new ExecuteMessage(id, EngineNames.V8, submission.Code, submission.InputJson, submission.IsModule, limits,
+        var request = new ExecuteMessage(id, engine, submission.Code, submission.InputJson, submission.IsModule, limits,
             submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null);
         string key = submission.IsolationKey is null ? KeylessGroup : KeyPrefix + submission.IsolationKey;
 
