@@ -2,7 +2,7 @@ namespace Warden.Tests.Isolation;
 
 /// <summary>Regressions from the third round of attacks on the sandbox core.</summary>
 [Collection("sandbox")]
-public sealed class ThirdRoundHardeningTests(SandboxFixture fx)
+public sealed class OutcomeForgeryTests(SandboxFixture fx)
 {
     [Theory]
     [InlineData("throw new Error('exceeded its memory limit')")]

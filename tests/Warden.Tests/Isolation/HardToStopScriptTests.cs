@@ -2,7 +2,7 @@ namespace Warden.Tests.Isolation;
 
 /// <summary>Regressions from the second round of attacks on the sandbox core.</summary>
 [Collection("sandbox")]
-public sealed class SecondRoundHardeningTests(SandboxFixture fx)
+public sealed class HardToStopScriptTests(SandboxFixture fx)
 {
     [Fact]
     public async Task HostExceptionsAreNeverExposed()
