@@ -1,16 +1,12 @@
 namespace Warden.Tests.Isolation;
 
-/// <summary>Regressions from the second round of attacks on the sandbox core.</summary>
+/// <summary>
+/// Scripts the engine struggles to stop — rejection storms, builtins and allocations that ignore interrupts,
+/// huge heaps — end at their limit, promptly, and leave their worker fit for the next execution.
+/// </summary>
 [Collection("sandbox")]
 public sealed class HardToStopScriptTests(SandboxFixture fx)
 {
-    [Fact]
-    public async Task HostExceptionsAreNeverExposed()
-    {
-        OutcomeAssert.Ok("[\"undefined\",true]", await fx.RunAsync(
-            "import('nope').catch(e => [typeof e.hostException, e instanceof Error])"));
-    }
-
     [Fact]
     public async Task RejectionStormsInModulesEndAtTheirLimit()
     {
@@ -23,50 +19,6 @@ public sealed class HardToStopScriptTests(SandboxFixture fx)
         OutcomeAssert.Status(OutcomeStatus.Timeout, outcome);
         Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed}");
         await fx.AssertHealthyAsync();
-    }
-
-    [Theory]
-    // Thrown after top-level await: the rejection is described inside the isolate, exactly.
-    [InlineData("await null; throw -0", "Uncaught -0")]
-    [InlineData("await null; throw Symbol('s')", "Uncaught Symbol(s)")]
-    // Thrown synchronously: ClearScript formats the error (docs/limits.md, "Module errors").
-    [InlineData("throw new RangeError('sync')", "sync")]
-    [InlineData("throw 7", "Uncaught 7")]
-    public async Task ModulesReportThrownValuesFaithfully(string code, string message)
-    {
-        var outcome = await fx.RunAsync(code, module: true);
-        OutcomeAssert.Status(OutcomeStatus.ScriptError, outcome);
-        Assert.Equal(message, outcome.Error!.Message);
-    }
-
-    [Fact]
-    public async Task ANewTargetCannotForgeARefusal()
-    {
-        var outcome = await fx.RunAsync(
-            "const nt = function () {}.bind();\n" +
-            "Object.defineProperty(nt, 'prototype', { get() { throw new RangeError('Array buffer allocation failed') } });\n" +
-            "Reflect.construct(Uint8Array, [8], nt)");
-        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "RangeError", outcome);
-        Assert.Null(outcome.Error!.Limit);
-    }
-
-    [Fact]
-    public async Task AnUncaughtMicrotaskErrorIsNotLostBehindAResult()
-    {
-        var outcome = await fx.RunAsync("queueMicrotask(() => { throw new TypeError('in microtask') }); 42");
-        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "TypeError", outcome);
-    }
-
-    [Fact]
-    public async Task TimersHaveWholeMillisecondsAndIntervalsAreThrottled()
-    {
-        OutcomeAssert.Ok("true", await fx.RunAsync(
-            "const order = [];\n" +
-            "setTimeout(() => order.push('a'), 0.9);\n" +
-            "setTimeout(() => order.push('b'), 0);\n" +
-            "let ticks = 0;\n" +
-            "const iv = setInterval(() => ticks++, 0);\n" +
-            "new Promise(r => setTimeout(() => { clearInterval(iv); r(order.join() === 'a,b' && ticks < 60) }, 100));"));
     }
 
     [Fact]
@@ -96,5 +48,17 @@ public sealed class HardToStopScriptTests(SandboxFixture fx)
         OutcomeAssert.Status(OutcomeStatus.MemoryLimit, outcome);
         Assert.True(elapsed < TimeSpan.FromSeconds(20), $"took {elapsed}");
         await fx.AssertHealthyAsync();
+    }
+
+    [Fact]
+    public async Task ALargeExecutionDoesNotSlowTheNextOneDown()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            OutcomeAssert.Status(OutcomeStatus.Ok, await fx.RunAsync(
+                "const keep = []; for (let i = 0; i < 3e6; i++) keep.push({ i }); keep.length", memoryMb: 512, timeoutMs: 20_000, key: "large-then-small"));
+            var next = await fx.RunAsync("let s = 0; for (let i = 0; i < 1e5; i++) s += i; s", memoryMb: 512, timeoutMs: 250, key: "large-then-small");
+            OutcomeAssert.Ok("4999950000", next);
+        }
     }
 }

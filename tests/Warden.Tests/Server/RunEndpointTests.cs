@@ -51,7 +51,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     [InlineData("""{ "code": "1", "engine": "quickjs" }""", "engine")]
     [InlineData("""{ "code": "1", "modules": {} }""", "modules")]
     [InlineData("""{ "code": "1", "module": true, "modules": [] }""", "modules")]
-    [InlineData("""{ "code": "1", "module": true, "modules": { "warden:x": "1" } }""", "modules:")]
+    [InlineData("""{ "code": "1", "module": true, "modules": { "warden:x": "1" } }""", "modules")]
     [InlineData("""{ "code": "1", "isolationKey": "" }""", "isolationKey")]
     [InlineData("""{ "code": "1", } """, "$")]
     public async Task AMalformedRequestIs400ProblemNamingTheField(string request, string field)
