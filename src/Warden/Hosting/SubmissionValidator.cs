@@ -98,8 +98,8 @@ internal static class SubmissionValidator
         }
         // The name is the caller's text: echoed only when short and printable, so that a refusal (which
         // servers log and return) cannot be made to carry megabytes or terminal control sequences.
-        string named = engine.Length is > 0 and <= MaxEchoedEngineLength && engine.All(c => c is >= ' ' and <= '~') ? $"'{engine}'" : "named";
-        return new("engine", $"engine {named} is not available; this sandbox offers: {string.Join(", ", offered)}");
+        string named = engine.Length is > 0 and <= MaxEchoedEngineLength && engine.All(c => c is >= ' ' and <= '~') ? $"engine '{engine}'" : "engine";
+        return new("engine", $"{named} is not available; this sandbox offers: {string.Join(", ", offered)}");
     }
 
     /// <summary>A limit asked for above the application's ceiling is refused, not lowered: the caller learns why.</summary>
