@@ -10,7 +10,7 @@ internal static class RunCommand
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static Command Build(Stream stdout, TextWriter stderr, Stream stdin)
+    public static Command Build(Stream stdout, TextWriter stderr, Stream stdin, Action<SandboxOptions>? configureSandbox = null)
     {
         var defaults = new SandboxLimits();
         var file = new Argument<string>("FILE") { Description = "The script to run, or - to read it from standard input." };
@@ -22,12 +22,13 @@ internal static class RunCommand
         var limitFlags = LimitFlag.All(defaults);
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
         var isolation = IsolationOption.Create();
+        var engine = new Option<string?>("--engine") { Description = "The engine to run the script: v8 [default: v8]. One the sandbox does not offer is an invalid_request naming those it does.", HelpName = "NAME" };
 
         var command = new Command("run",
             "Run one script in a fresh worker and print its outcome as one JSON object on stdout:\n" +
             "{ status, result, console, error, usage, engine }. The exit code follows the status.")
         {
-            file, input, inputFile, timeout, cpu, memory, module, isolation,
+            file, input, inputFile, timeout, cpu, memory, module, engine, isolation,
         };
         foreach (var flag in limitFlags)
         {
@@ -38,18 +39,18 @@ internal static class RunCommand
             var request = new RunRequest(
                 parse.GetValue(file)!, parse.GetValue(input), parse.GetValue(inputFile),
                 parse.GetValue(timeout), parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(module),
-                IsolationOption.Parse(parse.GetValue(isolation)))
+                IsolationOption.Parse(parse.GetValue(isolation)), parse.GetValue(engine))
             {
                 Limits = limitFlags.Where(f => parse.GetValue(f.Option) is not null)
                     .Select(f => new LimitSetting(f.Option.Name, f.Apply, parse.GetValue(f.Option)!.Value)).ToList(),
             };
-            return Emit(stdout, await RunAsync(request, stderr, stdin, cancellationToken).ConfigureAwait(false));
+            return Emit(stdout, await RunAsync(request, stderr, stdin, cancellationToken, configureSandbox).ConfigureAwait(false));
         });
         return command;
     }
 
     internal sealed record RunRequest(string File, string? Input, string? InputFile, int? TimeoutMs, int? CpuMs, int? MemoryMb, bool Module,
-        OsIsolationMode Isolation = OsIsolationMode.Required)
+        OsIsolationMode Isolation = OsIsolationMode.Required, string? Engine = null)
     {
         /// <summary>The --max-* flags given, in order.</summary>
         public IReadOnlyList<LimitSetting> Limits { get; init; } = [];
@@ -79,7 +80,8 @@ internal static class RunCommand
             new(new Option<int?>(name) { Description = description, HelpName = "N" }, apply);
     }
 
-    internal static async Task<Outcome> RunAsync(RunRequest request, TextWriter stderr, Stream stdin, CancellationToken cancellationToken)
+    internal static async Task<Outcome> RunAsync(RunRequest request, TextWriter stderr, Stream stdin, CancellationToken cancellationToken,
+        Action<SandboxOptions>? configureSandbox = null)
     {
         var limits = new SandboxLimits
         {
@@ -127,6 +129,7 @@ internal static class RunCommand
             .AddSimpleConsole(o => o.SingleLine = true)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var options = new SandboxOptions { Limits = limits, MaxWorkers = 1, SpareWorkers = 0, OsIsolation = request.Isolation };
+        configureSandbox?.Invoke(options);
         Sandbox sandbox;
         try
         {
@@ -136,7 +139,7 @@ internal static class RunCommand
         {
             // The machine, not the request, is at fault: say which layer is missing and how to add it.
             await stderr.WriteLineAsync("warden: " + e.Message).ConfigureAwait(false);
-            return Outcome.Failure(OutcomeStatus.InternalError, "IsolationUnavailable",
+            return Outcome.InternalError("IsolationUnavailable",
                 "Refusing to run untrusted code: OS isolation layer(s) missing here: "
                 + string.Join(", ", e.Report.Missing.Select(l => l.Name)) + ". Run `warden doctor` for how to enable them, or choose --isolation best-effort|none explicitly.");
         }
@@ -147,6 +150,7 @@ internal static class RunCommand
             InputJson = inputJson,
             IsModule = request.Module,
             Limits = new ExecutionLimits(request.TimeoutMs, request.CpuMs, request.MemoryMb),
+            Engine = request.Engine,
         };
         try
         {
@@ -155,7 +159,7 @@ internal static class RunCommand
         catch (OperationCanceledException)
         {
             await stderr.WriteLineAsync("warden: cancelled").ConfigureAwait(false);
-            return Outcome.Failure(OutcomeStatus.InternalError, "Cancelled", "The run was cancelled before it finished; its worker was killed");
+            return Outcome.InternalError("Cancelled", "The run was cancelled before it finished; its worker was killed");
         }
     }
 

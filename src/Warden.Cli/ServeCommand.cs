@@ -13,7 +13,7 @@ namespace Warden.Cli;
 /// </summary>
 internal static class ServeCommand
 {
-    public static Command Build(TextWriter stderr)
+    public static Command Build(TextWriter stderr, Action<SandboxOptions>? configureSandbox = null)
     {
         var urls = new Option<string?>("--urls") { Description = "Where to listen, e.g. http://127.0.0.1:8080 (loopback only unless configured otherwise).", HelpName = "URLS" };
         var isolation = IsolationOption.Create();
@@ -25,7 +25,11 @@ internal static class ServeCommand
             Microsoft.AspNetCore.Builder.WebApplication app;
             try
             {
-                app = WardenServer.Build([], sandbox => sandbox.OsIsolation = mode, server =>
+                app = WardenServer.Build([], sandbox =>
+                {
+                    sandbox.OsIsolation = mode;
+                    configureSandbox?.Invoke(sandbox);
+                }, server =>
                 {
                     if (listen is not null)
                     {

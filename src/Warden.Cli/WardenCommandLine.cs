@@ -11,9 +11,20 @@ namespace Warden.Cli;
 /// </summary>
 internal static class WardenCommandLine
 {
-    public static async Task<int> InvokeAsync(string[] args, Stream stdout, TextWriter stderr, Stream stdin)
+    public static Task<int> InvokeAsync(string[] args, Stream stdout, TextWriter stderr, Stream stdin) =>
+        InvokeAsync(args, stdout, stderr, stdin, configureSandbox: null);
+
+    /// <param name="args">The command line.</param>
+    /// <param name="stdout">Where outcomes and reports go.</param>
+    /// <param name="stderr">Where diagnostics go.</param>
+    /// <param name="stdin">Where `-` reads from.</param>
+    /// <param name="configureSandbox">
+    /// Adjusts the options of the sandbox that `run` and `serve` make, after the command line has set them:
+    /// how tests offer what no flag does (the test engine).
+    /// </param>
+    internal static async Task<int> InvokeAsync(string[] args, Stream stdout, TextWriter stderr, Stream stdin, Action<SandboxOptions>? configureSandbox)
     {
-        var root = BuildRoot(stdout, stderr, stdin);
+        var root = BuildRoot(stdout, stderr, stdin, configureSandbox);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
@@ -34,7 +45,7 @@ internal static class WardenCommandLine
             : m.Groups[1].Value.Contains("Double", StringComparison.Ordinal) ? "as a number"
             : "as a value of the right kind");
 
-    private static Command BuildRoot(Stream stdout, TextWriter stderr, Stream stdin)
+    private static Command BuildRoot(Stream stdout, TextWriter stderr, Stream stdin, Action<SandboxOptions>? configureSandbox)
     {
         // A plain command named "warden" rather than RootCommand, whose name would be the
         // assembly's ("Warden.Cli") in help text, since the launcher runs the dll through dotnet.
@@ -44,9 +55,9 @@ internal static class WardenCommandLine
             "memory_limit 3, output_limit 4, invalid_request 64, internal_error 70.");
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
-        root.Subcommands.Add(RunCommand.Build(stdout, stderr, stdin));
+        root.Subcommands.Add(RunCommand.Build(stdout, stderr, stdin, configureSandbox));
         root.Subcommands.Add(DoctorCommand.Build(new StreamWriter(stdout) { AutoFlush = true }));
-        root.Subcommands.Add(ServeCommand.Build(stderr));
+        root.Subcommands.Add(ServeCommand.Build(stderr, configureSandbox));
         root.Subcommands.Add(KeygenCommand.Build(new StreamWriter(stdout) { AutoFlush = true }));
         return root;
     }

@@ -28,6 +28,10 @@ public sealed partial class ApiKeyOptions
     /// <summary>This key's ceiling on <c>limits.memoryMb</c>; null: the sandbox's maximum.</summary>
     public int? MaxMemoryMb { get; set; }
 
+    /// <summary>This key's ceilings as the library applies them; null when the key has none.</summary>
+    internal ExecutionCeilings? Ceilings => MaxTimeoutMs is null && MaxMemoryMb is null ? null
+        : new ExecutionCeilings { MaxTimeoutMs = MaxTimeoutMs, MaxMemoryMb = MaxMemoryMb, Owner = "this API key" };
+
     internal IEnumerable<string> Validate(int index)
     {
         string at = $"ApiKeys[{index}]";

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Warden.Hosting;
 
 namespace Warden.Server;
 
@@ -61,21 +60,12 @@ internal static class RunEndpoint
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "The body must be a JSON object.", "$");
         }
-        if (run.Engine is not (null or "v8"))
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "Malformed request", "engine must be \"v8\" (the only engine).", "engine");
-        }
-
-        // An API key is a tenant: its ceilings apply, and it is the isolation key (a request's own
-        // isolationKey only narrows it further). Key names cannot contain '/', so "name/narrower"
-        // can never equal another key's.
+        // An API key is a tenant: its ceilings apply (the library refuses limits above them and lowers the
+        // defaults to them), and it is the isolation key (a request's own isolationKey only narrows it
+        // further). Key names cannot contain '/', so "name/narrower" can never equal another key's.
         var apiKey = context.Items[TenantQuotas.KeyItem] as ApiKeyOptions;
-        if (apiKey is not null && CeilingProblem(apiKey, run.Limits) is { } ceiling)
-        {
-            return ceiling;
-        }
         // The tenant prefix counts against the library's isolation key length: say so in its own terms.
-        int maxOwnKey = SubmissionValidator.MaxIsolationKeyLength - (apiKey is null ? 1 : apiKey.Name.Length + 1);
+        int maxOwnKey = Submission.MaxIsolationKeyLength - (apiKey is null ? 1 : apiKey.Name.Length + 1);
         if (run.IsolationKey is { Length: var ownLength } && (ownLength == 0 || ownLength > maxOwnKey))
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"isolationKey must be 1 to {maxOwnKey} characters here.", "isolationKey");
@@ -89,9 +79,10 @@ internal static class RunEndpoint
             // Keyless requests get "/" + key: no tenant's key can start with "/" (names are not empty),
             // so even a keyless isolationKey of "alice/" can never share alice's workers.
             IsolationKey = apiKey is null ? (run.IsolationKey is { } own ? "/" + own : null) : apiKey.Name + "/" + (run.IsolationKey ?? ""),
-            Limits = apiKey is null
-                ? new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb)
-                : WithinCeilings(apiKey, run.Limits, sandbox.Limits),
+            Limits = new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb),
+            // Which engines exist is the sandbox's business: an unknown one comes back as invalid_request, field engine.
+            Engine = run.Engine,
+            Ceilings = apiKey?.Ceilings,
         };
         Outcome outcome;
         try
@@ -108,40 +99,11 @@ internal static class RunEndpoint
         }
         if (outcome.Status == OutcomeStatus.InvalidRequest)
         {
-            string message = outcome.Error!.Message;
-            return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", message, message.Split(' ')[0]);
+            return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", outcome.Error!.Message, outcome.Error.Field);
         }
         metrics.Record(outcome);
         ServerLog.Execution(logger, outcome.Status.ToWireString(), outcome.Usage.WallMs, outcome.Usage.CpuMs);
         return Results.Text(outcome.ToJson(), "application/json", System.Text.Encoding.UTF8, StatusCodes.Status200OK);
-    }
-
-    /// <summary>Limits a request left out take the sandbox's defaults, lowered to the key's ceilings.</summary>
-    private static ExecutionLimits WithinCeilings(ApiKeyOptions key, RunLimits? limits, SandboxLimits defaults)
-    {
-        int? timeout = limits?.TimeoutMs ?? (key.MaxTimeoutMs is int t && t < defaults.DefaultTimeoutMs ? t : null);
-        int? memory = limits?.MemoryMb ?? (key.MaxMemoryMb is int m && m < defaults.DefaultMemoryMb ? m : null);
-        return new ExecutionLimits(timeout, limits?.CpuMs, memory);
-    }
-
-    private static IResult? CeilingProblem(ApiKeyOptions key, RunLimits? limits)
-    {
-        if (key.MaxTimeoutMs is int maxTime)
-        {
-            if ((limits?.TimeoutMs ?? 0) > maxTime)
-            {
-                return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"limits.timeoutMs is above this API key's ceiling ({maxTime}).", "limits.timeoutMs");
-            }
-            if ((limits?.CpuMs ?? 0) > maxTime)
-            {
-                return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"limits.cpuMs is above this API key's ceiling ({maxTime}).", "limits.cpuMs");
-            }
-        }
-        if (key.MaxMemoryMb is int maxMemory && (limits?.MemoryMb ?? 0) > maxMemory)
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"limits.memoryMb is above this API key's ceiling ({maxMemory}).", "limits.memoryMb");
-        }
-        return null;
     }
 
     /// <summary>application/json, with no charset or a UTF-8 one (JSON is UTF-8: RFC 8259).</summary>

@@ -10,7 +10,16 @@ public sealed record ConsoleEntry(string Level, string Text);
 /// <param name="Message">The error's message, truncated at the error-text bound.</param>
 /// <param name="Stack">Stack frames of user code only, with line and column; may be empty.</param>
 /// <param name="Limit">The limit that ended the execution, if one did.</param>
-public sealed record ExecutionError(string Name, string Message, string Stack, LimitKind? Limit);
+public sealed record ExecutionError(string Name, string Message, string Stack, LimitKind? Limit)
+{
+    /// <summary>
+    /// For <see cref="OutcomeStatus.InvalidRequest"/>: the member of the submission at fault, as the contract's
+    /// JSON path (<c>code</c>, <c>input</c>, <c>modules</c>, <c>engine</c>, <c>isolationKey</c>, <c>limits.timeoutMs</c>, ...),
+    /// which the HTTP API returns as its problem's <c>field</c>. Null for every other status, and when the fault
+    /// is not one member's (a bad command line). Not part of the outcome JSON.
+    /// </summary>
+    public string? Field { get; init; }
+}
 
 /// <summary>What one execution used.</summary>
 /// <param name="WallMs">Wall-clock milliseconds from the start of the execution to its end.</param>
@@ -60,4 +69,21 @@ public sealed record Outcome
     /// <summary>An <c>invalid_request</c> outcome naming what was wrong (for callers such as the CLI).</summary>
     public static Outcome InvalidRequest(string message) =>
         Failure(OutcomeStatus.InvalidRequest, "InvalidRequest", message);
+
+    /// <summary>An <c>invalid_request</c> outcome whose fault is one member of the submission (see <see cref="ExecutionError.Field"/>).</summary>
+    public static Outcome InvalidRequest(string field, string message)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(field);
+        var outcome = InvalidRequest(message);
+        return outcome with { Error = outcome.Error! with { Field = field } };
+    }
+
+    /// <summary>
+    /// An <c>internal_error</c> outcome for a failure of the application around the sandbox rather than of the
+    /// script (for callers such as the CLI: no isolation here, a cancelled run).
+    /// </summary>
+    /// <param name="name">The error's name, e.g. <c>IsolationUnavailable</c>.</param>
+    /// <param name="message">What went wrong.</param>
+    public static Outcome InternalError(string name, string message) =>
+        Failure(OutcomeStatus.InternalError, name, message);
 }

@@ -1,3 +1,5 @@
+using Warden.Protocol;
+
 namespace Warden;
 
 /// <summary>How an execution ended. Each status has a fixed wire word and CLI exit code.</summary>
@@ -38,19 +40,22 @@ public enum LimitKind
     Result,
 }
 
-/// <summary>The fixed words and exit codes of the contract (design.md, "The contract").</summary>
+/// <summary>
+/// The fixed words and exit codes of the contract. The words are the protocol's (<c>WireStatus</c>): the
+/// worker reports them, the outcome JSON prints them, and both must be spelt in one place.
+/// </summary>
 public static class OutcomeCodes
 {
     /// <summary>The wire word of a status, e.g. <c>script_error</c>.</summary>
     public static string ToWireString(this OutcomeStatus status) => status switch
     {
-        OutcomeStatus.Ok => "ok",
-        OutcomeStatus.ScriptError => "script_error",
-        OutcomeStatus.Timeout => "timeout",
-        OutcomeStatus.MemoryLimit => "memory_limit",
-        OutcomeStatus.OutputLimit => "output_limit",
-        OutcomeStatus.InvalidRequest => "invalid_request",
-        _ => "internal_error",
+        OutcomeStatus.Ok => WireStatus.Ok,
+        OutcomeStatus.ScriptError => WireStatus.ScriptError,
+        OutcomeStatus.Timeout => WireStatus.Timeout,
+        OutcomeStatus.MemoryLimit => WireStatus.MemoryLimit,
+        OutcomeStatus.OutputLimit => WireStatus.OutputLimit,
+        OutcomeStatus.InvalidRequest => WireStatus.InvalidRequest,
+        _ => WireStatus.InternalError,
     };
 
     /// <summary>The process exit code that <c>warden run</c> uses for a status.</summary>
@@ -68,13 +73,13 @@ public static class OutcomeCodes
     /// <summary>The wire word of a limit, e.g. <c>arrayBuffer</c>.</summary>
     public static string ToWireString(this LimitKind limit) => limit switch
     {
-        LimitKind.Cpu => "cpu",
-        LimitKind.Wall => "wall",
-        LimitKind.Heap => "heap",
-        LimitKind.ArrayBuffer => "arrayBuffer",
-        LimitKind.Process => "process",
-        LimitKind.Console => "console",
-        _ => "result",
+        LimitKind.Cpu => WireStatus.LimitCpu,
+        LimitKind.Wall => WireStatus.LimitWall,
+        LimitKind.Heap => WireStatus.LimitHeap,
+        LimitKind.ArrayBuffer => WireStatus.LimitArrayBuffer,
+        LimitKind.Process => WireStatus.LimitProcess,
+        LimitKind.Console => WireStatus.LimitConsole,
+        _ => WireStatus.LimitResult,
     };
 
     internal static bool TryParseStatus(string word, out OutcomeStatus status) => TryParse(word, ToWireString, out status);

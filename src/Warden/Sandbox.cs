@@ -88,14 +88,12 @@ public sealed class Sandbox : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(submission);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var problem = SubmissionValidator.Validate(submission, _options.Limits, out var limits);
+        var problem = SubmissionValidator.Validate(submission, _options, out var limits, out string engine);
         if (problem is not null)
         {
-            return Outcome.InvalidRequest(problem);
+            return Outcome.InvalidRequest(problem.Field, problem.Message);
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        // The validator has refused engines this sandbox does not offer.
-        string engine = submission.Engine ?? _options.DefaultEngine;
         var request = WorkerMessages.Execute(id, engine, submission, limits);
         var key = WorkerKey.For(engine, submission.IsolationKey);
 

@@ -44,7 +44,10 @@ public sealed class SandboxOptions
     /// </summary>
     public int MaxQueuedExecutions { get; set; } = 1024;
 
-    /// <summary>The engine for submissions that name none. Default <c>v8</c>, the only engine offered today.</summary>
+    /// <summary>
+    /// The engine for submissions that name none (<see cref="Submission.Engine"/>). Default <c>v8</c>, the only
+    /// engine offered today; it must be one this sandbox offers.
+    /// </summary>
     public string DefaultEngine { get; set; } = "v8";
 
     /// <summary>
@@ -140,6 +143,11 @@ public sealed class SandboxOptions
         if (MaxQueuedExecutions < 0)
         {
             errors.Add($"MaxQueuedExecutions ({MaxQueuedExecutions}) must not be negative.");
+        }
+        var engines = Hosting.EngineCatalog.Offered(this);
+        if (DefaultEngine is null || !engines.Contains(DefaultEngine, StringComparer.Ordinal))
+        {
+            errors.Add($"DefaultEngine ('{DefaultEngine}') must be an engine this sandbox offers: {string.Join(", ", engines)}.");
         }
         if (!Enum.IsDefined(OsIsolation))
         {

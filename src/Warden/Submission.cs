@@ -3,6 +3,9 @@ namespace Warden;
 /// <summary>One piece of untrusted JavaScript to run, with its input and limits.</summary>
 public sealed record Submission
 {
+    /// <summary>The longest <see cref="IsolationKey"/>, in UTF-16 characters.</summary>
+    public const int MaxIsolationKeyLength = 256;
+
     /// <summary>The JavaScript source: a classic script, or an ES module when <see cref="IsModule"/> is set.</summary>
     public required string Code { get; init; }
 
@@ -26,7 +29,8 @@ public sealed record Submission
 
     /// <summary>
     /// The tenant this execution belongs to. Workers serve one key at a time and never pass from one key
-    /// to another; null puts the execution in this sandbox's shared keyless group.
+    /// to another; null puts the execution in this sandbox's shared keyless group. 1 to
+    /// <see cref="MaxIsolationKeyLength"/> characters, no control characters.
     /// </summary>
     public string? IsolationKey { get; init; }
 
@@ -35,6 +39,12 @@ public sealed record Submission
     /// An engine this sandbox does not offer is <c>invalid_request</c>, naming the ones it does.
     /// </summary>
     public string? Engine { get; init; }
+
+    /// <summary>
+    /// Maximums tighter than the sandbox's for this submission (say, its API key's); null: the sandbox's.
+    /// Set by the application, never taken from the untrusted request.
+    /// </summary>
+    public ExecutionCeilings? Ceilings { get; init; }
 }
 
 /// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>

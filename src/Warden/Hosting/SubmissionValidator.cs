@@ -4,24 +4,45 @@ using Warden.Protocol;
 
 namespace Warden.Hosting;
 
-/// <summary>Turns a submission into a fully resolved execution request, or says exactly what is wrong with it.</summary>
+/// <summary>
+/// Turns a submission into a fully resolved execution request (engine and limits), or says exactly what is
+/// wrong with it: the member at fault, as the contract's JSON path, and a message that starts with it.
+/// SECURITY: every member of a submission may come from an attacker (the HTTP API hands them over as sent);
+/// nothing reaches a worker before this has bounded its size and checked its shape.
+/// </summary>
 internal static class SubmissionValidator
 {
-    public const int MaxIsolationKeyLength = 256;
     /// <summary>Input nesting deeper than this is refused (validation is iterative; the bound keeps JSON.parse in the isolate cheap).</summary>
     public const int MaxInputDepth = 1000;
 
-    public static string? Validate(Submission submission, SandboxLimits limits, out WireLimits resolved)
+    public const int MaxModules = 64;
+    public const int MaxModuleNameLength = 256;
+
+    /// <summary>An engine name longer than this is not echoed back in the refusal.</summary>
+    private const int MaxEchoedEngineLength = 64;
+
+    public static SubmissionProblem? Validate(Submission submission, SandboxOptions options, out WireLimits resolved, out string engine)
     {
         resolved = null!;
+        engine = null!;
+        var limits = options.Limits;
         if (submission.Code is null)
         {
-            return "code is required";
+            return new("code", "code is required");
+        }
+        if (EngineProblem(submission.Engine, options, out engine) is { } engineProblem)
+        {
+            return engineProblem;
+        }
+        var requested = submission.Limits ?? ExecutionLimits.Default;
+        if (submission.Ceilings is { } ceilings && CeilingProblem(ceilings, requested) is { } ceilingProblem)
+        {
+            return ceilingProblem;
         }
         int codeBytes = Encoding.UTF8.GetByteCount(submission.Code);
         if (codeBytes > limits.MaxCodeBytes)
         {
-            return $"code is {codeBytes} bytes; the limit is {limits.MaxCodeBytes}";
+            return new("code", $"code is {codeBytes} bytes; the limit is {limits.MaxCodeBytes}");
         }
         if (submission.Modules is { } modules && ModulesProblem(submission, modules, limits, codeBytes) is { } problem)
         {
@@ -32,7 +53,7 @@ internal static class SubmissionValidator
             int inputBytes = Encoding.UTF8.GetByteCount(input);
             if (inputBytes > limits.MaxInputBytes)
             {
-                return $"input is {inputBytes} bytes; the limit is {limits.MaxInputBytes}";
+                return new("input", $"input is {inputBytes} bytes; the limit is {limits.MaxInputBytes}");
             }
             try
             {
@@ -40,43 +61,81 @@ internal static class SubmissionValidator
             }
             catch (JsonException e)
             {
-                return "input is not valid JSON: " + e.Message;
+                return new("input", "input is not valid JSON: " + e.Message);
             }
         }
-        if (submission.IsolationKey is { } key && (key.Length is 0 or > MaxIsolationKeyLength || key.Any(char.IsControl)))
+        if (submission.IsolationKey is { } key && (key.Length is 0 or > Submission.MaxIsolationKeyLength || key.Any(char.IsControl)))
         {
-            return $"isolationKey must be 1 to {MaxIsolationKeyLength} characters without control characters";
+            return new("isolationKey", $"isolationKey must be 1 to {Submission.MaxIsolationKeyLength} characters without control characters");
         }
-        var requested = submission.Limits ?? ExecutionLimits.Default;
-        int timeout = requested.TimeoutMs ?? limits.DefaultTimeoutMs;
+        int timeout = requested.TimeoutMs ?? Lowered(limits.DefaultTimeoutMs, submission.Ceilings?.MaxTimeoutMs);
         if (timeout < 1 || timeout > limits.MaxTimeoutMs)
         {
-            return $"limits.timeoutMs must be between 1 and {limits.MaxTimeoutMs}";
+            return new("limits.timeoutMs", $"limits.timeoutMs must be between 1 and {limits.MaxTimeoutMs}");
         }
         int cpu = requested.CpuMs ?? timeout;
         if (cpu < 1 || cpu > limits.MaxTimeoutMs)
         {
-            return $"limits.cpuMs must be between 1 and {limits.MaxTimeoutMs}";
+            return new("limits.cpuMs", $"limits.cpuMs must be between 1 and {limits.MaxTimeoutMs}");
         }
-        int memory = requested.MemoryMb ?? limits.DefaultMemoryMb;
+        int memory = requested.MemoryMb ?? Lowered(limits.DefaultMemoryMb, submission.Ceilings?.MaxMemoryMb);
         if (memory < SandboxLimits.MinMemoryMb || memory > limits.MaxMemoryMb)
         {
-            return $"limits.memoryMb must be between {SandboxLimits.MinMemoryMb} and {limits.MaxMemoryMb}";
+            return new("limits.memoryMb", $"limits.memoryMb must be between {SandboxLimits.MinMemoryMb} and {limits.MaxMemoryMb}");
         }
         resolved = Resolve(limits, timeout, cpu, memory);
         return null;
     }
 
+    /// <summary>Null is the sandbox's default engine; anything else must be one the sandbox offers, spelt exactly.</summary>
+    private static SubmissionProblem? EngineProblem(string? requested, SandboxOptions options, out string engine)
+    {
+        engine = requested ?? options.DefaultEngine;
+        var offered = EngineCatalog.Offered(options);
+        if (offered.Contains(engine, StringComparer.Ordinal))
+        {
+            return null;
+        }
+        // The name is the caller's text: echoed only when short and printable, so that a refusal (which
+        // servers log and return) cannot be made to carry megabytes or terminal control sequences.
+        string named = engine.Length is > 0 and <= MaxEchoedEngineLength && engine.All(c => c is >= ' ' and <= '~') ? $"engine '{engine}'" : "engine";
+        return new("engine", $"{named} is not available; this sandbox offers: {string.Join(", ", offered)}");
+    }
+
+    /// <summary>A limit asked for above the application's ceiling is refused, not lowered: the caller learns why.</summary>
+    private static SubmissionProblem? CeilingProblem(ExecutionCeilings ceilings, ExecutionLimits requested)
+    {
+        if (ceilings.MaxTimeoutMs is int maxTime)
+        {
+            if ((requested.TimeoutMs ?? 0) > maxTime)
+            {
+                return new("limits.timeoutMs", $"limits.timeoutMs is above {ceilings.Owner}'s ceiling ({maxTime}).");
+            }
+            if ((requested.CpuMs ?? 0) > maxTime)
+            {
+                return new("limits.cpuMs", $"limits.cpuMs is above {ceilings.Owner}'s ceiling ({maxTime}).");
+            }
+        }
+        if (ceilings.MaxMemoryMb is int maxMemory && (requested.MemoryMb ?? 0) > maxMemory)
+        {
+            return new("limits.memoryMb", $"limits.memoryMb is above {ceilings.Owner}'s ceiling ({maxMemory}).");
+        }
+        return null;
+    }
+
+    /// <summary>A limit left out is the sandbox's default, or the ceiling when that is lower.</summary>
+    private static int Lowered(int sandboxDefault, int? ceiling) => ceiling is int c && c < sandboxDefault ? c : sandboxDefault;
+
     /// <summary>Named modules: only beside a module entry, bounded in number, name and total size.</summary>
-    private static string? ModulesProblem(Submission submission, IReadOnlyDictionary<string, string> modules, SandboxLimits limits, int codeBytes)
+    private static SubmissionProblem? ModulesProblem(Submission submission, IReadOnlyDictionary<string, string> modules, SandboxLimits limits, int codeBytes)
     {
         if (!submission.IsModule)
         {
-            return "modules needs module mode (the entry, code, must be a module)";
+            return new("modules", "modules needs module mode (the entry, code, must be a module)");
         }
         if (modules.Count > MaxModules)
         {
-            return $"modules holds {modules.Count} modules; the limit is {MaxModules}";
+            return new("modules", $"modules holds {modules.Count} modules; the limit is {MaxModules}");
         }
         long total = codeBytes;
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -84,31 +143,28 @@ internal static class SubmissionValidator
         {
             if (name is null || name.Length is 0 or > MaxModuleNameLength || name.Any(char.IsControl))
             {
-                return $"modules: every name must be 1 to {MaxModuleNameLength} characters without control characters";
+                return new("modules", $"modules: every name must be 1 to {MaxModuleNameLength} characters without control characters");
             }
             if (ModuleNames.IsReserved(name))
             {
-                return $"modules: the name '{name}' is reserved";
+                return new("modules", $"modules: the name '{name}' is reserved");
             }
             if (!seen.Add(ModuleNames.Normalise(name)))
             {
-                return $"modules: '{name}' names the same module as another entry";
+                return new("modules", $"modules: '{name}' names the same module as another entry");
             }
             if (source is null)
             {
-                return $"modules: '{name}' has no source";
+                return new("modules", $"modules: '{name}' has no source");
             }
             total += Encoding.UTF8.GetByteCount(name) + Encoding.UTF8.GetByteCount(source);
             if (total > limits.MaxCodeBytes)
             {
-                return $"code and modules together are more than {limits.MaxCodeBytes} bytes (MaxCodeBytes)";
+                return new("modules", $"code and modules together are more than {limits.MaxCodeBytes} bytes (MaxCodeBytes)");
             }
         }
         return null;
     }
-
-    public const int MaxModules = 64;
-    public const int MaxModuleNameLength = 256;
 
     public static WireLimits Resolve(SandboxLimits limits, int timeoutMs, int cpuMs, int memoryMb) =>
         new(timeoutMs, cpuMs, memoryMb, limits.MaxConsoleBytes, limits.MaxConsoleEntries, limits.MaxResultBytes, limits.MaxErrorTextBytes);

@@ -20,11 +20,15 @@ public sealed class RunCommandTests : IDisposable
         return path;
     }
 
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string stdin, params string[] args)
+    private static Task<(int Exit, string Stdout, string Stderr)> RunAsync(string stdin, params string[] args) =>
+        RunWithAsync(null, stdin, args);
+
+    /// <summary>The command line with the sandbox's options adjusted as no flag can (the test engine).</summary>
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunWithAsync(Action<SandboxOptions>? configureSandbox, string stdin, params string[] args)
     {
         using var stdout = new MemoryStream();
         using var stderr = new StringWriter();
-        int exit = await WardenCommandLine.InvokeAsync(args, stdout, stderr, new MemoryStream(Encoding.UTF8.GetBytes(stdin)));
+        int exit = await WardenCommandLine.InvokeAsync(args, stdout, stderr, new MemoryStream(Encoding.UTF8.GetBytes(stdin)), configureSandbox);
         return (exit, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 
@@ -161,6 +165,32 @@ public sealed class RunCommandTests : IDisposable
             Assert.Equal(64, exit);
             Assert.Equal("invalid_request", SingleOutcome(stdout).GetProperty("status").GetString());
         }
+    }
+
+    [Fact]
+    public async Task AnEngineNamedRunsTheScriptAndTheOutcomeSaysWhich()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("e.js", "6 * 7"), "--engine", "v8");
+        Assert.Equal(0, exit);
+        var outcome = SingleOutcome(stdout);
+        Assert.Equal(42, outcome.GetProperty("result").GetInt32());
+        Assert.Equal("v8", outcome.GetProperty("engine").GetString());
+    }
+
+    [Fact]
+    public async Task AnEngineTheSandboxDoesNotOfferIsAnInvalidRequestNamingTheOnesItDoes()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("e.js", "1"), "--engine", "spidermonkey");
+        Assert.Equal(64, exit);
+        var error = SingleOutcome(stdout).GetProperty("error");
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8", error.GetProperty("message").GetString());
+        // The test engine exists only where the sandbox is told to offer it: never from the command line alone.
+        (exit, stdout, _) = await RunAsync("", "run", Write("e.js", "1"), "--engine", "test");
+        Assert.Equal(64, exit);
+        Assert.Equal("engine 'test' is not available; this sandbox offers: v8", SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
+        (exit, stdout, _) = await RunWithAsync(o => o.EnableTestEngine = true, "", "run", Write("e.js", "1"), "--engine", "quickjs");
+        Assert.Equal(64, exit);
+        Assert.Equal("engine 'quickjs' is not available; this sandbox offers: v8, test", SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
     }
 
     [Theory]

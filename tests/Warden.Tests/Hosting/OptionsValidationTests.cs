@@ -43,6 +43,18 @@ public sealed class OptionsValidationTests
         Assert.True(limits.KillGraceMs <= 1000);
     }
 
+    [Theory]
+    [InlineData("spidermonkey", false, "DefaultEngine ('spidermonkey') must be an engine this sandbox offers: v8.")]
+    [InlineData("test", false, "DefaultEngine ('test') must be an engine this sandbox offers: v8.")]
+    [InlineData("V8", true, "DefaultEngine ('V8') must be an engine this sandbox offers: v8, test.")]
+    [InlineData(null, false, "DefaultEngine ('') must be an engine this sandbox offers: v8.")]
+    public void TheDefaultEngineMustBeOneTheSandboxOffers(string? engine, bool testEngine, string error)
+    {
+        var options = new SandboxOptions { DefaultEngine = engine!, EnableTestEngine = testEngine };
+        var e = Assert.Throws<SandboxOptionsException>(() => new Sandbox(options));
+        Assert.Equal([error], e.Errors);
+    }
+
     [Fact]
     public async Task ChangingOptionsAfterConstructionChangesNothing()
     {

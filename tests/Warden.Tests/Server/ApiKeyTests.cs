@@ -90,6 +90,20 @@ public sealed class ApiKeyTests : IAsyncLifetime
         Assert.True(wallMs is > 1900 and < 4000, $"wall {wallMs} ms");
     }
 
+    [Theory]
+    [InlineData("""{ "code": "1", "limits": { "timeoutMs": 2001 } }""", "limits.timeoutMs")]
+    [InlineData("""{ "code": "1", "limits": { "cpuMs": 2500 } }""", "limits.cpuMs")]
+    public async Task ACeilingRefusalNamesTheFieldAndTheKeysCeiling(string json, string field)
+    {
+        var refused = await RunAsync(_alice.Token, json);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Equal($"{field} is above this API key's ceiling (2000).", problem.GetProperty("detail").GetString());
+        // A key without ceilings has the sandbox's.
+        Assert.Equal(HttpStatusCode.OK, (await RunAsync(_bob.Token, json)).StatusCode);
+    }
+
     [Fact]
     public async Task OneKeyOverItsQuotaGets429AndTheOtherKeysKeepRunning()
     {

@@ -51,7 +51,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     [InlineData("""{ "code": "1", "engine": "quickjs" }""", "engine")]
     [InlineData("""{ "code": "1", "modules": {} }""", "modules")]
     [InlineData("""{ "code": "1", "module": true, "modules": [] }""", "modules")]
-    [InlineData("""{ "code": "1", "module": true, "modules": { "warden:x": "1" } }""", "modules:")]
+    [InlineData("""{ "code": "1", "module": true, "modules": { "warden:x": "1" } }""", "modules")]
     [InlineData("""{ "code": "1", "isolationKey": "" }""", "isolationKey")]
     [InlineData("""{ "code": "1", } """, "$")]
     public async Task AMalformedRequestIs400ProblemNamingTheField(string request, string field)
@@ -63,6 +63,43 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         Assert.Equal(400, problem.GetProperty("status").GetInt32());
         Assert.Equal(field, problem.GetProperty("field").GetString());
         Assert.DoesNotContain("   at ", problem.GetRawText());
+    }
+
+    [Fact]
+    public async Task AnEngineTheSandboxDoesNotOfferIs400NamingTheOnesItDoes()
+    {
+        var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "spidermonkey" }""");
+        Assert.Equal(400, status);
+        Assert.Equal("engine", problem.GetProperty("field").GetString());
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task TheEnginesOfferedAreTheSandboxs()
+    {
+        var (app, client) = await ServerFixture.StartAsync(s => { s.MaxWorkers = 1; s.EnableTestEngine = true; });
+        try
+        {
+            var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "quickjs" }""", client);
+            Assert.Equal(400, status);
+            Assert.Equal("engine", problem.GetProperty("field").GetString());
+            Assert.Equal("engine 'quickjs' is not available; this sandbox offers: v8, test", problem.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AModuleProblemNamesTheModulesField()
+    {
+        var (status, problem, _) = await server.PostAsync("""{ "code": "1", "module": true, "modules": { "a.js": "1", "./a.js": "2" } }""");
+        Assert.Equal(400, status);
+        Assert.Equal("modules", problem.GetProperty("field").GetString());
+        Assert.Equal("modules: './a.js' names the same module as another entry", problem.GetProperty("detail").GetString());
     }
 
     [Theory]

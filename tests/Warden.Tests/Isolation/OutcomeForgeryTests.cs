@@ -1,8 +1,11 @@
 namespace Warden.Tests.Isolation;
 
-/// <summary>Regressions from the third round of attacks on the sandbox core.</summary>
+/// <summary>
+/// Nothing a script throws, reads from its input or calls can make its execution look as if it ended
+/// otherwise: no limit it did not hit, no internal error, no refusal it was not given.
+/// </summary>
 [Collection("sandbox")]
-public sealed class ThirdRoundHardeningTests(SandboxFixture fx)
+public sealed class OutcomeForgeryTests(SandboxFixture fx)
 {
     [Theory]
     [InlineData("throw new Error('exceeded its memory limit')")]
@@ -22,6 +25,17 @@ public sealed class ThirdRoundHardeningTests(SandboxFixture fx)
     }
 
     [Fact]
+    public async Task ANewTargetCannotForgeARefusal()
+    {
+        var outcome = await fx.RunAsync(
+            "const nt = function () {}.bind();\n" +
+            "Object.defineProperty(nt, 'prototype', { get() { throw new RangeError('Array buffer allocation failed') } });\n" +
+            "Reflect.construct(Uint8Array, [8], nt)");
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "RangeError", outcome);
+        Assert.Null(outcome.Error!.Limit);
+    }
+
+    [Fact]
     public async Task CallingTheModuleHookOnAnExhaustedStackIsNoInternalError()
     {
         var outcome = await fx.RunAsync(
@@ -31,17 +45,5 @@ public sealed class ThirdRoundHardeningTests(SandboxFixture fx)
             "try { deep(0); } catch (e) {}\n" +
             "export default 'real';", module: true);
         Assert.True(outcome.Status is OutcomeStatus.Ok or OutcomeStatus.ScriptError, outcome.ToJson());
-    }
-
-    [Fact]
-    public async Task ALargeExecutionDoesNotSlowTheNextOneDown()
-    {
-        for (int i = 0; i < 2; i++)
-        {
-            OutcomeAssert.Status(OutcomeStatus.Ok, await fx.RunAsync(
-                "const keep = []; for (let i = 0; i < 3e6; i++) keep.push({ i }); keep.length", memoryMb: 512, timeoutMs: 20_000, key: "large-then-small"));
-            var next = await fx.RunAsync("let s = 0; for (let i = 0; i < 1e5; i++) s += i; s", memoryMb: 512, timeoutMs: 250, key: "large-then-small");
-            OutcomeAssert.Ok("4999950000", next);
-        }
     }
 }
