@@ -90,12 +90,13 @@ internal sealed class EngineWorker : IPooledWorker, IAsyncDisposable
     public async ValueTask RetireAsync(string reason)
     {
         Log.WorkerRetired(_logger, Pid, reason);
-        bool foundDead = !_process.IsAlive;
+        bool foundDead = !_process.IsAlive && !_process.EndReported;
         var killedFor = _process.KillReason;
         _process.Kill(WorkerKillReason.Retired);
         if (foundDead)
         {
-            // Nothing else reports a death outside an execution's path; operators need its cause.
+            // Nothing else reported this end (a death between executions, or a kill that raced an
+            // answer already sent); operators need its cause.
             await _process.WaitForExitAsync().ConfigureAwait(false);
             Log.WorkerFoundDead(_logger, Pid, _process.ExitCodeOrUnknown(), killedFor.ToString(),
                 WorkerProcess.Sanitize(WorkerProcess.Tail(_process.Stderr)));

@@ -53,13 +53,16 @@ internal sealed class ExecutionExchange
         // JSON-escaped (at most 6 bytes per byte), plus the envelope.
         int maxFrameBytes = (int)Math.Min(int.MaxValue, 6L * Math.Max(Math.Max(_caps.MaxResultBytes, _request.Limits.MaxConsoleBytes), 3 * _caps.MaxErrorTextBytes) + 64 * 1024);
 
-        using var deadline = new CancellationTokenSource();
-        await using var onDeadline = deadline.Token.Register(() => _process.Kill(WorkerKillReason.Deadline)).ConfigureAwait(false);
+        // A worker whose answer already waits unread in its pipe is not killed for the host's own lag
+        // (ExecutionDeadline); the wait for the host to read it is bounded by the kill grace.
+        using var deadline = new ExecutionDeadline(() => _process.Kill(WorkerKillReason.Deadline), () => _process.HasUnreadOutput,
+            TimeSpan.FromMilliseconds(_caps.KillGraceMs));
         await using var onCancel = cancellationToken.Register(() => _process.Kill(WorkerKillReason.Cancelled)).ConfigureAwait(false);
-        deadline.CancelAfter(StartOfExecutionTimeout);
+        deadline.Arm(StartOfExecutionTimeout);
         if (!_memory.TryArmForExecution(_request.Limits.MemoryMb, out string? capFailure))
         {
             Log.CgroupWriteFailed(_logger, _process.Pid, capFailure!);
+            _process.EndReported = true;
             _process.Kill();
             return WorkerOutcomes.MemoryCapNotSet(_console);
         }
@@ -98,7 +101,7 @@ internal sealed class ExecutionExchange
                         // The hard deadline: the worker's own watchdog should have stopped the
                         // script at its limit; this catches what it cannot (uninterruptible
                         // built-ins, a hung engine, a compromised worker).
-                        deadline.CancelAfter(_request.Limits.TimeoutMs + _caps.KillGraceMs);
+                        deadline.Arm(TimeSpan.FromMilliseconds(_request.Limits.TimeoutMs + _caps.KillGraceMs));
                         break;
                     case ConsoleMessage c when c.Id == _request.Id && _started:
                         AddConsoleEntry(c);
@@ -113,6 +116,7 @@ internal sealed class ExecutionExchange
         catch (ProtocolViolationException e)
         {
             Log.ProtocolViolation(_logger, _process.Pid, e.Message);
+            _process.EndReported = true;
             _process.Kill(WorkerKillReason.Violation);
             return WorkerOutcomes.ProtocolBroken(_console, _clock.Elapsed.TotalMilliseconds);
         }
@@ -134,6 +138,7 @@ internal sealed class ExecutionExchange
     {
         // Usage ends when the worker's output ended, not after the time it takes to reap it.
         _clock.Stop();
+        _process.EndReported = true;
         TimeSpan cpuAtDeath = _process.CpuTimeOrZero();
         _process.Kill();
         await _process.WaitForExitAsync().ConfigureAwait(false);

@@ -43,6 +43,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public WorkerKillReason KillReason => (WorkerKillReason)Volatile.Read(ref _killReason);
 
     /// <summary>False once the worker died or was killed for a reason: it must not be used again.</summary>
+    /// <summary>Set once the host has logged why this worker ended (on an execution's path), so that retiring it does not log it again.</summary>
+    public bool EndReported { get; set; }
+
     public bool IsAlive => Volatile.Read(ref _killReason) == 0 && !_process.HasExited;
 
     public bool HasExited => _process.HasExited;
@@ -83,6 +86,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>The next frame, or null at the end of the worker's output. The length is checked before allocating.</summary>
+    /// <summary>Whether the worker has written output that the host has not read yet (see <see cref="ExecutionDeadline"/>).</summary>
+    public bool HasUnreadOutput => PipeBacklog.UnreadBytes(_fromWorker) > 0;
+
     public ValueTask<byte[]?> ReadFrameAsync(int maxBytes) =>
         FrameCodec.ReadFrameAsync(_fromWorker, maxBytes, CancellationToken.None);
 
