@@ -39,7 +39,8 @@ internal static class WorkerMain
             var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory);
             if (EngineRegistry.Create(configure.Engine, features) is not { } named)
             {
-                Console.Error.WriteLine("warden-worker: this worker has no engine named '" + configure.Engine + "'");
+                Console.Error.WriteLine("warden-worker: this worker has no engine named '" + configure.Engine
+                    + "' (it has: " + string.Join(", ", EngineRegistry.Names) + ")");
                 return 2;
             }
             engine = named;
