@@ -119,6 +119,24 @@ public sealed class TestEngineWorkerTests
     }
 
     [Fact]
+    public async Task EveryCommandRunsUnderTheSeccompFilter()
+    {
+        // The warm-up must have run every path the engine takes: after it, the filter kills the
+        // worker for any system call it did not allow.
+        await using var worker = await TestWorker.StartAsync(EngineNames.Test, TestWorker.NoLockdown with { Seccomp = true });
+        Assert.True(worker.Ready.Lockdown.Seccomp, worker.Ready.Lockdown.Error);
+        var run = await worker.RunAsync("log a\nallocate 4\ninput\nresult {\"b\": 2}", input: "1");
+        Assert.Equal((WireStatus.Ok, "{\"b\": 2}"), (run.Result.Status, run.Result.Result));
+        var spin = await worker.RunAsync("spin", limits: Limits with { TimeoutMs = 200 });
+        Assert.Equal((WireStatus.Timeout, WireStatus.LimitWall), (spin.Result.Status, spin.Result.Error!.Limit));
+        var bomb = await worker.RunAsync("allocate 4000", limits: Limits with { MemoryMb = 32 });
+        Assert.Equal((WireStatus.MemoryLimit, WireStatus.LimitProcess), (bomb.Result.Status, bomb.Result.Error!.Limit));
+        Assert.Equal(WireStatus.ScriptError, (await worker.RunAsync("throw x")).Result.Status);
+        Assert.Equal("SyntaxError", (await worker.RunAsync("nonsense")).Result.Error!.Name);
+        Assert.False(worker.Process.HasExited);
+    }
+
+    [Fact]
     public async Task AnUnknownEngineEndsTheWorkerWithExitCode2()
     {
         var worker = TestWorker.Launch();
@@ -154,10 +172,10 @@ public sealed class TestEngineWorkerTests
             return new TestWorker(Process.Start(start)!);
         }
 
-        public static async Task<TestWorker> StartAsync(string engine)
+        public static async Task<TestWorker> StartAsync(string engine, WireLockdown? lockdown = null)
         {
             var worker = Launch();
-            await worker.SendAsync(new ConfigureMessage(engine, Limits, new WireFeatures(false, false), NoLockdown));
+            await worker.SendAsync(new ConfigureMessage(engine, Limits, new WireFeatures(false, false), lockdown ?? NoLockdown));
             worker.Ready = Assert.IsType<ReadyMessage>(await worker.ReceiveAsync());
             return worker;
         }
