@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Microsoft.ClearScript.V8;
 using Warden.Protocol;
+using Warden.Worker.Engines;
 
 namespace Warden.Worker;
 
@@ -17,20 +17,20 @@ internal enum TripReason
 
 /// <summary>
 /// Enforces CPU and wall time on a dedicated thread (never the thread pool: it must run when the
-/// pool is starved). It calls nothing on the engine but <c>Interrupt()</c>: any other call takes the
-/// isolate lock that the running script holds. An interrupt that lands while no script runs is
+/// pool is starved). It calls nothing on the engine instance but <see cref="IEngineInstance.Interrupt"/>:
+/// any other call may wait for the running script (V8's isolate lock). An interrupt that lands while no script runs is
 /// lost, so once tripped it re-issues <c>Interrupt()</c> every millisecond until disarmed, and the
 /// event loop checks <see cref="Tripped"/> before every entry into the engine.
-/// It also watches the process's resident memory: ClearScript's sampled heap limit can be outrun
-/// (measured: arrays made by <c>new Array(n).fill()</c> in a loop never tripped it), and memory
-/// outside the heap (JSON.stringify buffers, engine internals) is in no V8 count at all.
+/// It also watches the process's resident memory, whatever the engine counts itself: V8's sampled heap
+/// limit can be outrun (measured: arrays made by <c>new Array(n).fill()</c> in a loop never tripped it),
+/// and memory outside the heap (JSON.stringify buffers, engine internals) is in no V8 count at all.
 /// </summary>
 internal sealed class Watchdog
 {
     private readonly object _gate = new();
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _trippedSignal = new(false);
-    private V8ScriptEngine? _engine;
+    private IEngineInstance? _instance;
     private long _wallDeadline;      // Stopwatch ticks
     private long _cpuDeadlineNs;     // on _cpuClock
     private int _cpuClock;
@@ -67,13 +67,13 @@ internal sealed class Watchdog
 
     public TripReason Tripped => (TripReason)_reason;
 
-    public void Arm(V8ScriptEngine engine, int wallMs, int cpuMs, int cpuClock, long memoryBudgetBytes)
+    public void Arm(IEngineInstance instance, int wallMs, int cpuMs, int cpuClock, long memoryBudgetBytes)
     {
         long resident = _memory.ResidentBytes();
         lock (_gate)
         {
             _residentLimitBytes = resident == 0 ? long.MaxValue : resident + memoryBudgetBytes;
-            _engine = engine;
+            _instance = instance;
             _cpuClock = cpuClock;
             _wallDeadline = Stopwatch.GetTimestamp() + (long)(wallMs * (double)Stopwatch.Frequency / 1000);
             _cpuDeadlineNs = Native.ReadClockNs(cpuClock) + cpuMs * 1_000_000L;
@@ -83,12 +83,12 @@ internal sealed class Watchdog
         }
     }
 
-    /// <summary>Stops watching. After this returns the watchdog never touches that engine again.</summary>
+    /// <summary>Stops watching. After this returns the watchdog never touches that instance again.</summary>
     public void Disarm()
     {
         lock (_gate)
         {
-            _engine = null;
+            _instance = null;
             Monitor.PulseAll(_gate);
         }
     }
@@ -98,7 +98,7 @@ internal sealed class Watchdog
     {
         lock (_gate)
         {
-            if (_engine is null || _reason != 0)
+            if (_instance is null || _reason != 0)
             {
                 return;
             }
@@ -119,7 +119,7 @@ internal sealed class Watchdog
         {
             while (true)
             {
-                if (_engine is null)
+                if (_instance is null)
                 {
                     Monitor.Wait(_gate);
                     continue;
@@ -131,7 +131,7 @@ internal sealed class Watchdog
                     {
                         EndWorker((TripReason)_reason);
                     }
-                    Interrupt(_engine);
+                    _instance.Interrupt();
                     Monitor.Wait(_gate, 1);
                     continue;
                 }
@@ -166,7 +166,7 @@ internal sealed class Watchdog
         }
     }
 
-    /// <summary>Ends the process at once (no managed shutdown: the script thread is stuck in V8).</summary>
+    /// <summary>Ends the process at once (no managed shutdown: the script thread is stuck in the engine).</summary>
     private static void EndWorker(TripReason reason)
     {
         int code = reason switch
@@ -178,17 +178,5 @@ internal sealed class Watchdog
         };
         Console.Error.WriteLine($"warden-worker: the {reason} limit was not honoured by the engine; ending the worker");
         Native.ExitImmediately(code);
-    }
-
-    private static void Interrupt(V8ScriptEngine engine)
-    {
-        try
-        {
-            engine.Interrupt();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The execution ended and its engine went away between two checks: nothing to stop.
-        }
     }
 }

@@ -1,17 +1,18 @@
 using System.Collections.Concurrent;
 using Warden.Protocol;
-using Warden.Worker.Engine;
+using Warden.Worker.Engines;
 using Warden.Worker.Lockdown;
 
 namespace Warden.Worker;
 
 /// <summary>
-/// The worker's life: read the host's configuration, prepare an isolate, report ready, then run
-/// executions one at a time on a dedicated script thread until told to stop or until the host goes away.
+/// The worker's life: read the host's configuration, pick its engine, warm up and prepare an engine
+/// instance, report ready, then run executions one at a time on a dedicated script thread until told
+/// to stop or until the host goes away.
 /// </summary>
 internal static class WorkerMain
 {
-    /// <summary>The script thread's stack: far above V8's own limit (<see cref="PreparedIsolate.StackUsageBytes"/>)
+    /// <summary>The script thread's stack: far above any engine's own limit (V8's: <see cref="Engines.V8.PreparedIsolate.StackUsageBytes"/>)
     /// so that deep recursion always ends as a catchable RangeError, never as a crashed thread.</summary>
     private const int ScriptThreadStackBytes = 32 << 20;
 
@@ -25,6 +26,7 @@ internal static class WorkerMain
         ResourceLimits.ApplyAtStart();
         var channel = new ProtocolChannel(output);
         ConfigureMessage configure;
+        IEngine engine;
         try
         {
             var first = FrameCodec.ReadFrame(input, MaxHostFrameBytes);
@@ -34,11 +36,14 @@ internal static class WorkerMain
                 return 2;
             }
             configure = c;
-            if (configure.Engine != EngineNames.V8)
+            var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory);
+            if (EngineRegistry.Create(configure.Engine, features) is not { } named)
             {
-                Console.Error.WriteLine("warden-worker: this worker has no engine named '" + configure.Engine + "'");
+                Console.Error.WriteLine("warden-worker: this worker has no engine named '" + configure.Engine
+                    + "' (it has: " + string.Join(", ", EngineRegistry.Names) + ")");
                 return 2;
             }
+            engine = named;
         }
         catch (ProtocolViolationException e)
         {
@@ -47,8 +52,7 @@ internal static class WorkerMain
         }
 
         var executions = new BlockingCollection<ExecuteMessage>();
-        var features = new EngineFeatures(configure.Features.WebAssembly, configure.Features.SharedMemory);
-        var scriptThread = new Thread(() => ScriptLoop(channel, configure, features, executions), ScriptThreadStackBytes)
+        var scriptThread = new Thread(() => ScriptLoop(channel, configure, engine, executions), ScriptThreadStackBytes)
         {
             Name = "warden-script",
             IsBackground = true,
@@ -87,39 +91,21 @@ internal static class WorkerMain
         }
     }
 
-    /// <summary>What the host learns about this worker's engine in <c>ready</c>.</summary>
-    private static readonly WireEngine V8Description = new(EngineNames.V8,
-        typeof(Microsoft.ClearScript.V8.V8ScriptEngine).Assembly.GetName().Version?.ToString() ?? "unknown",
-        MemoryBudgets.V8Rule,
-        ["Fatal JavaScript out of memory", "Fatal process out of memory", "JavaScript heap out of memory", "Fatal JavaScript invalid size error"]);
-
-    private static readonly (string Code, bool Module)[] WarmUpScripts =
-    [
-        ("console.log('warm', { a: [1, 'x'] }); new Promise(r => setTimeout(() => r({ input, n: JSON.parse('[1]') }), 0))", false),
-        ("export default async function (i) { await null; return [i]; }", true),
-        ("let broken = ;", false),
-        ("throw new TypeError('warm')", false),
-        // The web APIs, and the CSPRNG behind crypto: .NET opens its random source on first use,
-        // which must happen before the seccomp filter is installed.
-        ("[crypto.getRandomValues(new Uint8Array(8)).length, crypto.randomUUID(), new URL('https://b\u00fccher.example/a?b=1').href, "
-            + "new TextDecoder().decode(new TextEncoder().encode('\u20ac')), structuredClone({ a: [1] }), btoa(atob('aGk=')), "
-            + "new Blob(['x']).size, AbortSignal.abort().aborted, performance.now() >= 0]", false),
-    ];
-
-    /// <summary>Runs a few executions through every code path, with all output discarded.</summary>
-    private static void WarmUp(Watchdog watchdog, EngineFeatures features, int cpuClock, WireLimits limits)
+    /// <summary>Runs the engine's warm-up submissions through every code path, with all output discarded.</summary>
+    private static void WarmUp(IEngine engine, Watchdog watchdog, int cpuClock, WireLimits limits)
     {
         var discard = new ProtocolChannel(Stream.Null);
-        var bridge = new SandboxBridge(discard, watchdog);
-        var runner = new ExecutionRunner(discard, watchdog, bridge, cpuClock);
-        foreach (var (code, module) in WarmUpScripts)
+        var recorder = new ExecutionRecorder(discard, watchdog);
+        var runner = new ExecutionRunner(discard, watchdog, recorder, engine, cpuClock);
+        foreach (var (code, module) in engine.WarmUpSubmissions)
         {
-            using var isolate = PreparedIsolate.Create(limits.MemoryMb, features, bridge);
-            runner.Run(new ExecuteMessage("warm-up", EngineNames.V8, code, "{\"a\":1}", module, limits with { TimeoutMs = 10_000, CpuMs = 10_000 }), isolate);
+            using var instance = engine.CreateInstance(limits.MemoryMb, recorder);
+            runner.Run(new ExecuteMessage("warm-up", engine.Description.Name, code, "{\"a\":1}", module,
+                limits with { TimeoutMs = 10_000, CpuMs = 10_000 }), instance);
         }
     }
 
-    private static void ScriptLoop(ProtocolChannel channel, ConfigureMessage configure, EngineFeatures features,
+    private static void ScriptLoop(ProtocolChannel channel, ConfigureMessage configure, IEngine engine,
         BlockingCollection<ExecuteMessage> executions)
     {
         try
@@ -127,12 +113,12 @@ internal static class WorkerMain
             var preparedLimits = configure.PreparedLimits;
             int cpuClock = Native.CurrentThreadCpuClock();
             var watchdog = new Watchdog();
-            var bridge = new SandboxBridge(channel, watchdog);
-            var runner = new ExecutionRunner(channel, watchdog, bridge, cpuClock, configure.Lockdown.ResidentMemoryBackstop);
-            // The first isolate of a process costs ~70 ms (V8 platform start) and the first run of
-            // each code path pays for JIT compilation: pay both before "ready", not in a user's time.
-            WarmUp(watchdog, features, cpuClock, preparedLimits);
-            using var supply = new IsolateSupply(preparedLimits.MemoryMb, memoryMb => PreparedIsolate.Create(memoryMb, features, bridge));
+            var recorder = new ExecutionRecorder(channel, watchdog);
+            var runner = new ExecutionRunner(channel, watchdog, recorder, engine, cpuClock, configure.Lockdown.ResidentMemoryBackstop);
+            // The first instance of a process costs most (V8: ~70 ms for its platform) and the first run
+            // of each code path pays for JIT compilation: pay both before "ready", not in a user's time.
+            WarmUp(engine, watchdog, cpuClock, preparedLimits);
+            using var supply = new InstanceSupply(preparedLimits.MemoryMb, memoryMb => engine.CreateInstance(memoryMb, recorder));
             supply.WaitUntilReady();
             // Lock down only now: everything the worker will ever do has run once. That includes
             // its stderr: the console's first write initialises terminal handling, which the
@@ -142,22 +128,22 @@ internal static class WorkerMain
             Console.Error.Flush();
             AssemblyPreloader.LoadAll();
             var lockdown = WorkerLockdown.Apply(configure.Lockdown);
-            channel.Send(new ReadyMessage(Environment.ProcessId, V8Description, lockdown));
+            channel.Send(new ReadyMessage(Environment.ProcessId, engine.Description, lockdown));
 
             foreach (var request in executions.GetConsumingEnumerable())
             {
-                var isolate = supply.Take(request.Limits.MemoryMb);
+                var instance = supply.Take(request.Limits.MemoryMb);
                 bool large = true;
                 try
                 {
-                    var result = runner.Run(request, isolate);
-                    large = result.Usage.MemoryBytes >= IsolateSupply.LargeIsolateBytes;
-                    // The host gets its answer before the isolate is torn down.
+                    var result = runner.Run(request, instance);
+                    large = result.Usage.MemoryBytes >= InstanceSupply.LargeInstanceBytes;
+                    // The host gets its answer before the instance is torn down.
                     channel.Send(result);
                 }
                 finally
                 {
-                    supply.Retire(isolate, disposeNow: large);
+                    supply.Retire(instance, disposeNow: large);
                 }
             }
         }

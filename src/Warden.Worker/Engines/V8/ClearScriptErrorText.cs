@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Warden.Worker.Engine;
+namespace Warden.Worker.Engines.V8;
 
 /// <summary>
 /// Reads the text ClearScript gives an exception: "Name: message" in <c>Message</c>, and frames as

@@ -2,7 +2,7 @@ using Microsoft.ClearScript;
 using Microsoft.ClearScript.JavaScript;
 using Warden.Protocol;
 
-namespace Warden.Worker.Engine;
+namespace Warden.Worker.Engines.V8;
 
 /// <summary>
 /// A SyntaxError caught around eval or import carries no position. Compiling the same sources
@@ -16,7 +16,7 @@ internal static class SyntaxErrorLocator
     {
         if (!request.Module)
         {
-            return Compile(engine, new DocumentInfo(ExecutionRunner.ClassicScriptName), request.Code, failure) ?? failure;
+            return Compile(engine, new DocumentInfo(PreparedIsolate.ClassicScriptName), request.Code, failure) ?? failure;
         }
         var sources = new List<(string Name, string Source)> { (InMemoryModuleLoader.EntrySpecifier, request.Code) };
         sources.AddRange((request.Modules ?? new Dictionary<string, string>()).Select(m => (ModuleNames.Normalise(m.Key), m.Value)));

@@ -1,0 +1,23 @@
+namespace Warden.Worker.Engines;
+
+/// <summary>Why an entry into an engine ended without returning.</summary>
+internal enum EngineAbort
+{
+    /// <summary>The script stopped because <see cref="IEngineInstance.Interrupt"/> asked it to.</summary>
+    Interrupted,
+    /// <summary>The engine's own memory cap (its heap limit, a store's limit) was reached. The instance
+    /// may refuse further calls but must still dispose.</summary>
+    MemoryLimit,
+    /// <summary>The engine or Warden's own code in it failed. Its text may carry strings a script made,
+    /// so none of it is kept.</summary>
+    Fault,
+}
+
+/// <summary>
+/// How an engine instance reports that an entry ended without returning, in place of its library's own
+/// exceptions: carries the kind only, never the engine's text.
+/// </summary>
+internal sealed class EngineAbortException(EngineAbort kind) : Exception("The engine stopped: " + kind)
+{
+    public EngineAbort Kind { get; } = kind;
+}

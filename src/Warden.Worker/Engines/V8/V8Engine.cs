@@ -1,0 +1,37 @@
+using Warden.Protocol;
+
+namespace Warden.Worker.Engines.V8;
+
+/// <summary>
+/// V8 through ClearScript: one isolate per execution (<see cref="PreparedIsolate"/>), its memory in the
+/// layers of <see cref="MemoryBudgets"/> (a sampled heap limit, V8's hard heap limit, the resident trip,
+/// the cgroup cap).
+/// </summary>
+internal sealed class V8Engine(EngineFeatures features) : IEngine
+{
+    private static readonly WireEngine V8Description = new(EngineNames.V8,
+        typeof(Microsoft.ClearScript.V8.V8ScriptEngine).Assembly.GetName().Version?.ToString() ?? "unknown",
+        MemoryBudgets.V8Rule,
+        // V8's fatal-error texts for running out of memory (printed before it aborts the process).
+        ["Fatal JavaScript out of memory", "Fatal process out of memory", "JavaScript heap out of memory", "Fatal JavaScript invalid size error"]);
+
+    public WireEngine Description => V8Description;
+
+    public IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions { get; } =
+    [
+        ("console.log('warm', { a: [1, 'x'] }); new Promise(r => setTimeout(() => r({ input, n: JSON.parse('[1]') }), 0))", false),
+        ("export default async function (i) { await null; return [i]; }", true),
+        ("let broken = ;", false),
+        ("throw new TypeError('warm')", false),
+        // The web APIs, and the CSPRNG behind crypto: .NET opens its random source on first use,
+        // which must happen before the seccomp filter is installed.
+        ("[crypto.getRandomValues(new Uint8Array(8)).length, crypto.randomUUID(), new URL('https://b\u00fccher.example/a?b=1').href, "
+            + "new TextDecoder().decode(new TextEncoder().encode('\u20ac')), structuredClone({ a: [1] }), btoa(atob('aGk=')), "
+            + "new Blob(['x']).size, AbortSignal.abort().aborted, performance.now() >= 0]", false),
+    ];
+
+    public long ResidentTripBytes(int memoryMb) => MemoryBudgets.ResidentTripBytes(memoryMb);
+
+    public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) =>
+        PreparedIsolate.Create(memoryMb, features, recorder);
+}

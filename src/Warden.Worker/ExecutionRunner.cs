@@ -1,0 +1,155 @@
+using Warden.Protocol;
+using Warden.Worker.Engines;
+
+namespace Warden.Worker;
+
+/// <summary>
+/// Runs one execution in a fresh engine instance: starts the submission, drives the event loop (the
+/// engine runs due timers and pending jobs on every turn; the runner waits in between, never past the
+/// wall deadline), and turns the end into a result message. Engine-neutral: it knows the engine only as
+/// <see cref="IEngine"/> and <see cref="IEngineInstance"/>.
+/// </summary>
+/// <param name="residentMemoryBackstop">False only when a test proves the cgroup's memory cap alone
+/// (the in-process resident-memory check would otherwise stop the bomb first).</param>
+internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog, ExecutionRecorder recorder, IEngine engine,
+    int scriptThreadCpuClock, bool residentMemoryBackstop = true)
+{
+    public ResultMessage Run(ExecuteMessage request, IEngineInstance instance)
+    {
+        var limits = request.Limits;
+        recorder.Begin(request.Id, limits);
+        double cpuStart = Native.ProcessCpuMs();
+        long peakMemory = 0;
+        bool engineMemoryLimit = false;
+        string? engineFailure = null;
+
+        channel.Send(new StartedMessage(request.Id));
+        watchdog.Arm(instance, limits.TimeoutMs, limits.CpuMs, scriptThreadCpuClock,
+            residentMemoryBackstop ? engine.ResidentTripBytes(limits.MemoryMb) : long.MaxValue / 2);
+        try
+        {
+            // Checked before every entry into the engine: an interrupt that landed while no script ran is lost.
+            instance.Start(request, () => !recorder.HasOutcome && watchdog.Tripped == TripReason.None);
+            while (watchdog.Tripped == TripReason.None && !recorder.HasOutcome)
+            {
+                peakMemory = Math.Max(peakMemory, instance.MemoryInUseBytes());
+                var turn = instance.Tick();
+                if (turn.State == EventLoopState.Settled)
+                {
+                    break;
+                }
+                if (turn.State == EventLoopState.Idle)
+                {
+                    recorder.OverrideFailure(new ReportedFailure(WireStatus.ScriptError, null, "Error",
+                        "The result can never settle: it is still pending, and no timer or other work is left that could settle it",
+                        "", "run"));
+                    break;
+                }
+                if (turn.State == EventLoopState.Broken)
+                {
+                    engineFailure = "the event loop returned an unexpected value";
+                    break;
+                }
+                // Never sleep past the wall deadline, whatever the next timer says.
+                double waitMs = Math.Min(turn.NextTimerAtMs - recorder.ElapsedMs, limits.TimeoutMs - recorder.ElapsedMs + 1);
+                if (waitMs > 0)
+                {
+                    watchdog.WaitTripped(TimeSpan.FromMilliseconds(waitMs));
+                }
+            }
+        }
+        catch (EngineAbortException e) when (e.Kind == EngineAbort.Interrupted)
+        {
+            // The watchdog or the recorder interrupted the script; the reason is in Tripped.
+        }
+        catch (EngineAbortException e) when (e.Kind == EngineAbort.MemoryLimit)
+        {
+            engineMemoryLimit = true;
+        }
+        catch (EngineAbortException) when (watchdog.Tripped != TripReason.None)
+        {
+            // Interrupted while the engine was inside its own exception handling.
+        }
+        catch (EngineAbortException)
+        {
+            // The engine runs Warden's own code around the script, which catches every script
+            // exception, so this is an engine or prelude failure. Nothing of its text is forwarded.
+            engineFailure = "the engine failed while running Warden's own code";
+        }
+        finally
+        {
+            // Sampled while still watched: nothing may run in the engine after the watchdog lets go.
+            if (!engineMemoryLimit)
+            {
+                peakMemory = Math.Max(peakMemory, instance.MemoryInUseBytes());
+            }
+            watchdog.Disarm();
+        }
+
+        if (engineMemoryLimit)
+        {
+            peakMemory = Math.Max(peakMemory, (long)limits.MemoryMb << 20);
+        }
+        var usage = new WireUsage(recorder.ElapsedMs, Math.Max(0, Native.ProcessCpuMs() - cpuStart), peakMemory);
+        return Bounded(Classify(request, instance, engineMemoryLimit, engineFailure, usage), limits);
+    }
+
+    /// <summary>Every string leaves the worker within its bound, whatever produced it (parser messages included).</summary>
+    private static ResultMessage Bounded(ResultMessage result, WireLimits limits) => result.Error is not { } error ? result : result with
+    {
+        Error = error with
+        {
+            Name = Utf8Text.Truncate(error.Name, limits.MaxErrorTextBytes),
+            Message = Utf8Text.Truncate(error.Message, limits.MaxErrorTextBytes),
+            Stack = Utf8Text.Truncate(error.Stack, limits.MaxErrorTextBytes),
+        },
+    };
+
+    private ResultMessage Classify(ExecuteMessage request, IEngineInstance instance, bool engineMemoryLimit, string? engineFailure, WireUsage usage)
+    {
+        string id = request.Id;
+        if (recorder.ConsoleLimitHit)
+        {
+            return Failed(id, WireStatus.OutputLimit, WireStatus.LimitConsole, "OutputLimitError",
+                $"Console output passed its limit ({request.Limits.MaxConsoleBytes} bytes or {request.Limits.MaxConsoleEntries} entries)", usage);
+        }
+        switch (watchdog.Tripped)
+        {
+            case TripReason.Cpu:
+                return Failed(id, WireStatus.Timeout, WireStatus.LimitCpu, "TimeoutError",
+                    $"CPU time limit of {request.Limits.CpuMs} ms exceeded", usage);
+            case TripReason.Wall:
+                return Failed(id, WireStatus.Timeout, WireStatus.LimitWall, "TimeoutError",
+                    $"Time limit of {request.Limits.TimeoutMs} ms exceeded", usage);
+            case TripReason.Memory:
+                return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitProcess, "MemoryLimitError",
+                    $"The execution's memory (heap, buffers and the engine's own together) grew past its budget of {request.Limits.MemoryMb} MB (the worker grew by more than {engine.ResidentTripBytes(request.Limits.MemoryMb) >> 20} MB)", usage);
+        }
+        if (engineMemoryLimit)
+        {
+            return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitHeap, "MemoryLimitError",
+                $"Heap limit of {request.Limits.MemoryMb} MB exceeded", usage);
+        }
+        if (engineFailure is not null && !recorder.HasOutcome)
+        {
+            return Failed(id, WireStatus.InternalError, null, "InternalError", "Internal error: " + engineFailure, usage);
+        }
+        if (recorder.ResultJson is { } json)
+        {
+            return new ResultMessage(id, WireStatus.Ok, json, null, usage);
+        }
+        // The prelude settles only after the recorder took the outcome, so ending without one means the
+        // script left no room to report it (e.g. its own exhausted stack): its failure, not Warden's.
+        var failure = recorder.Failure ?? new ReportedFailure(WireStatus.ScriptError, null, "Error",
+            "The script ended without a result it could report (was its stack exhausted?)", "", "run");
+        if (failure.Name == "SyntaxError" && failure.Phase is "evaluate" or "module")
+        {
+            failure = instance.LocateSyntaxError(request, failure);
+        }
+        return new ResultMessage(id, failure.Status, null,
+            new WireError(failure.Name, failure.Message, failure.Stack, failure.Limit), usage);
+    }
+
+    private static ResultMessage Failed(string id, string status, string? limit, string name, string message, WireUsage usage) =>
+        new(id, status, null, new WireError(name, message, "", limit), usage);
+}
