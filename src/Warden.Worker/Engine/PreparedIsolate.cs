@@ -75,7 +75,7 @@ internal sealed class PreparedIsolate : IDisposable
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
             var factory = (ScriptObject)engine.Evaluate(Compile(engine, new DocumentInfo("warden:prelude"), PreludeSource, ref _preludeCodeCache));
             var control = (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, UserAgent);
+                features.WebAssembly, features.SharedMemory, UserAgent, PreludeWords.Json);
             // Wrappers that keep long-running built-ins interruptible (BuiltinGuards.js); after the
             // prelude, which keeps its own captured originals, and before any user code.
             engine.Evaluate(Compile(engine, GuardsInfo, GuardsSource, ref _guardsCodeCache));

@@ -144,8 +144,8 @@ public sealed class SandboxBridge
         }
         if (Encoding.UTF8.GetByteCount(json) > _limits.MaxResultBytes)
         {
-            Failure = new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, "OutputLimitError",
-                $"The result is larger than {_limits.MaxResultBytes} bytes", "", "result");
+            Failure = new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, WireErrorNames.OutputLimit,
+                LimitMessages.ResultTooLarge(_limits.MaxResultBytes), "", "result");
             return;
         }
         ResultJson = json;

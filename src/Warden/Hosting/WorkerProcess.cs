@@ -204,7 +204,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         if (_cgroup is not null && !TrySetExecutionMemoryCap(request.Limits.MemoryMb))
         {
             Kill(KillReason.None);
-            return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+            return Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
                 "The worker's memory cap could not be set; the worker was replaced", console: console, usage: new ResourceUsage(0, 0, 0));
         }
         try
@@ -266,7 +266,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             Log.ProtocolViolation(_logger, Pid, e.Message);
             Kill(KillReason.Violation);
-            return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+            return Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
                 "The worker broke the protocol and was stopped", console: console, usage: new ResourceUsage(clock.Elapsed.TotalMilliseconds, 0, 0));
         }
     }
@@ -358,14 +358,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 throw new OperationCanceledException("The execution was cancelled; its worker was killed.", cancellationToken);
             case KillReason.Deadline when started:
                 Log.DeadlineKill(_logger, Pid, request.Limits.TimeoutMs);
-                return Outcome.Failure(OutcomeStatus.Timeout, "TimeoutError",
-                    $"Time limit of {request.Limits.TimeoutMs} ms exceeded; the script could not be interrupted, so its worker was killed",
+                return Outcome.Failure(OutcomeStatus.Timeout, WireErrorNames.Timeout,
+                    LimitMessages.WallTimeKilled(request.Limits.TimeoutMs),
                     LimitKind.Wall, console, usage);
             case KillReason.Deadline:
-                return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+                return Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
                     "The worker did not start the execution in time and was killed", null, console, usage);
             case KillReason.Retired:
-                return Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+                return Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
                     "The sandbox was disposed while the execution ran", null, console, usage);
         }
         bool oomKilled = _cgroup is not null && _cgroup.OomKills() > _oomKillsAtStart;
@@ -388,10 +388,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
         string name = status switch
         {
-            OutcomeStatus.MemoryLimit => "MemoryLimitError",
-            OutcomeStatus.Timeout => "TimeoutError",
-            OutcomeStatus.OutputLimit => "OutputLimitError",
-            _ => "InternalError",
+            OutcomeStatus.MemoryLimit => WireErrorNames.MemoryLimit,
+            OutcomeStatus.Timeout => WireErrorNames.Timeout,
+            OutcomeStatus.OutputLimit => WireErrorNames.OutputLimit,
+            _ => WireErrorNames.Internal,
         };
         return Outcome.Failure(status, name, message, limit, console, usage);
     }
