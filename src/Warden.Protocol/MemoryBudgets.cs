@@ -66,5 +66,5 @@ internal static class MemoryBudgets
     /// The cap while a worker starts and warms up (no execution yet, and its engine's rule not yet told):
     /// the runtime's own 1 GB plus the largest growth cap any engine's rule may claim (2 N + 256 MB).
     /// </summary>
-    public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + 2 * preparedMemoryMb * Mb + 256 * Mb;
+    public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + WireMemoryRule.LargestWorkerGrowthCapBytes(preparedMemoryMb);
 }
