@@ -5,8 +5,9 @@
 // SECURITY: user code may later replace any global or prototype method; Warden's code only ever
 // calls what was captured here, so such patching can break the user's own execution but never
 // reach the bridge or change what Warden reports. Every capture below is a module-level binding of
-// the bundle's closure: nothing here is stored where user code can reach it. Each capture is marked
-// pure so that a bundle keeps only the ones it uses.
+// the bundle's closure: nothing here is stored where user code can reach it. A bundle may keep
+// captures it does not use (esbuild cannot prove a property read free of effects); they are taken
+// before user code runs like the others, and never called.
 
 export const global = globalThis;
 export const ReflectApply = Reflect.apply;
