@@ -22,7 +22,11 @@ internal static class MemoryBudgets
     /// Room for the engine's own working memory over the script's N: the young generation, compiled
     /// code, GC bookkeeping, allocator slack. 32 MB + N/8 (a 128 MB budget gets 48 MB).
     /// </summary>
-    private static long EngineAllowanceBytes(int memoryMb) => 32 * Mb + memoryMb * Mb / 8;
+    private static long EngineAllowanceBytes(int memoryMb) => 32 * Mb + BudgetBytes(memoryMb) / 8;
+
+    /// <summary>The budget itself, N, in bytes: what the heap limit, the ArrayBuffer allocator and the
+    /// prelude's count of resizable buffers each hold a script to.</summary>
+    public static long BudgetBytes(int memoryMb) => memoryMb * Mb;
 
     /// <summary>
     /// The watchdog's trip point for the worker's resident growth since the execution started (sampled
@@ -31,7 +35,7 @@ internal static class MemoryBudgets
     /// so it is what makes N one budget rather than one per kind. A trip interrupts the script:
     /// <c>memory_limit</c>, limit <c>process</c>, and the worker is kept when the interrupt lands.
     /// </summary>
-    public static long ResidentTripBytes(int memoryMb) => memoryMb * Mb + EngineAllowanceBytes(memoryMb);
+    public static long ResidentTripBytes(int memoryMb) => BudgetBytes(memoryMb) + EngineAllowanceBytes(memoryMb);
 
     /// <summary>
     /// V8's hard heap limit (<c>MaxOldSpaceSize</c>, whole MB), at which V8 aborts the process: at the
@@ -62,5 +66,5 @@ internal static class MemoryBudgets
     /// The cap while a worker starts and warms up (no execution yet, and its engine's rule not yet told):
     /// the runtime's own 1 GB plus the largest growth cap any engine's rule may claim (2 N + 256 MB).
     /// </summary>
-    public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + 2 * preparedMemoryMb * Mb + 256 * Mb;
+    public static long StartupCapBytes(int preparedMemoryMb) => 1024 * Mb + WireMemoryRule.LargestWorkerGrowthCapBytes(preparedMemoryMb);
 }

@@ -22,12 +22,22 @@ internal sealed record WireMemoryRule(
 {
     private const long Mb = 1L << 20;
 
+    /// <summary>The most a valid rule's cgroup cap may give an engine per MB of budget (see <see cref="Validate"/>).</summary>
+    public const double MaxGrowthCapPerBudgetMb = 2;
+
+    /// <summary>The most a valid rule's cgroup cap may give an engine on top of that, in MB.</summary>
+    public const int MaxGrowthCapFixedMb = 256;
+
+    /// <summary>The largest <see cref="WorkerGrowthCapBytes"/> any valid rule gives: 2 N + 256 MB.</summary>
+    public static long LargestWorkerGrowthCapBytes(int memoryMb) =>
+        (long)(MemoryBudgets.BudgetBytes(memoryMb) * MaxGrowthCapPerBudgetMb) + MaxGrowthCapFixedMb * Mb;
+
     /// <summary>
     /// The most a worker may grow during one execution over its usage when the execution starts. The
     /// host sets the worker's cgroup cap to exactly this, so the kernel enforces it whatever the engine
     /// does, a compromised worker included.
     /// </summary>
-    public long WorkerGrowthCapBytes(int memoryMb) => (long)(memoryMb * Mb * GrowthCapPerBudgetMb) + GrowthCapFixedMb * Mb;
+    public long WorkerGrowthCapBytes(int memoryMb) => (long)(MemoryBudgets.BudgetBytes(memoryMb) * GrowthCapPerBudgetMb) + GrowthCapFixedMb * Mb;
 
     /// <summary>The cgroup cap for an execution, given the group's usage when it starts.</summary>
     public long CgroupCapBytes(long usageBytes, int memoryMb) => usageBytes + WorkerGrowthCapBytes(memoryMb);
@@ -39,7 +49,7 @@ internal sealed record WireMemoryRule(
     /// once native code runs in it: an engine crash dressed up as an out-of-memory abort must not pass
     /// for a limit.
     /// </summary>
-    public long NearBudgetBytes(int memoryMb) => Math.Min((long)(memoryMb * Mb * NearBudgetFraction), NearBudgetCeilingMb * Mb);
+    public long NearBudgetBytes(int memoryMb) => Math.Min((long)(MemoryBudgets.BudgetBytes(memoryMb) * NearBudgetFraction), NearBudgetCeilingMb * Mb);
 
     /// <summary>
     /// The bounds the host holds any engine's rule to (a worker describes itself before any user code
@@ -48,8 +58,8 @@ internal sealed record WireMemoryRule(
     /// (or 32 MB) of growth. Returns the problem, or null.
     /// </summary>
     public string? Validate() =>
-        !double.IsFinite(GrowthCapPerBudgetMb) || GrowthCapPerBudgetMb < 1 || GrowthCapPerBudgetMb > 2 ? "growthCapPerBudgetMb must be between 1 and 2"
-        : GrowthCapFixedMb is < 0 or > 256 ? "growthCapFixedMb must be between 0 and 256"
+        !double.IsFinite(GrowthCapPerBudgetMb) || GrowthCapPerBudgetMb < 1 || GrowthCapPerBudgetMb > MaxGrowthCapPerBudgetMb ? $"growthCapPerBudgetMb must be between 1 and {MaxGrowthCapPerBudgetMb}"
+        : GrowthCapFixedMb is < 0 or > MaxGrowthCapFixedMb ? $"growthCapFixedMb must be between 0 and {MaxGrowthCapFixedMb}"
         : !double.IsFinite(NearBudgetFraction) || NearBudgetFraction < 0.1 || NearBudgetFraction > 1 ? "nearBudgetFraction must be between 0.1 and 1"
         : NearBudgetCeilingMb is < 32 or > 4096 ? "nearBudgetCeilingMb must be between 32 and 4096"
         : null;

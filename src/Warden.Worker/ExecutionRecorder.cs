@@ -84,8 +84,8 @@ internal sealed class ExecutionRecorder(ProtocolChannel channel, Watchdog watchd
         }
         if (Encoding.UTF8.GetByteCount(json) > _limits.MaxResultBytes)
         {
-            Failure = new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, "OutputLimitError",
-                $"The result is larger than {_limits.MaxResultBytes} bytes", "", "result");
+            Failure = new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, WireErrorNames.OutputLimit,
+                LimitMessages.ResultTooLarge(_limits.MaxResultBytes), "", "result");
             return;
         }
         ResultJson = json;

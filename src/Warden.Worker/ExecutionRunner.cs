@@ -88,7 +88,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
 
         if (engineMemoryLimit)
         {
-            peakMemory = Math.Max(peakMemory, (long)limits.MemoryMb << 20);
+            peakMemory = Math.Max(peakMemory, MemoryBudgets.BudgetBytes(limits.MemoryMb));
         }
         var usage = new WireUsage(recorder.ElapsedMs, Math.Max(0, Native.ProcessCpuMs() - cpuStart), peakMemory);
         return Bounded(Classify(request, instance, engineMemoryLimit, engineFailure, usage), limits);
@@ -110,29 +110,29 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         string id = request.Id;
         if (recorder.ConsoleLimitHit)
         {
-            return Failed(id, WireStatus.OutputLimit, WireStatus.LimitConsole, "OutputLimitError",
-                $"Console output passed its limit ({request.Limits.MaxConsoleBytes} bytes or {request.Limits.MaxConsoleEntries} entries)", usage);
+            return Failed(id, WireStatus.OutputLimit, WireStatus.LimitConsole, WireErrorNames.OutputLimit,
+                LimitMessages.Console(request.Limits.MaxConsoleBytes, request.Limits.MaxConsoleEntries), usage);
         }
         switch (watchdog.Tripped)
         {
             case TripReason.Cpu:
-                return Failed(id, WireStatus.Timeout, WireStatus.LimitCpu, "TimeoutError",
-                    $"CPU time limit of {request.Limits.CpuMs} ms exceeded", usage);
+                return Failed(id, WireStatus.Timeout, WireStatus.LimitCpu, WireErrorNames.Timeout,
+                    LimitMessages.CpuTime(request.Limits.CpuMs), usage);
             case TripReason.Wall:
-                return Failed(id, WireStatus.Timeout, WireStatus.LimitWall, "TimeoutError",
-                    $"Time limit of {request.Limits.TimeoutMs} ms exceeded", usage);
+                return Failed(id, WireStatus.Timeout, WireStatus.LimitWall, WireErrorNames.Timeout,
+                    LimitMessages.WallTime(request.Limits.TimeoutMs), usage);
             case TripReason.Memory:
-                return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitProcess, "MemoryLimitError",
-                    $"The execution's memory (heap, buffers and the engine's own together) grew past its budget of {request.Limits.MemoryMb} MB (the worker grew by more than {engine.ResidentTripBytes(request.Limits.MemoryMb) >> 20} MB)", usage);
+                return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitProcess, WireErrorNames.MemoryLimit,
+                    LimitMessages.ResidentMemory(request.Limits.MemoryMb, engine.ResidentTripBytes(request.Limits.MemoryMb)), usage);
         }
         if (engineMemoryLimit)
         {
-            return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitHeap, "MemoryLimitError",
-                $"Heap limit of {request.Limits.MemoryMb} MB exceeded", usage);
+            return Failed(id, WireStatus.MemoryLimit, WireStatus.LimitHeap, WireErrorNames.MemoryLimit,
+                LimitMessages.Heap(request.Limits.MemoryMb), usage);
         }
         if (engineFailure is not null && !recorder.HasOutcome)
         {
-            return Failed(id, WireStatus.InternalError, null, "InternalError", "Internal error: " + engineFailure, usage);
+            return Failed(id, WireStatus.InternalError, null, WireErrorNames.Internal, "Internal error: " + engineFailure, usage);
         }
         if (recorder.ResultJson is { } json)
         {

@@ -68,7 +68,7 @@ public sealed record Outcome
 
     /// <summary>An <c>invalid_request</c> outcome naming what was wrong (for callers such as the CLI).</summary>
     public static Outcome InvalidRequest(string message) =>
-        Failure(OutcomeStatus.InvalidRequest, "InvalidRequest", message);
+        Failure(OutcomeStatus.InvalidRequest, Protocol.WireErrorNames.InvalidRequest, message);
 
     /// <summary>An <c>invalid_request</c> outcome whose fault is one member of the submission (see <see cref="ExecutionError.Field"/>).</summary>
     public static Outcome InvalidRequest(string field, string message)

@@ -90,36 +90,36 @@ internal static class WorkerOutcomes
     {
         string name = status switch
         {
-            OutcomeStatus.MemoryLimit => "MemoryLimitError",
-            OutcomeStatus.Timeout => "TimeoutError",
-            OutcomeStatus.OutputLimit => "OutputLimitError",
-            _ => "InternalError",
+            OutcomeStatus.MemoryLimit => WireErrorNames.MemoryLimit,
+            OutcomeStatus.Timeout => WireErrorNames.Timeout,
+            OutcomeStatus.OutputLimit => WireErrorNames.OutputLimit,
+            _ => WireErrorNames.Internal,
         };
         return Outcome.Failure(status, name, message, limit, console, usage);
     }
 
     /// <summary>The host killed the worker at its hard deadline, after the script started.</summary>
     public static Outcome HardDeadline(int timeoutMs, List<ConsoleEntry> console, ResourceUsage usage) =>
-        Outcome.Failure(OutcomeStatus.Timeout, "TimeoutError",
-            $"Time limit of {timeoutMs} ms exceeded; the script could not be interrupted, so its worker was killed",
+        Outcome.Failure(OutcomeStatus.Timeout, WireErrorNames.Timeout,
+            LimitMessages.WallTimeKilled(timeoutMs),
             LimitKind.Wall, console, usage);
 
     public static Outcome NotStartedInTime(List<ConsoleEntry> console, ResourceUsage usage) =>
-        Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+        Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
             "The worker did not start the execution in time and was killed", null, console, usage);
 
     public static Outcome DisposedDuringExecution(List<ConsoleEntry> console, ResourceUsage usage) =>
-        Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+        Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
             "The sandbox was disposed while the execution ran", null, console, usage);
 
     public static Outcome ProtocolBroken(List<ConsoleEntry> console, double wallMs) =>
-        Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+        Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
             "The worker broke the protocol and was stopped", console: console, usage: new ResourceUsage(wallMs, 0, 0));
 
     public static Outcome MemoryCapNotSet(List<ConsoleEntry> console) =>
-        Outcome.Failure(OutcomeStatus.InternalError, "InternalError",
+        Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal,
             "The worker's memory cap could not be set; the worker was replaced", console: console, usage: new ResourceUsage(0, 0, 0));
 
     public static Outcome NoWorker(string reason) =>
-        Outcome.Failure(OutcomeStatus.InternalError, "InternalError", "No worker could be started: " + reason);
+        Outcome.Failure(OutcomeStatus.InternalError, WireErrorNames.Internal, "No worker could be started: " + reason);
 }

@@ -23,7 +23,7 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
     /// Fixed text, never containing user source. It imports the entry, which the prelude's import()
     /// has already linked and evaluated, and its top-level await makes the graph asynchronous: for such
     /// a graph ClearScript returns the evaluation as a promise, which the prelude awaits, instead of
-    /// throwing the module's error into .NET (see startModule in Prelude.js).
+    /// throwing the module's error into .NET (see startModule in Engines/V8/modules-v8.js).
     /// </summary>
     public const string WrapperSource = "import \"" + EntrySpecifier + "\";\nawait undefined;\n";
 

@@ -30,7 +30,7 @@ internal sealed class PreparedIsolate : IEngineInstance
     /// <summary><c>navigator.userAgent</c>: names Warden and its version, nothing about the machine.</summary>
     internal static readonly string UserAgent = "Warden/" + (typeof(PreparedIsolate).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
 
-    /// <summary>What the prelude's event loop answers (see tick in Prelude.js): settled, or pending with nothing left.</summary>
+    /// <summary>What the prelude's event loop answers (see tick in Prelude/entry.js): settled, or pending with nothing left.</summary>
     private const double LoopSettled = -2, LoopIdle = -1;
 
     private readonly V8Runtime _runtime;
@@ -84,8 +84,8 @@ internal sealed class PreparedIsolate : IEngineInstance
             var bridge = new SandboxBridge(recorder, () => EvaluateWebApis(engine));
             var factory = (ScriptObject)engine.Evaluate(Compile(engine, new DocumentInfo("warden:prelude"), PreludeSource, ref _preludeCodeCache));
             var control = (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, UserAgent);
-            // Wrappers that keep long-running built-ins interruptible (BuiltinGuards.js); after the
+                features.WebAssembly, features.SharedMemory, UserAgent, PreludeWords.Json);
+            // Wrappers that keep long-running built-ins interruptible (builtin-guards.js); after the
             // prelude, which keeps its own captured originals, and before any user code.
             engine.Evaluate(Compile(engine, GuardsInfo, GuardsSource, ref _guardsCodeCache));
             return new PreparedIsolate(runtime, engine, loader,
@@ -126,7 +126,7 @@ internal sealed class PreparedIsolate : IEngineInstance
         _start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
             request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
             string.Join('\n', request.Module ? _loader.DocumentNames : [ClassicScriptName]),
-            limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes, (double)((long)limits.MemoryMb << 20));
+            limits.MaxConsoleBytes, limits.MaxResultBytes, limits.MaxErrorTextBytes, (double)MemoryBudgets.BudgetBytes(limits.MemoryMb));
         // The prelude's import() has run the module graph; unless it already failed (load, parse
         // or link), the wrapper's evaluation tells how evaluation ended.
         if (request.Module && mayContinue())
@@ -185,7 +185,7 @@ internal sealed class PreparedIsolate : IEngineInstance
         SyntaxErrorLocator.Locate(_engine, request, failure);
 
     /// <summary>
-    /// Evaluates Warden's fixed wrapper module (see startModule in Prelude.js) and gives its evaluation
+    /// Evaluates Warden's fixed wrapper module (see startModule in Engines/V8/modules-v8.js) and gives its evaluation
     /// to the prelude to await. The wrapper's top-level await makes ClearScript return the evaluation
     /// as a promise even when the submission threw at its top level, so the error is described inside
     /// the isolate like any other; nothing a script made is read here. Should ClearScript still throw

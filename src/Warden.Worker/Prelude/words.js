@@ -1,0 +1,25 @@
+// The contract's words (status, limit and error names, limit messages) as the host spells them:
+// one definition, in Warden.Protocol (WireStatus, WireErrorNames, LimitMessages), handed to the
+// prelude's factory as a JSON string (a primitive: no host object) and read once here.
+import { JSONParse, ObjectFreeze, StringReplace, StringCtor, TypeErrorCtor } from './primordials.js';
+
+// The keys the prelude uses; the host's record (PreludeWords in Warden.Protocol) has exactly these.
+const KEYS = ['scriptError', 'memoryLimit', 'outputLimit', 'limitArrayBuffer', 'limitResult',
+  'outputLimitError', 'resultTooLarge'];
+
+export let words = null;
+
+// Parsed before any user code runs, with the captured JSON.parse; every word must be a string.
+export function readWords(json) {
+  const parsed = JSONParse(json);
+  const record = { __proto__: null };
+  for (let i = 0; i < KEYS.length; i++) {
+    const value = parsed[KEYS[i]];
+    if (typeof value !== 'string') throw new TypeErrorCtor('the prelude was not given the word ' + KEYS[i]);
+    record[KEYS[i]] = value;
+  }
+  words = ObjectFreeze(record);
+}
+
+// A limit message's `{0}` filled in (a function replacement: no `$` patterns are interpreted).
+export const formatWord = (template, value) => StringReplace(template, '{0}', () => StringCtor(value));
