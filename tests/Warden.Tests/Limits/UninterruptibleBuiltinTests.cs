@@ -120,11 +120,11 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
         Assert.True(flooded.P99 < 1000, $"benign p99 {flooded.P99:F1} ms");
     }
 
-    private sealed record FloodMeasurement(List<double> Latencies, List<OutcomeStatus> FloodStatuses, List<string> WorkerExits)
+    private sealed record FloodMeasurement(List<double> Latencies, List<OutcomeStatus> FloodStatuses, List<string> WorkerExits, string SlowestFloodRuns)
     {
         private double Quantile(double q) => Latencies[Math.Min(Latencies.Count - 1, (int)(q * Latencies.Count))];
         public double P99 => Quantile(0.99);
-        public string Summary => $"{Latencies.Count} benign runs, p50 {Quantile(0.5):F1} ms, p99 {P99:F1} ms, max {Latencies[^1]:F1} ms, {FloodStatuses.Count} flood runs, worker exits: [{string.Join(" | ", WorkerExits)}]";
+        public string Summary => $"{Latencies.Count} benign runs, p50 {Quantile(0.5):F1} ms, p99 {P99:F1} ms, max {Latencies[^1]:F1} ms, {FloodStatuses.Count} flood runs, worker exits: [{string.Join(" | ", WorkerExits)}], slowest flood runs: {SlowestFloodRuns}";
     }
 
     // Runs a tiny script of the "benign" key in a loop for the given time while two lanes of the
@@ -133,11 +133,13 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
     {
         using var stop = new CancellationTokenSource(duration);
         var statuses = new List<OutcomeStatus>();
+        var slowest = new List<(double Ms, double WorkerMs, int Pid, string Code)>();
         var exits = new List<string>();
         async Task FloodAsync(int lane)
         {
             for (int i = lane; flood.Length > 0 && !stop.IsCancellationRequested; i += 2)
             {
+                var clock = Stopwatch.StartNew();
                 var outcome = await sandbox.RunAsync(new Submission
                 {
                     Code = flood[i % flood.Length],
@@ -147,6 +149,7 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
                 lock (statuses)
                 {
                     statuses.Add(outcome.Status);
+                    slowest.Add((clock.Elapsed.TotalMilliseconds, outcome.Usage.WallMs, outcome.WorkerPid, flood[i % flood.Length]));
                     if (outcome.Error?.Message.Contains("could not be interrupted") == true) exits.Add(flood[i % flood.Length]);
                 }
             }
@@ -165,7 +168,8 @@ public sealed class UninterruptibleBuiltinTests(SandboxFixture fx, ITestOutputHe
         }
         await Task.WhenAll(FloodAsync(0), FloodAsync(1), BenignAsync());
         latencies.Sort();
-        return new FloodMeasurement(latencies, statuses, exits);
+        return new FloodMeasurement(latencies, statuses, exits,
+            string.Join("; ", slowest.OrderByDescending(x => x.WorkerMs).Take(3).Select(x => $"{x.Ms:F0} ms (worker {x.WorkerMs:F0} ms) pid {x.Pid}: {x.Code}")));
     }
 
     // A worker retired by an earlier test is counted in the background; wait for the counts to
