@@ -51,3 +51,19 @@ public sealed class PreludeHijackReviewTests(ITestOutputHelper output)
         Assert.Equal(OutcomeStatus.OutputLimit, outcome.Status);
     }
 }
+
+public sealed class PreludeReachabilityReviewTests(ITestOutputHelper output)
+{
+    /// <summary>console.trace must hand no function of the prelude's to a script (issue 12 added stackHere as captureStackTrace's second argument).</summary>
+    [Fact]
+    public async Task ConsoleTraceHandsTheScriptNoPreludeFunction()
+    {
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0 });
+        var outcome = await sandbox.RunAsync(new Submission { Code =
+            "let got = []; Error.captureStackTrace = function (holder, fn) { got.push(typeof fn === 'function' ? fn.name + ': ' + String(fn).slice(0, 40) : String(fn)); holder.stack = 'x'; };\n" +
+            "console.trace('t'); got" });
+        output.WriteLine(outcome.ToJson());
+        Assert.Equal(OutcomeStatus.Ok, outcome.Status);
+        Assert.Equal("[]", outcome.ResultJson);
+    }
+}
