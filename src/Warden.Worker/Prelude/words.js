@@ -1,7 +1,7 @@
 // The contract's words (status, limit and error names, limit messages) as the host spells them:
 // one definition, in Warden.Protocol (WireStatus, WireErrorNames, LimitMessages), handed to the
 // prelude's factory as a JSON string (a primitive: no host object) and read once here.
-import { JSONParse, ObjectFreeze, StringReplace, StringCtor, TypeErrorCtor } from './primordials.js';
+import { JSONParse, ObjectFreeze, StringIndexOf, StringSlice, StringCtor, TypeErrorCtor } from './primordials.js';
 
 // The keys the prelude uses; the host's record (PreludeWords in Warden.Protocol) has exactly these.
 const KEYS = ['scriptError', 'memoryLimit', 'outputLimit', 'limitArrayBuffer', 'limitResult',
@@ -21,5 +21,10 @@ export function readWords(json) {
   words = ObjectFreeze(record);
 }
 
-// A limit message's `{0}` filled in (a function replacement: no `$` patterns are interpreted).
-export const formatWord = (template, value) => StringReplace(template, '{0}', () => StringCtor(value));
+// A limit message's `{0}` filled in. Not with String.prototype.replace: it looks its search value's
+// Symbol.replace up at run time, and engines that still do so for a primitive (older spec text) would
+// hand the message to a method the script planted on String.prototype. indexOf and slice look up nothing.
+export const formatWord = (template, value) => {
+  const at = StringIndexOf(template, '{0}');
+  return at < 0 ? template : StringSlice(template, 0, at) + StringCtor(value) + StringSlice(template, at + 3);
+};

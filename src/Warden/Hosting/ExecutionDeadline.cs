@@ -62,8 +62,10 @@ internal sealed class ExecutionDeadline : IDisposable
                 return;
             }
             _done = true;
+            // Under the lock: Dispose waits for a kill in flight, so no kill lands after the exchange
+            // ended (the worker may by then be back in the pool or serving the next execution).
+            _expire();
         }
-        _expire();
     }
 
     /// <summary>After this returns the deadline never fires.</summary>

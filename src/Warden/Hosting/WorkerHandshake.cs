@@ -48,7 +48,9 @@ internal static class WorkerHandshake
             }
             if (ready.Engine.Name != configure.Engine)
             {
-                throw new ProtocolViolationException($"the worker runs engine '{ready.Engine.Name}', not '{configure.Engine}'");
+                // The worker's text goes to the log: cut and without control characters, like its stderr.
+                string named = WorkerProcess.Sanitize(ready.Engine.Name.Length <= 64 ? ready.Engine.Name : ready.Engine.Name[..64] + "…");
+                throw new ProtocolViolationException($"the worker runs engine '{named}', not '{configure.Engine}'");
             }
             if (ready.Engine.Memory.Validate() is { } ruleProblem)
             {

@@ -2,10 +2,14 @@
 // "at f (doc:L:C)", "at async f (doc:L:C)" or "at doc:L:C", and classic scripts run through
 // indirect eval, so their frames read "at f (eval at start (warden:prelude...), <anonymous>:L:C)".
 import {
-  ErrorCtor, newList, StringSlice, StringSplit, StringEndsWith, StringStartsWith, StringReplace, RegExpExec,
+  ErrorCtor, ReflectApply, newList, StringSlice, StringSplit, StringEndsWith, StringStartsWith, StringReplace, RegExpExec,
   ArrayPush, ArrayPop, ArrayJoin,
 } from '../../Prelude/primordials.js';
 import { SAFE_PREFIX_CHARS, hugeStringText } from '../../Prelude/render.js';
+
+// Captured before any user code runs: a script may replace Error.captureStackTrace, and would then be
+// handed stackHere itself (its second argument) and get a function of the prelude's.
+const ErrorCaptureStackTrace = ErrorCtor.captureStackTrace;
 
 const STACK_SCAN_CHARS = 64 * 1024;
 const STACK_LINE_CHARS = 1000;
@@ -81,6 +85,6 @@ export function cleanStackText(stack, keepHeader) {
 export function stackHere() {
   const holder = {};
   // Frames from the caller of stackHere on: as many of the script's frames as when console.trace captured them itself.
-  ErrorCtor.captureStackTrace(holder, stackHere);
+  ReflectApply(ErrorCaptureStackTrace, ErrorCtor, [holder, stackHere]);
   return typeof holder.stack === 'string' ? cleanStackText(holder.stack, false) : '';
 }
