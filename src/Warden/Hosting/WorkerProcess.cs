@@ -42,10 +42,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Why the host killed the worker: the first reason recorded wins.</summary>
     public WorkerKillReason KillReason => (WorkerKillReason)Volatile.Read(ref _killReason);
 
-    /// <summary>False once the worker died or was killed for a reason: it must not be used again.</summary>
     /// <summary>Set once the host has logged why this worker ended (on an execution's path), so that retiring it does not log it again.</summary>
     public bool EndReported { get; set; }
 
+    /// <summary>False once the worker died or was killed for a reason: it must not be used again.</summary>
     public bool IsAlive => Volatile.Read(ref _killReason) == 0 && !_process.HasExited;
 
     public bool HasExited => _process.HasExited;
@@ -85,10 +85,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
         await _toWorker.FlushAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The next frame, or null at the end of the worker's output. The length is checked before allocating.</summary>
     /// <summary>Whether the worker has written output that the host has not read yet (see <see cref="ExecutionDeadline"/>).</summary>
     public bool HasUnreadOutput => PipeBacklog.UnreadBytes(_fromWorker) > 0;
 
+    /// <summary>The next frame, or null at the end of the worker's output. The length is checked before allocating.</summary>
     public ValueTask<byte[]?> ReadFrameAsync(int maxBytes) =>
         FrameCodec.ReadFrameAsync(_fromWorker, maxBytes, CancellationToken.None);
 

@@ -100,6 +100,11 @@ public sealed class TestEngineThroughTheStackTests : IAsyncLifetime
         Assert.Contains("'test'", error.Message);
         Assert.Contains("v8", error.Message);
         Assert.DoesNotContain("test,", error.Message);
+        Assert.Equal("v8", outcome.Engine);
+        // A refusal on the test engine (nothing ran) still names the engine it was meant for.
+        var refused = await RunTestEngineAsync("result 1", timeoutMs: 0);
+        OutcomeAssert.Status(OutcomeStatus.InvalidRequest, refused);
+        Assert.Equal("test", refused.Engine);
     }
 
     [Fact]

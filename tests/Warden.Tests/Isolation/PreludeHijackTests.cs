@@ -1,9 +1,12 @@
 using Xunit.Abstractions;
 
-namespace Warden.Tests.Review;
+namespace Warden.Tests.Isolation;
 
-/// <summary>Review of issue 12: the prelude's formatWord looks String.prototype[Symbol.replace] up at run time.</summary>
-public sealed class PreludeHijackReviewTests(ITestOutputHelper output)
+/// <summary>
+/// The prelude's own messages are built without run-time lookups a script can redirect: a planted
+/// <c>String.prototype[Symbol.replace]</c> must neither word the contract's message nor receive a prelude closure.
+/// </summary>
+public sealed class PreludeMessageHijackTests(ITestOutputHelper output)
 {
     private async Task<Outcome> RunAsync(string code, int? memoryMb = null)
     {
@@ -52,9 +55,10 @@ public sealed class PreludeHijackReviewTests(ITestOutputHelper output)
     }
 }
 
-public sealed class PreludeReachabilityReviewTests(ITestOutputHelper output)
+/// <summary>No function of the prelude's reaches a script through a built-in it replaced.</summary>
+public sealed class PreludeReachabilityTests(ITestOutputHelper output)
 {
-    /// <summary>console.trace must hand no function of the prelude's to a script (issue 12 added stackHere as captureStackTrace's second argument).</summary>
+    /// <summary>console.trace must hand no function of the prelude's to a script (a replaced Error.captureStackTrace once received the prelude's stackHere).</summary>
     [Fact]
     public async Task ConsoleTraceHandsTheScriptNoPreludeFunction()
     {
