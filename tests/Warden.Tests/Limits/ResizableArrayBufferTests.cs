@@ -12,7 +12,7 @@ public sealed class ResizableArrayBufferTests(SandboxFixture fx, ITestOutputHelp
 {
     private const int MemoryMb = 128;
     private static readonly TimeSpan MaxElapsed = TimeSpan.FromSeconds(15);
-    /// <summary>What the worker may grow by for a 128 MB budget (issue 11's goal: 1.25 × N + 64 MB).</summary>
+    /// <summary>What the worker may grow by for a 128 MB budget (V8's memory rule: 1.25 × N + 64 MB).</summary>
     private const long MaxGrowthBytes = (MemoryMb * 5L / 4 + 64) << 20;
 
     public static TheoryData<string, string> Bombs => new()
