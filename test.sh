@@ -2,7 +2,7 @@
 # The test command: restores, builds everything (benchmarks included, so CI checks they build)
 # and runs the whole test suite but the long one.
 #   ./test.sh          the suite CI runs (~5 min on 2 cores)
-#   ./test.sh --long   the long suite only: memory bombs at 1 GB and 4 GB (Category=Long; ~20 min,
+#   ./test.sh --long   the long suite only: memory bombs at 1 GB and 4 GB (Category=Long; 7–20 min,
 #                      needs ~6 GB of free memory), documented in docs/limits.md
 set -euo pipefail
 filter="Category!=Long"
