@@ -56,11 +56,7 @@ internal static class MemoryBudgets
     /// </summary>
     public static WireMemoryRule V8Rule { get; } = new(GrowthCapPerBudgetMb: 1.25, GrowthCapFixedMb: 64, NearBudgetFraction: 0.5, NearBudgetCeilingMb: 512);
 
-    /// <summary>V8's cgroup growth cap (<see cref="WireMemoryRule.WorkerGrowthCapBytes"/> of <see cref="V8Rule"/>).</summary>
-    public static long WorkerGrowthCapBytes(int memoryMb) => V8Rule.WorkerGrowthCapBytes(memoryMb);
 
-    /// <summary>V8's out-of-memory belief threshold (<see cref="WireMemoryRule.NearBudgetBytes"/> of <see cref="V8Rule"/>).</summary>
-    public static long NearBudgetBytes(int memoryMb) => V8Rule.NearBudgetBytes(memoryMb);
 
     /// <summary>
     /// The cap while a worker starts and warms up (no execution yet, and its engine's rule not yet told):

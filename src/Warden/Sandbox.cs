@@ -91,11 +91,9 @@ public sealed class Sandbox : IAsyncDisposable
         var problem = SubmissionValidator.Validate(submission, _options, out var limits, out string engine);
         if (problem is not null)
         {
-            // Nothing ran: the outcome names the engine the submission would have run on, if this
-            // sandbox offers it (an unknown name is never echoed into the engine field).
-            string named = submission.Engine is { } asked && EngineCatalog.Offered(_options).Contains(asked, StringComparer.Ordinal)
-                ? asked : _options.DefaultEngine;
-            return Outcome.InvalidRequest(problem.Field, problem.Message) with { Engine = named };
+            // Nothing ran: the outcome names the engine the submission was meant for (the validator
+            // hands on only an offered one).
+            return Outcome.InvalidRequest(problem.Field, problem.Message) with { Engine = engine };
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
         var request = WorkerMessages.Execute(id, engine, submission, limits);

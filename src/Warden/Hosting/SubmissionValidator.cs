@@ -21,16 +21,22 @@ internal static class SubmissionValidator
     /// <summary>An engine name longer than this is not echoed back in the refusal.</summary>
     private const int MaxEchoedEngineLength = 64;
 
+    /// <summary>
+    /// Checks a submission against the sandbox's options. <paramref name="engine"/> is the engine it runs on;
+    /// when it is refused, the engine it was meant for if this sandbox offers it, else the default (a refused
+    /// name is never handed on).
+    /// </summary>
     public static SubmissionProblem? Validate(Submission submission, SandboxOptions options, out WireLimits resolved, out string engine)
     {
         resolved = null!;
-        engine = null!;
         var limits = options.Limits;
+        // Resolved first, so that every refusal names the engine meant; reported after the code's problem.
+        var engineProblem = EngineProblem(submission.Engine, options, out engine);
         if (submission.Code is null)
         {
             return new("code", "code is required");
         }
-        if (EngineProblem(submission.Engine, options, out engine) is { } engineProblem)
+        if (engineProblem is not null)
         {
             return engineProblem;
         }
@@ -90,15 +96,17 @@ internal static class SubmissionValidator
     /// <summary>Null is the sandbox's default engine; anything else must be one the sandbox offers, spelt exactly.</summary>
     private static SubmissionProblem? EngineProblem(string? requested, SandboxOptions options, out string engine)
     {
-        engine = requested ?? options.DefaultEngine;
+        string asked = requested ?? options.DefaultEngine;
         var offered = EngineCatalog.Offered(options);
-        if (offered.Contains(engine, StringComparer.Ordinal))
+        if (offered.Contains(asked, StringComparer.Ordinal))
         {
+            engine = asked;
             return null;
         }
+        engine = options.DefaultEngine;
         // The name is the caller's text: echoed only when short and printable, so that a refusal (which
         // servers log and return) cannot be made to carry megabytes or terminal control sequences.
-        string named = engine.Length is > 0 and <= MaxEchoedEngineLength && engine.All(c => c is >= ' ' and <= '~') ? $"engine '{engine}'" : "engine";
+        string named = asked.Length is > 0 and <= MaxEchoedEngineLength && asked.All(c => c is >= ' ' and <= '~') ? $"engine '{asked}'" : "engine";
         return new("engine", $"{named} is not available; this sandbox offers: {string.Join(", ", offered)}");
     }
 

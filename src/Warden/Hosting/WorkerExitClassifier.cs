@@ -19,7 +19,7 @@ internal static class WorkerExitClassifier
     /// <param name="stderrTail">The end of the worker's stderr (an engine names a fatal out-of-memory there).</param>
     /// <param name="oomKilled">The worker's cgroup counted an OOM kill during the execution.</param>
     /// <param name="memoryNearBudget">The host's own measure (the cgroup's peak): did the worker's memory
-    /// grow near the execution's budget (<see cref="MemoryBudgets.NearBudgetBytes"/>)? Null when the host
+    /// grow near the execution's budget (<see cref="WireMemoryRule.NearBudgetBytes"/> of the worker's engine)? Null when the host
     /// has no measure of its own (no cgroup): the engine's report is then taken as it is.</param>
     /// <param name="outOfMemoryMarkers">The texts the worker's engine prints when it aborts for lack of memory (from <c>ready</c>).</param>
     public static (OutcomeStatus Status, LimitKind? Limit, string Message) Classify(int exitCode, string stderrTail, bool oomKilled = false,

@@ -8,7 +8,7 @@ namespace Warden.Tests.Limits;
 /// <summary>
 /// One memory budget, and it holds: every bomb shape — on the heap, in ArrayBuffers, off the heap,
 /// inside uninterruptible built-ins — ends as <c>memory_limit</c> with the worker grown by at most
-/// 1.25 × the budget + 64 MB (<see cref="MemoryBudgets.WorkerGrowthCapBytes"/>), measured from the
+/// 1.25 × the budget + 64 MB (<see cref="MemoryBudgets.V8Rule.WorkerGrowthCapBytes"/>), measured from the
 /// outside as the worker process's resident memory sampled every millisecond; churn that keeps
 /// little is never stopped. The 128 MB cases run in CI; the 1 GB and 4 GB cases are the long suite
 /// (<c>./test.sh --long</c>, docs/limits.md).
@@ -140,7 +140,7 @@ public sealed class MemoryBudgetTests : IClassFixture<MemoryBudgetTests.OneWorke
             OutcomeAssert.Status(OutcomeStatus.MemoryLimit, outcome);
             Assert.NotNull(outcome.Error!.Limit);
         }
-        long cap = MemoryBudgets.WorkerGrowthCapBytes(memoryMb);
+        long cap = MemoryBudgets.V8Rule.WorkerGrowthCapBytes(memoryMb);
         // The figures docs/limits.md publishes (shown with --logger "console;verbosity=detailed").
         _output.WriteLine($"{shape} at {memoryMb} MB: {outcome.Status} ({outcome.Error?.Limit}), worker grew by {growth >> 20} MB (cap {cap >> 20} MB) in {elapsed.TotalSeconds:F1} s");
         Assert.True(growth <= cap, $"{shape} at {memoryMb} MB: the worker grew by {growth >> 20} MB, over the cap of {cap >> 20} MB ({outcome.ToJson()})");
@@ -187,12 +187,12 @@ public sealed class MemoryBudgetTests : IClassFixture<MemoryBudgetTests.OneWorke
         long budget = (long)memoryMb << 20;
         long trip = MemoryBudgets.ResidentTripBytes(memoryMb);
         long hardHeap = (long)MemoryBudgets.HardHeapLimitMb(memoryMb) << 20;
-        long cap = MemoryBudgets.WorkerGrowthCapBytes(memoryMb);
+        long cap = MemoryBudgets.V8Rule.WorkerGrowthCapBytes(memoryMb);
         Assert.Equal(budget + budget / 4 + (64L << 20), cap);
         // The soft heap limit (the budget) comes first, then the resident trip and V8's abort, then the kernel.
         Assert.True(budget < trip && hardHeap <= trip && trip < cap);
         // The kernel's margin over the trip point covers at least one sampling interval of a fast bomb.
         Assert.True(cap - trip >= 32L << 20);
-        Assert.True(MemoryBudgets.NearBudgetBytes(memoryMb) < budget && MemoryBudgets.NearBudgetBytes(memoryMb) <= 512L << 20);
+        Assert.True(MemoryBudgets.V8Rule.NearBudgetBytes(memoryMb) < budget && MemoryBudgets.V8Rule.NearBudgetBytes(memoryMb) <= 512L << 20);
     }
 }

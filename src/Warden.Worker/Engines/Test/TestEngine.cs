@@ -37,7 +37,7 @@ internal sealed class TestEngine : IEngine
         ("result 1", true),
     ];
 
-    public long ResidentTripBytes(int memoryMb) => ((long)memoryMb << 20) + RuntimeAllowanceBytes;
+    public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) => new TestEngineInstance(recorder);
 }

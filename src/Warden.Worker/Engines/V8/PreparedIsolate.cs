@@ -53,7 +53,7 @@ internal sealed class PreparedIsolate : IEngineInstance
 
     public static PreparedIsolate Create(int memoryMb, EngineFeatures features, ExecutionRecorder recorder)
     {
-        ulong limitBytes = (ulong)memoryMb << 20;
+        ulong limitBytes = (ulong)MemoryBudgets.BudgetBytes(memoryMb);
         // One budget, several layers (MemoryBudgets, docs/limits.md). MaxOldSpaceSize is V8's hard
         // limit: reaching it aborts the process, so it sits above the soft limit (MaxHeapSize, checked
         // by sampling, which stops the script and keeps the worker) at the resident trip point.
