@@ -34,7 +34,10 @@ internal sealed record WireLockdown(
 /// <summary>Asks the worker to attempt forbidden operations around its lockdown and report each.</summary>
 internal sealed record WireSelfTest([property: JsonRequired] int LoopbackPort);
 
-/// <summary>One execution. <see cref="Engine"/> repeats the worker's engine: a worker refuses an execution meant for another.</summary>
+/// <summary>
+/// One execution. <see cref="Engine"/> repeats the worker's engine: a worker refuses an execution meant for another.
+/// <see cref="WarmIsolate"/> null: a fresh isolate; else a fresh context in the worker's warm isolate, kept within these bounds.
+/// </summary>
 internal sealed record ExecuteMessage(
     [property: JsonRequired] string Id,
     [property: JsonRequired] string Engine,
@@ -42,7 +45,14 @@ internal sealed record ExecuteMessage(
     string? Input,
     [property: JsonRequired] bool Module,
     [property: JsonRequired] WireLimits Limits,
-    IReadOnlyDictionary<string, string>? Modules = null) : HostMessage;
+    IReadOnlyDictionary<string, string>? Modules = null,
+    WireWarmIsolate? WarmIsolate = null) : HostMessage;
+
+/// <summary>When the worker replaces its warm isolate (see WarmIsolateOptions): after this many executions, at this age, past this growth.</summary>
+internal sealed record WireWarmIsolate(
+    [property: JsonRequired] int MaxExecutions,
+    [property: JsonRequired] int MaxAgeMs,
+    [property: JsonRequired] int MaxHeapGrowthMb);
 
 internal sealed record ShutdownMessage : HostMessage;
 

@@ -28,6 +28,13 @@ public sealed partial class ApiKeyOptions
     /// <summary>This key's ceiling on <c>limits.memoryMb</c>; null: the sandbox's maximum.</summary>
     public int? MaxMemoryMb { get; set; }
 
+    /// <summary>
+    /// This key's isolation unit: a fresh isolate per execution, or a fresh context in a warm isolate kept
+    /// for this key's executions (<see cref="Warden.IsolationUnit"/>); null: the sandbox's
+    /// (<c>Warden:Sandbox:IsolationUnit</c>). Warm isolates are never shared between keys.
+    /// </summary>
+    public IsolationUnit? IsolationUnit { get; set; }
+
     /// <summary>This key's ceilings as the library applies them; null when the key has none.</summary>
     internal ExecutionCeilings? Ceilings => MaxTimeoutMs is null && MaxMemoryMb is null ? null
         : new ExecutionCeilings { MaxTimeoutMs = MaxTimeoutMs, MaxMemoryMb = MaxMemoryMb, Owner = "this API key" };
@@ -54,6 +61,10 @@ public sealed partial class ApiKeyOptions
         if (MaxTimeoutMs is < 1)
         {
             yield return $"{at}.MaxTimeoutMs must be positive.";
+        }
+        if (IsolationUnit is { } unit && !Enum.IsDefined(unit))
+        {
+            yield return $"{at}.IsolationUnit ({(int)unit}) must be Isolate or Context.";
         }
         if (MaxMemoryMb is < SandboxLimits.MinMemoryMb)
         {

@@ -83,6 +83,8 @@ internal static class RunEndpoint
             // Which engines exist is the sandbox's business: an unknown one comes back as invalid_request, field engine.
             Engine = run.Engine,
             Ceilings = apiKey?.Ceilings,
+            // The operator's choice for this key; null: the sandbox's. Never the request's.
+            IsolationUnit = apiKey?.IsolationUnit,
         };
         Outcome outcome;
         try

@@ -96,7 +96,7 @@ public sealed class Sandbox : IAsyncDisposable
             return Outcome.InvalidRequest(problem.Field, problem.Message) with { Engine = engine };
         }
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var request = WorkerMessages.Execute(id, engine, submission, limits);
+        var request = WorkerMessages.Execute(id, engine, submission, limits, _options);
         var key = WorkerKey.For(engine, submission.IsolationKey);
 
         EngineWorker worker;

@@ -45,6 +45,13 @@ public sealed record Submission
     /// Set by the application, never taken from the untrusted request.
     /// </summary>
     public ExecutionCeilings? Ceilings { get; init; }
+
+    /// <summary>
+    /// A fresh isolate or a fresh context in a warm isolate of the same key (<see cref="Warden.IsolationUnit"/>)
+    /// for this submission; null: the sandbox's <see cref="SandboxOptions.IsolationUnit"/>. Set by the
+    /// application (say, per API key), never taken from the untrusted request.
+    /// </summary>
+    public IsolationUnit? IsolationUnit { get; init; }
 }
 
 /// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>

@@ -40,6 +40,10 @@ internal static class SubmissionValidator
         {
             return engineProblem;
         }
+        if (submission.IsolationUnit is { } unit && !Enum.IsDefined(unit))
+        {
+            return new("isolationUnit", $"isolationUnit ({(int)unit}) is not a known unit (Isolate or Context)");
+        }
         var requested = submission.Limits ?? ExecutionLimits.Default;
         if (submission.Ceilings is { } ceilings && CeilingProblem(ceilings, requested) is { } ceilingProblem)
         {

@@ -16,8 +16,12 @@ internal static class WorkerMessages
             new WireLockdown(spec.Isolation.Seccomp, options.SeccompDefault, options.SeccompOmit, options.ResidentMemoryBackstop, selfTest));
     }
 
-    /// <summary>One execution of a submission that passed validation, with its resolved limits.</summary>
-    public static ExecuteMessage Execute(string id, string engine, Submission submission, WireLimits limits) =>
+    /// <summary>One execution of a submission that passed validation, with its resolved limits and isolation unit.</summary>
+    public static ExecuteMessage Execute(string id, string engine, Submission submission, WireLimits limits, SandboxOptions options) =>
         new(id, engine, submission.Code, submission.InputJson, submission.IsModule, limits,
-            submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null);
+            submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null,
+            (submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context ? WarmIsolate(options.WarmIsolate) : null);
+
+    private static WireWarmIsolate WarmIsolate(WarmIsolateOptions warm) =>
+        new(warm.MaxExecutions, (int)Math.Min(int.MaxValue, warm.MaxAge.TotalMilliseconds), warm.MaxHeapGrowthMb);
 }
