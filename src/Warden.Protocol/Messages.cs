@@ -107,12 +107,14 @@ internal sealed record ConsoleMessage(
     [property: JsonRequired] string Level,
     [property: JsonRequired] string Text) : WorkerMessage;
 
+/// <param name="WarmContext">0: the execution had a fresh isolate; n: it ran in the n-th fresh context of a warm isolate.</param>
 internal sealed record ResultMessage(
     [property: JsonRequired] string Id,
     [property: JsonRequired] string Status,
     string? Result,
     WireError? Error,
-    [property: JsonRequired] WireUsage Usage) : WorkerMessage;
+    [property: JsonRequired] WireUsage Usage,
+    int WarmContext = 0) : WorkerMessage;
 
 internal sealed record WireError(
     [property: JsonRequired] string Name,

@@ -12,7 +12,7 @@ namespace Warden.Worker;
 /// </summary>
 internal static class WorkerMain
 {
-    /// <summary>The script thread's stack: far above any engine's own limit (V8's: <see cref="Engines.V8.PreparedIsolate.StackUsageBytes"/>)
+    /// <summary>The script thread's stack: far above any engine's own limit (V8's: <see cref="Engines.V8.V8Instance.StackUsageBytes"/>)
     /// so that deep recursion always ends as a catchable RangeError, never as a crashed thread.</summary>
     private const int ScriptThreadStackBytes = 32 << 20;
 
@@ -105,6 +105,24 @@ internal static class WorkerMain
         }
     }
 
+    /// <summary>One execution in a fresh context of the worker's warm isolate (IsolationUnit Context).</summary>
+    private static void RunInWarmIsolate(ProtocolChannel channel, ExecutionRunner runner, WarmIsolateKeeper warm,
+        ExecuteMessage request, WireWarmIsolate bounds)
+    {
+        var (context, number) = warm.Take(request, bounds);
+        ResultMessage? result = null;
+        try
+        {
+            result = runner.Run(request, context) with { WarmContext = number };
+            // The host gets its answer before the context is torn down and the next one prepared.
+            channel.Send(result);
+        }
+        finally
+        {
+            warm.Release(context, result, bounds);
+        }
+    }
+
     private static void ScriptLoop(ProtocolChannel channel, ConfigureMessage configure, IEngine engine,
         BlockingCollection<ExecuteMessage> executions)
     {
@@ -130,8 +148,14 @@ internal static class WorkerMain
             var lockdown = WorkerLockdown.Apply(configure.Lockdown);
             channel.Send(new ReadyMessage(Environment.ProcessId, engine.Description, lockdown));
 
+            using var warm = new WarmIsolateKeeper(engine, recorder);
             foreach (var request in executions.GetConsumingEnumerable())
             {
+                if (request.WarmIsolate is { } bounds)
+                {
+                    RunInWarmIsolate(channel, runner, warm, request, bounds);
+                    continue;
+                }
                 var instance = supply.Take(request.Limits.MemoryMb);
                 bool large = true;
                 try

@@ -54,6 +54,10 @@ public sealed record Outcome
     /// <summary>Process id of the worker that ran the execution (0 when none did). For tests and diagnostics.</summary>
     internal int WorkerPid { get; init; }
 
+    /// <summary>0: the execution had a fresh isolate; n: it ran in the n-th fresh context of a warm isolate
+    /// (<see cref="IsolationUnit.Context"/>). For tests, diagnostics and <see cref="SandboxStatistics"/>.</summary>
+    internal int WarmContext { get; init; }
+
     /// <summary>The outcome JSON object of the contract (what <c>warden run</c> prints).</summary>
     public string ToJson() => OutcomeJson.Serialize(this);
 

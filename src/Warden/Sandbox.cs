@@ -113,6 +113,10 @@ public sealed class Sandbox : IAsyncDisposable
         {
             var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false);
             endedWith = outcome.Status;
+            if (outcome.WarmContext > 0)
+            {
+                Interlocked.Increment(ref outcome.WarmContext == 1 ? ref _warmIsolatesMade : ref _warmIsolateReuses);
+            }
             Log.ExecutionEnded(_logger, id, outcome.Status.ToWireString(), outcome.Usage.WallMs);
             return outcome;
         }
@@ -128,7 +132,14 @@ public sealed class Sandbox : IAsyncDisposable
     internal IReadOnlyList<int> BusyWorkerPids => _pool.BusyWorkerPids;
 
     /// <summary>Counters of the worker pool now: workers started and retired (by reason), queue, busy and idle workers.</summary>
-    public SandboxStatistics Statistics => _pool.Statistics();
+    public SandboxStatistics Statistics => _pool.Statistics() with
+    {
+        WarmIsolatesMade = Interlocked.Read(ref _warmIsolatesMade),
+        WarmIsolateReuses = Interlocked.Read(ref _warmIsolateReuses),
+    };
+
+    private long _warmIsolatesMade;
+    private long _warmIsolateReuses;
 
     /// <summary>Stops every worker, including those running executions.</summary>
     public async ValueTask DisposeAsync()

@@ -11,4 +11,11 @@ public sealed record SandboxStatistics(
     IReadOnlyDictionary<string, long> WorkersRetired,
     int QueuedExecutions,
     int BusyWorkers,
-    int IdleWorkers);
+    int IdleWorkers)
+{
+    /// <summary>Warm isolates made (<see cref="IsolationUnit.Context"/>): each one's first execution.</summary>
+    public long WarmIsolatesMade { get; init; }
+
+    /// <summary>Executions that ran in a fresh context of a warm isolate an earlier execution of the same key had used.</summary>
+    public long WarmIsolateReuses { get; init; }
+}

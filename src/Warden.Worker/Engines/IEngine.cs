@@ -43,4 +43,11 @@ internal interface IEngine
     /// of one instance may be reachable from another.
     /// </summary>
     IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder);
+
+    /// <summary>
+    /// An isolate to keep warm for one isolation key's executions with a budget of <paramref name="memoryMb"/>,
+    /// each in a fresh context (<see cref="IWarmIsolate.CreateContext"/>) reporting into <paramref name="recorder"/>.
+    /// Script thread only. Nothing one context made may be reachable from another.
+    /// </summary>
+    IWarmIsolate CreateWarmIsolate(int memoryMb, ExecutionRecorder recorder);
 }

@@ -26,6 +26,10 @@ internal static class WorkerOutcomes
             throw new ProtocolViolationException("usage out of range");
         }
         var usage = new ResourceUsage(u.WallMs, u.CpuMs, u.MemoryBytes);
+        if (r.WarmContext < 0)
+        {
+            throw new ProtocolViolationException("warm context out of range");
+        }
         if (status == OutcomeStatus.Ok)
         {
             if (r.Result is null || r.Error is not null)
@@ -42,7 +46,7 @@ internal static class WorkerOutcomes
             {
                 throw new ProtocolViolationException("result is not exactly one JSON value");
             }
-            return new Outcome { Status = status, ResultJson = r.Result, Console = console, Usage = usage };
+            return new Outcome { Status = status, ResultJson = r.Result, Console = console, Usage = usage, WarmContext = r.WarmContext };
         }
         if (r.Result is not null || r.Error is null)
         {
@@ -62,7 +66,7 @@ internal static class WorkerOutcomes
             Utf8Text.Truncate(r.Error.Message, caps.MaxErrorTextBytes),
             Utf8Text.Truncate(r.Error.Stack, caps.MaxErrorTextBytes),
             limit);
-        return new Outcome { Status = status, Error = error, Console = console, Usage = usage };
+        return new Outcome { Status = status, Error = error, Console = console, Usage = usage, WarmContext = r.WarmContext };
     }
 
     internal static bool IsExactlyOneJsonValue(byte[] json)

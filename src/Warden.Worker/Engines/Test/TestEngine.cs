@@ -40,4 +40,6 @@ internal sealed class TestEngine : IEngine
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) => new TestEngineInstance(recorder);
+
+    public IWarmIsolate CreateWarmIsolate(int memoryMb, ExecutionRecorder recorder) => new TestWarmIsolate(recorder);
 }

@@ -7,11 +7,11 @@ namespace Warden.Worker.Engines.Test;
 /// One execution of the test engine: runs the parsed commands on the script thread in
 /// <see cref="Start"/>. It has no event loop (every command ends before Start returns), honours
 /// <see cref="Interrupt"/> between steps of every long command, and holds the memory <c>allocate</c> took
-/// until it is disposed.
+/// until it is disposed (<c>retain</c>'s: its warm isolate, when it has one, holds that).
 /// </summary>
-internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder) : IEngineInstance
+internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder, TestWarmIsolate? isolate = null) : IEngineInstance
 {
-    private const int StepBytes = 1 << 20;
+    internal const int StepBytes = 1 << 20;
     private readonly List<nint> _blocks = [];
     private volatile bool _interrupted;
 
@@ -53,7 +53,10 @@ internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder) : IE
                     }
                     break;
                 case TestCommand.Allocate allocate:
-                    Allocate(allocate.Mb);
+                    Allocate(allocate.Mb, _blocks);
+                    break;
+                case TestCommand.Retain retain:
+                    Allocate(retain.Mb, isolate?.Blocks ?? _blocks);
                     break;
             }
         }
@@ -66,7 +69,7 @@ internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder) : IE
 
     public void Interrupt() => _interrupted = true;
 
-    public long MemoryInUseBytes() => (long)_blocks.Count * StepBytes;
+    public long MemoryInUseBytes() => ((long)_blocks.Count + (isolate?.Blocks.Count ?? 0)) * StepBytes;
 
     /// <summary>The test engine's parse errors carry their message already; there is no position to add.</summary>
     public ReportedFailure LocateSyntaxError(ExecuteMessage request, ReportedFailure failure) => failure;
@@ -76,7 +79,7 @@ internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder) : IE
     /// only the watchdog's resident-memory trip (or the cgroup) stops it. Each page is written so the
     /// memory is resident, not only reserved.
     /// </summary>
-    private void Allocate(int mb)
+    private void Allocate(int mb, List<nint> owner)
     {
         for (int i = 0; i < mb; i++)
         {
@@ -95,7 +98,7 @@ internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder) : IE
                 Native.ExitImmediately(134);
                 return;
             }
-            _blocks.Add((nint)block);
+            owner.Add((nint)block);
             for (int offset = 0; offset < StepBytes; offset += Environment.SystemPageSize)
             {
                 block[offset] = 1;
@@ -111,12 +114,14 @@ internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder) : IE
         }
     }
 
-    public void Dispose()
+    public void Dispose() => Free(_blocks);
+
+    internal static void Free(List<nint> blocks)
     {
-        foreach (nint block in _blocks)
+        foreach (nint block in blocks)
         {
             NativeMemory.Free((void*)block);
         }
-        _blocks.Clear();
+        blocks.Clear();
     }
 }

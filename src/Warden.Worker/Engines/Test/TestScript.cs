@@ -20,6 +20,12 @@ internal abstract record TestCommand
 
     /// <summary><c>allocate &lt;mb&gt;</c>: allocates and touches that much native memory, 1 MB at a time.</summary>
     public sealed record Allocate(int Mb) : TestCommand;
+
+    /// <summary>
+    /// <c>retain &lt;mb&gt;</c>: as <c>allocate</c>, but held by the instance's warm isolate when it has one, so it
+    /// outlives the execution (what a script leaves reachable in an engine's shared state); else as <c>allocate</c>.
+    /// </summary>
+    public sealed record Retain(int Mb) : TestCommand;
 }
 
 /// <summary>
@@ -76,12 +82,12 @@ internal static class TestScript
                     }
                     commands.Add(new TestCommand.Spin());
                     break;
-                case "allocate":
+                case "allocate" or "retain":
                     if (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out int mb) || mb > MaxAllocateMb)
                     {
-                        return (null, $"allocate needs a whole number of MB from 0 to {MaxAllocateMb}");
+                        return (null, $"{word} needs a whole number of MB from 0 to {MaxAllocateMb}");
                     }
-                    commands.Add(new TestCommand.Allocate(mb));
+                    commands.Add(word == "allocate" ? new TestCommand.Allocate(mb) : new TestCommand.Retain(mb));
                     break;
                 default:
                     return (null, $"unknown command '{word}'");

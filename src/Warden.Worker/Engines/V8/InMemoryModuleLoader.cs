@@ -7,7 +7,7 @@ namespace Warden.Worker.Engines.V8;
 
 /// <summary>
 /// Serves ES modules from memory only: the submission's entry module (imported by the prelude and by
-/// Warden's fixed wrapper module, which PreparedIsolate evaluates directly) and the submission's named
+/// Warden's fixed wrapper module, which V8Instance evaluates directly) and the submission's named
 /// modules, resolved by <see cref="ModuleNames.Resolve"/>.
 /// SECURITY: this replaces ClearScript's default loader, so no import can reach the file system or
 /// the network (the default loader with file access loaded /etc/hostname in a test, design.md).

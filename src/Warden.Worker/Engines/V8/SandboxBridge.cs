@@ -6,7 +6,9 @@ namespace Warden.Worker.Engines.V8;
 /// The only .NET object a V8 script's context can touch, and only through the prelude's closure
 /// (it is never a global). Every method takes and returns primitives, so no script object ever
 /// crosses into .NET here and nothing the script does can make .NET call back into it. One per
-/// isolate; what the script reports goes on to the engine-neutral <see cref="ExecutionRecorder"/>.
+/// context; what the script reports goes on to the engine-neutral <see cref="ExecutionRecorder"/>.
+/// Revoked when its context is disposed: in a warm isolate the recorder goes on to serve later
+/// executions, and a callback V8 still runs for an old context must not reach them.
 /// </summary>
 /// <remarks>
 /// Public only because ClearScript exposes public members of public types; it is not API.
@@ -17,6 +19,7 @@ public sealed class SandboxBridge
 {
     private readonly ExecutionRecorder _recorder;
     private readonly Func<object> _evaluateWebApis;
+    private volatile bool _revoked;
 
     internal SandboxBridge(ExecutionRecorder recorder, Func<object> evaluateWebApis)
     {
@@ -24,9 +27,15 @@ public sealed class SandboxBridge
         _evaluateWebApis = evaluateWebApis;
     }
 
+    /// <summary>
+    /// From now on every call does nothing (Log refuses, which stops the caller's logging): the context's
+    /// execution is over. Called by the script thread when it disposes the context, after its last entry.
+    /// </summary>
+    internal void Revoke() => _revoked = true;
+
     /// <summary>Milliseconds since the execution began: the clock of timers and console.time.</summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public double Now() => _recorder.ElapsedMs;
+    public double Now() => _revoked ? 0 : _recorder.ElapsedMs;
 
     /// <summary>
     /// Evaluates Warden's web API bundle in this isolate, on the script thread, inside the
@@ -38,7 +47,7 @@ public sealed class SandboxBridge
     /// returns an object.
     /// </summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public object LoadWebApis() => _evaluateWebApis();
+    public object? LoadWebApis() => _revoked ? null : _evaluateWebApis();
 
     /// <summary>
     /// A full garbage collection of the calling isolate, on the script thread, inside the execution
@@ -50,25 +59,36 @@ public sealed class SandboxBridge
     /// 30 s limit uninterruptibly; one collection cost ~0.4 s there.
     /// </summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public void CollectGarbage() => (ScriptEngine.Current as Microsoft.ClearScript.V8.V8ScriptEngine)?.CollectGarbage(false);
+    public void CollectGarbage() => (_revoked ? null : ScriptEngine.Current as Microsoft.ClearScript.V8.V8ScriptEngine)?.CollectGarbage(false);
 
     /// <summary>Bytes for <c>crypto.getRandomValues</c>: see <see cref="SecureRandomText.Bytes"/>.</summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public string RandomBytes(double count) => SecureRandomText.Bytes(count);
+    public string RandomBytes(double count) => _revoked ? "" : SecureRandomText.Bytes(count);
 
     /// <summary>
     /// Streams one console entry to the host at once (so entries logged before a kill survive it).
     /// Returns false, and stops the execution, when the entry would pass the console limits.
     /// </summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public bool Log(string level, string text, double oversizeChars) => _recorder.Log(level, text, oversizeChars);
+    public bool Log(string level, string text, double oversizeChars) => !_revoked && _recorder.Log(level, text, oversizeChars);
 
     /// <summary>The script's result, serialised inside the sandbox by the captured JSON.stringify.</summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public void Complete(string json) => _recorder.Complete(json);
+    public void Complete(string json)
+    {
+        if (!_revoked)
+        {
+            _recorder.Complete(json);
+        }
+    }
 
     /// <summary>A failure described inside the sandbox as bounded strings.</summary>
     [ScriptUsage(ScriptAccess.Full)]
-    public void Fail(string status, string limit, string name, string message, string stack, string phase) =>
-        _recorder.Fail(new ReportedFailure(status, limit.Length == 0 ? null : limit, name, message, stack, phase));
+    public void Fail(string status, string limit, string name, string message, string stack, string phase)
+    {
+        if (!_revoked)
+        {
+            _recorder.Fail(new ReportedFailure(status, limit.Length == 0 ? null : limit, name, message, stack, phase));
+        }
+    }
 }

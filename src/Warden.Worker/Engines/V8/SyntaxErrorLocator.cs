@@ -16,7 +16,7 @@ internal static class SyntaxErrorLocator
     {
         if (!request.Module)
         {
-            return Compile(engine, new DocumentInfo(PreparedIsolate.ClassicScriptName), request.Code, failure) ?? failure;
+            return Compile(engine, new DocumentInfo(V8Instance.ClassicScriptName), request.Code, failure) ?? failure;
         }
         var sources = new List<(string Name, string Source)> { (InMemoryModuleLoader.EntrySpecifier, request.Code) };
         sources.AddRange((request.Modules ?? new Dictionary<string, string>()).Select(m => (ModuleNames.Normalise(m.Key), m.Value)));

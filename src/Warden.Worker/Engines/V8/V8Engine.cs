@@ -3,7 +3,8 @@ using Warden.Protocol;
 namespace Warden.Worker.Engines.V8;
 
 /// <summary>
-/// V8 through ClearScript: one isolate per execution (<see cref="PreparedIsolate"/>), its memory in the
+/// V8 through ClearScript: a fresh isolate per execution, or a fresh context in a warm isolate
+/// (<see cref="V8Instance"/>, <see cref="V8WarmIsolate"/>), its memory in the
 /// layers of <see cref="MemoryBudgets"/> (a sampled heap limit, V8's hard heap limit, the resident trip,
 /// the cgroup cap).
 /// </summary>
@@ -33,5 +34,7 @@ internal sealed class V8Engine(EngineFeatures features) : IEngine
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.ResidentTripBytes(memoryMb);
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) =>
-        PreparedIsolate.Create(memoryMb, features, recorder);
+        V8Instance.CreateFresh(memoryMb, features, recorder);
+
+    public IWarmIsolate CreateWarmIsolate(int memoryMb, ExecutionRecorder recorder) => new V8WarmIsolate(memoryMb, features, recorder);
 }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.ClearScript;
 using Microsoft.ClearScript.JavaScript;
 using Microsoft.ClearScript.V8;
@@ -7,11 +6,12 @@ using Warden.Protocol;
 namespace Warden.Worker.Engines.V8;
 
 /// <summary>
-/// A fresh V8 isolate with one context, the prelude already evaluated, ready for exactly one
-/// execution and then disposed. Nothing of one execution survives into the next. V8's side of
-/// <see cref="IEngineInstance"/>: ClearScript's exceptions end here, turned into <see cref="EngineAbortException"/>.
+/// One V8 context with the prelude already evaluated, made for exactly one execution and then disposed:
+/// in a fresh isolate of its own (<see cref="CreateFresh"/>, <see cref="Warden.IsolationUnit"/> Isolate), or
+/// in a warm isolate it borrows (<see cref="V8WarmIsolate"/>, Context). V8's side of <see cref="IEngineInstance"/>:
+/// ClearScript's exceptions end here, turned into <see cref="EngineAbortException"/>.
 /// </summary>
-internal sealed class PreparedIsolate : IEngineInstance
+internal sealed class V8Instance : IEngineInstance
 {
     /// <summary>V8's stack limit for scripts; the script thread's own stack is far larger (see WorkerMain).</summary>
     public const int StackUsageBytes = 4 << 20;
@@ -21,75 +21,42 @@ internal sealed class PreparedIsolate : IEngineInstance
 
     private const string HeapViolationText = "exceeded its memory limit";
 
-    private static readonly string PreludeSource = LoadResource("Warden.Worker.Prelude.js");
-    private static readonly string WebApisSource = LoadResource("Warden.Worker.WebApis.js");
-    private static readonly string GuardsSource = LoadResource("Warden.Worker.BuiltinGuards.js");
-    private static readonly DocumentInfo GuardsInfo = new("warden:builtin-guards");
-    private static byte[]? _guardsCodeCache;
-
     /// <summary><c>navigator.userAgent</c>: names Warden and its version, nothing about the machine.</summary>
-    internal static readonly string UserAgent = "Warden/" + (typeof(PreparedIsolate).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
+    internal static readonly string UserAgent = "Warden/" + (typeof(V8Instance).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
 
     /// <summary>What the prelude's event loop answers (see tick in Prelude/entry.js): settled, or pending with nothing left.</summary>
     private const double LoopSettled = -2, LoopIdle = -1;
 
+    /// <summary>The isolate when this context owns it (a fresh one); null when it borrows a warm isolate.</summary>
+    private readonly V8Runtime? _ownedRuntime;
     private readonly V8Runtime _runtime;
     private readonly V8ScriptEngine _engine;
+    private readonly SandboxBridge _bridge;
     private readonly InMemoryModuleLoader _loader;
     private readonly ScriptObject _start;
     private readonly ScriptObject _tick;
     private readonly ScriptObject _awaitModule;
 
-    private PreparedIsolate(V8Runtime runtime, V8ScriptEngine engine, InMemoryModuleLoader loader,
+    private V8Instance(V8Runtime runtime, bool ownsRuntime, V8ScriptEngine engine, SandboxBridge bridge, InMemoryModuleLoader loader,
         ScriptObject start, ScriptObject tick, ScriptObject awaitModule)
     {
         _runtime = runtime;
+        _ownedRuntime = ownsRuntime ? runtime : null;
         _engine = engine;
+        _bridge = bridge;
         _loader = loader;
         _start = start;
         _tick = tick;
         _awaitModule = awaitModule;
     }
 
-    public static PreparedIsolate Create(int memoryMb, EngineFeatures features, ExecutionRecorder recorder)
+    /// <summary>A fresh isolate with one context: nothing of any other execution was ever in it.</summary>
+    public static V8Instance CreateFresh(int memoryMb, EngineFeatures features, ExecutionRecorder recorder)
     {
-        ulong limitBytes = (ulong)MemoryBudgets.BudgetBytes(memoryMb);
-        // One budget, several layers (MemoryBudgets, docs/limits.md). MaxOldSpaceSize is V8's hard
-        // limit: reaching it aborts the process, so it sits above the soft limit (MaxHeapSize, checked
-        // by sampling, which stops the script and keeps the worker) at the resident trip point.
-        // The young generation is bounded too: V8 sizes it from the old generation, and at large
-        // budgets its semispaces alone would eat the engine's allowance.
-        var constraints = new V8RuntimeConstraints
-        {
-            MaxOldSpaceSize = MemoryBudgets.HardHeapLimitMb(memoryMb),
-            MaxNewSpaceSize = YoungSpaceMb,
-            MaxArrayBufferAllocation = limitBytes,
-        };
-        var runtime = new V8Runtime("warden", constraints);
+        var runtime = V8Isolates.CreateRuntime(memoryMb);
         try
         {
-            runtime.MaxHeapSize = (UIntPtr)limitBytes;
-            runtime.HeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
-            runtime.MaxStackUsage = (UIntPtr)StackUsageBytes;
-            // No debugging flags (they open a TCP port), no task/promise, array or date conversion,
-            // no global host members. Dynamic imports are served only by the in-memory loader.
-            // HideHostExceptions: a .NET exception (e.g. the loader refusing an import) would
-            // otherwise reach the script as `error.hostException`, a live host object.
-            var engine = runtime.CreateScriptEngine("warden",
-                V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports
-                | V8ScriptEngineFlags.HideHostExceptions);
-            engine.AllowReflection = false;
-            var loader = new InMemoryModuleLoader();
-            engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
-            var bridge = new SandboxBridge(recorder, () => EvaluateWebApis(engine));
-            var factory = (ScriptObject)engine.Evaluate(Compile(engine, new DocumentInfo("warden:prelude"), PreludeSource, ref _preludeCodeCache));
-            var control = (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, UserAgent, PreludeWords.Json);
-            // Wrappers that keep long-running built-ins interruptible (builtin-guards.js); after the
-            // prelude, which keeps its own captured originals, and before any user code.
-            engine.Evaluate(Compile(engine, GuardsInfo, GuardsSource, ref _guardsCodeCache));
-            return new PreparedIsolate(runtime, engine, loader,
-                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
+            return CreateContext(runtime, ownsRuntime: true, V8Isolates.PerProcessScripts, features, recorder);
         }
         catch
         {
@@ -99,22 +66,40 @@ internal sealed class PreparedIsolate : IEngineInstance
     }
 
     /// <summary>
-    /// Evaluates the web APIs' bundle in an isolate and returns its completion value, the factory
-    /// (the bundle defines no global). Only on demand, through <see cref="SandboxBridge.LoadWebApis"/>:
-    /// compiling it from the code cache and running its top level costs a few milliseconds, which
-    /// most small executions would otherwise pay for nothing.
+    /// A fresh context in <paramref name="runtime"/>: its own global object and built-ins, the prelude evaluated
+    /// in it with a bridge of its own (revoked when the context is disposed), then the built-in guards.
     /// </summary>
-    private static object EvaluateWebApis(V8ScriptEngine engine) => engine.Evaluate(Compile(engine, WebApisInfo, WebApisSource, ref _webApisCodeCache));
-
-    // One DocumentInfo for the bundle: the code cache is keyed to it.
-    private static readonly DocumentInfo WebApisInfo = new("warden:web-apis");
-
-    /// <summary>
-    /// V8's young generation, in MB (<c>MaxNewSpaceSize</c>). Small enough to fit the engine
-    /// allowance of the smallest budget; issue measurements found 4–8 MB also made allocation churn
-    /// faster than V8's default (fewer first-touch page faults in a fresh heap).
-    /// </summary>
-    internal const int YoungSpaceMb = 8;
+    internal static V8Instance CreateContext(V8Runtime runtime, bool ownsRuntime, V8Scripts scripts,
+        EngineFeatures features, ExecutionRecorder recorder)
+    {
+        // No debugging flags (they open a TCP port), no task/promise, array or date conversion,
+        // no global host members. Dynamic imports are served only by the in-memory loader.
+        // HideHostExceptions: a .NET exception (e.g. the loader refusing an import) would
+        // otherwise reach the script as `error.hostException`, a live host object.
+        var engine = runtime.CreateScriptEngine("warden",
+            V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports
+            | V8ScriptEngineFlags.HideHostExceptions);
+        try
+        {
+            engine.AllowReflection = false;
+            var loader = new InMemoryModuleLoader();
+            engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
+            var bridge = new SandboxBridge(recorder, () => engine.Evaluate(scripts.WebApis(engine)));
+            var factory = (ScriptObject)engine.Evaluate(scripts.Prelude(engine));
+            var control = (ScriptObject)factory.Invoke(false, bridge,
+                features.WebAssembly, features.SharedMemory, UserAgent, PreludeWords.Json);
+            // Wrappers that keep long-running built-ins interruptible (builtin-guards.js); after the
+            // prelude, which keeps its own captured originals, and before any user code.
+            engine.Evaluate(scripts.Guards(engine));
+            return new V8Instance(runtime, ownsRuntime, engine, bridge, loader,
+                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
 
     public void Start(ExecuteMessage request, Func<bool> mayContinue) => Enter(() =>
     {
@@ -236,6 +221,9 @@ internal sealed class PreparedIsolate : IEngineInstance
 
     public void Dispose()
     {
+        // Whatever of this context could still run later (a callback V8 queued for it) finds its bridge
+        // revoked: it can neither log into nor settle a later execution of the same warm isolate.
+        _bridge.Revoke();
         // After a heap violation the runtime refuses further calls; disposal must still release it.
         try
         {
@@ -243,32 +231,7 @@ internal sealed class PreparedIsolate : IEngineInstance
         }
         finally
         {
-            _runtime.Dispose();
+            _ownedRuntime?.Dispose();
         }
-    }
-
-    // V8's code caches for the prelude and the web APIs, made by the first isolate of the process:
-    // later isolates skip parsing and compiling them. Only ever produced by this process from our
-    // own embedded sources.
-    private static byte[]? _preludeCodeCache;
-    private static byte[]? _webApisCodeCache;
-
-    private static V8Script Compile(V8ScriptEngine engine, DocumentInfo info, string source, ref byte[]? codeCache)
-    {
-        if (codeCache is { } cache)
-        {
-            return engine.Compile(info, source, V8CacheKind.Code, cache, out _);
-        }
-        var script = engine.Compile(info, source, V8CacheKind.Code, out byte[] produced);
-        codeCache = produced is { Length: > 0 } ? produced : null;
-        return script;
-    }
-
-    private static string LoadResource(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"The embedded resource {name} is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 }
