@@ -5,7 +5,7 @@ namespace Warden.Server;
 /// <summary>
 /// The service's Prometheus metrics (prometheus-net, one registry per service instance): executions by
 /// status, wall-time and CPU histograms, and the worker pool read at scrape time — queue depth, busy
-/// and idle workers, workers started, and workers retired (killed and replaced) by reason.
+/// and idle workers, workers started, workers retired (killed and replaced) by reason, warm isolates made and reused.
 /// </summary>
 internal sealed class ServerMetrics
 {
@@ -25,6 +25,8 @@ internal sealed class ServerMetrics
         var busy = factory.CreateGauge("warden_busy_workers", "Workers running an execution.");
         var idle = factory.CreateGauge("warden_idle_workers", "Started workers waiting for an execution.");
         var started = factory.CreateGauge("warden_workers_started", "Workers started since the service started (a counter read from the pool).");
+        var warmMade = factory.CreateGauge("warden_warm_isolates_made", "Warm isolates made for IsolationUnit Context (a counter read from the sandbox).");
+        var warmReuses = factory.CreateGauge("warden_warm_isolate_reuses", "Executions that ran in a fresh context of a warm isolate an earlier execution had used (a counter read from the sandbox).");
         var retired = factory.CreateGauge("warden_workers_retired", "Workers killed and replaced since the service started, by reason (a counter read from the pool).", "reason");
         Registry.AddBeforeCollectCallback(() =>
         {
@@ -33,6 +35,8 @@ internal sealed class ServerMetrics
             busy.Set(stats.BusyWorkers);
             idle.Set(stats.IdleWorkers);
             started.Set(stats.WorkersStarted);
+            warmMade.Set(stats.WarmIsolatesMade);
+            warmReuses.Set(stats.WarmIsolateReuses);
             foreach (var (reason, count) in stats.WorkersRetired)
             {
                 retired.WithLabels(reason).Set(count);

@@ -163,6 +163,12 @@ public static class WardenServer
         {
             errors.Add($"{section}: {e.Message}");
         }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is ArgumentOutOfRangeException refused)
+        {
+            // Options whose setters refuse nonsense at once (SandboxLimits, WarmIsolateOptions) throw from
+            // inside the binder's reflection call: report it like any other problem, not as a crash.
+            errors.Add($"{section}: {refused.Message.Split(" (Parameter", 2)[0]} (got {refused.ActualValue})");
+        }
     }
 
     /// <summary>Paths served without a key: liveness, readiness, metrics and the API description.</summary>

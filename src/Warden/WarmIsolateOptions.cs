@@ -21,7 +21,7 @@ public sealed class WarmIsolateOptions
     {
         get => _maxExecutions;
         set => _maxExecutions = value is >= 1 and <= 1_000_000 ? value
-            : throw new ArgumentOutOfRangeException(nameof(MaxExecutions), value, "must be between 1 and 1000000");
+            : throw new ArgumentOutOfRangeException(nameof(MaxExecutions), value, "MaxExecutions must be between 1 and 1000000.");
     }
 
     /// <summary>Age at which a warm isolate is replaced (checked between executions). Default 60 s; 1 s to 1 day.</summary>
@@ -29,7 +29,7 @@ public sealed class WarmIsolateOptions
     {
         get => _maxAge;
         set => _maxAge = value >= TimeSpan.FromSeconds(1) && value <= TimeSpan.FromDays(1) ? value
-            : throw new ArgumentOutOfRangeException(nameof(MaxAge), value, "must be between 1 second and 1 day");
+            : throw new ArgumentOutOfRangeException(nameof(MaxAge), value, "MaxAge must be between 1 second and 1 day.");
     }
 
     /// <summary>
@@ -41,7 +41,7 @@ public sealed class WarmIsolateOptions
     {
         get => _maxHeapGrowthMb;
         set => _maxHeapGrowthMb = value is >= 1 and <= SandboxLimits.AbsoluteMaxMemoryMb ? value
-            : throw new ArgumentOutOfRangeException(nameof(MaxHeapGrowthMb), value, $"must be between 1 and {SandboxLimits.AbsoluteMaxMemoryMb}");
+            : throw new ArgumentOutOfRangeException(nameof(MaxHeapGrowthMb), value, $"MaxHeapGrowthMb must be between 1 and {SandboxLimits.AbsoluteMaxMemoryMb}.");
     }
 
     internal WarmIsolateOptions Clone() => new() { MaxExecutions = MaxExecutions, MaxAge = MaxAge, MaxHeapGrowthMb = MaxHeapGrowthMb };
