@@ -85,7 +85,7 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
                 string Cell(string system) => Find(system, workload) is { } f
                     ? N(f.Latency.Median) + " ms" + (system == WarmBaseline ? "" : $" ({X(Ratio(system, workload, WarmBaseline))})")
                     : "n/a";
-                md.AppendLine(CultureInfo.InvariantCulture, $"| `{workload}` | {Cell(WarmBaseline)} | " + string.Join(" | ", WarmSystems.Select(Cell)) + " |");
+                md.AppendLine("| `" + workload + "` | " + string.Join(" | ", WarmSystems.Prepend(WarmBaseline).Select(Cell)) + " |");
             }
             md.AppendLine();
         }
