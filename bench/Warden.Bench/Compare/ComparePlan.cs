@@ -4,7 +4,7 @@ namespace Warden.Bench.Compare;
 internal sealed record ComparePlan(string Mode, int Repetitions, double TinySeconds, int FibReps, int JsonReps, int KillReps, int BombReps,
     int ChurnReps, double MixSeconds, int MixConcurrency)
 {
-    /// <summary>About two minutes on this machine: one process per figure, short runs.</summary>
+    /// <summary>A few minutes on this machine: one process per figure, short runs.</summary>
     public static ComparePlan Quick { get; } = new("quick", 1, 2, 2, 2, 3, 1, 1, 3, 4);
 
     /// <summary>Three processes per figure (median, min, max across them), longer runs.</summary>
@@ -14,10 +14,10 @@ internal sealed record ComparePlan(string Mode, int Repetitions, double TinySeco
     public static readonly string[] NodeSystems = ["isolated-vm", "node-vm", "quickjs", "deno"];
     public static readonly string[] AllSystems = [.. WardenSystems, .. NodeSystems, "jint"];
 
-    /// <summary>The runner arguments for one workload under this plan.</summary>
-    public string[] Arguments(string workload) => workload switch
+    /// <summary>The runner arguments for one workload under this plan (a -warm variant: its cold workload's).</summary>
+    public string[] Arguments(string workload) => Runner.Workloads.ColdOf(workload) switch
     {
-        "tiny" or "tiny-warm" => ["--seconds", F(TinySeconds)],
+        "tiny" => ["--seconds", F(TinySeconds)],
         "fib" => ["--reps", I(FibReps)],
         "json" => ["--reps", I(JsonReps)],
         "kill" => ["--reps", I(KillReps)],

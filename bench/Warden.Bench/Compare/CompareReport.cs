@@ -15,12 +15,12 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
 
     public static readonly Dictionary<string, string> Units = new()
     {
-        ["warden-engine"] = "V8 (ClearScript) in the caller's process, fresh runtime per execution, no prelude/worker/OS layer",
-        ["warden"] = "Warden library: fresh isolate per execution in a locked-down worker process",
-        ["warden-http"] = "`warden serve` over loopback HTTP, same workers",
+        ["warden-engine"] = "V8 (ClearScript) in the caller's process, fresh runtime per execution, no prelude/worker/OS layer (`-warm`: one runtime, a fresh script engine — context — per execution)",
+        ["warden"] = "Warden library: fresh isolate per execution in a locked-down worker process (`-warm`: `SandboxOptions.IsolationUnit = Context`, a warm isolate of the one, keyless isolation key with a fresh context per execution)",
+        ["warden-http"] = "`warden serve` over loopback HTTP, same workers (`-warm`: `Warden:Sandbox:IsolationUnit = Context`, keyless requests)",
         ["isolated-vm"] = "isolated-vm on Node 24: fresh `Isolate` per execution (`-warm`: one isolate, fresh context)",
         ["node-vm"] = "Node 24 `vm` context (`DONT_CONTEXTIFY`: an ordinary global) with `timeout` — not a security boundary: the plain-V8 baseline",
-        ["quickjs"] = "quickjs-emscripten (QuickJS compiled to wasm) on Node 24: fresh runtime + context",
+        ["quickjs"] = "quickjs-emscripten (QuickJS compiled to wasm) on Node 24: fresh runtime + context (`-warm`: one runtime, fresh context)",
         ["deno"] = "one `deno run` process per execution, no permissions",
         ["jint"] = "Jint (.NET interpreter): fresh `Engine` with constraints",
     };
@@ -36,6 +36,17 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
     /// <summary>Median latency of <paramref name="system"/> over Warden's (library) on a workload.</summary>
     public double Ratio(string system, string workload, string baseline = "warden") =>
         Find(system, workload) is { } f && Find(baseline, workload) is { } b ? f.Latency.Median / b.Latency.Median : double.NaN;
+
+    /// <summary>The warm workloads, compared against isolated-vm's warm mode (its fast path).</summary>
+    public static readonly string[] WarmWorkloads = ["tiny-warm", "fib-warm", "json-warm", "churn-warm"];
+
+    /// <summary>The systems with a warm mode, in the order the warm comparison lists them.</summary>
+    public static readonly string[] WarmSystems = ["warden", "warden-http", "warden-engine", "quickjs"];
+
+    public const string WarmBaseline = "isolated-vm";
+
+    /// <summary>The system a workload's table states ratios against: Warden (library), or isolated-vm in warm mode.</summary>
+    private static string Baseline(string workload) => Runner.Workloads.IsWarm(workload) ? WarmBaseline : "warden";
 
     public string Markdown(string chartFile)
     {
@@ -60,6 +71,24 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
             md.AppendLine("- " + line);
         }
         md.AppendLine();
+        if (figures.Any(f => Runner.Workloads.IsWarm(f.Workload)))
+        {
+            md.AppendLine("## Warm mode against isolated-vm");
+            md.AppendLine();
+            md.AppendLine("A reused isolate (runtime) with a fresh context per execution, on each system that has one; every cell is the median latency "
+                + "and, in brackets, that time ÷ isolated-vm's in its warm mode (below 1: faster than isolated-vm).");
+            md.AppendLine();
+            md.AppendLine("| workload | `isolated-vm` | " + string.Join(" | ", WarmSystems.Select(s => $"`{s}`")) + " |");
+            md.AppendLine("|---|---|" + string.Concat(WarmSystems.Select(_ => "---|")));
+            foreach (var workload in WarmWorkloads.Where(w => figures.Any(f => f.Workload == w)))
+            {
+                string Cell(string system) => Find(system, workload) is { } f
+                    ? N(f.Latency.Median) + " ms" + (system == WarmBaseline ? "" : $" ({X(Ratio(system, workload, WarmBaseline))})")
+                    : "n/a";
+                md.AppendLine("| `" + workload + "` | " + string.Join(" | ", WarmSystems.Prepend(WarmBaseline).Select(Cell)) + " |");
+            }
+            md.AppendLine();
+        }
         md.AppendLine("## Systems");
         md.AppendLine();
         foreach (var (system, unit) in Units)
@@ -73,7 +102,8 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
             md.AppendLine();
             md.AppendLine(WorkloadText(workload));
             md.AppendLine();
-            md.AppendLine("| system | median ms (min–max) | p99 ms | per second | time ÷ Warden's | results |");
+            string baseline = Baseline(workload);
+            md.AppendLine(CultureInfo.InvariantCulture, $"| system | median ms (min–max) | p99 ms | per second | time ÷ {(baseline == "warden" ? "Warden's" : $"{baseline}'s (warm)")} | results |");
             md.AppendLine("|---|---|---|---|---|---|");
             foreach (var figure in figures.Where(f => f.Workload == workload))
             {
@@ -83,7 +113,7 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
                     continue;
                 }
                 var (median, min, max) = figure.Latency;
-                double ratio = Ratio(figure.System, workload);
+                double ratio = Ratio(figure.System, workload, baseline);
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $"| `{figure.System}` | {N(median)} ({N(min)}–{N(max)}) | {N(figure.P99.Median)} | {figure.PerSecond.Median.ToString("F0", Inv)} | {(double.IsNaN(ratio) ? "" : ratio.ToString("F2", Inv))} | {Escape(Results(figure))} |");
             }
@@ -91,13 +121,26 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
         return md.ToString();
     }
 
+    private static string WarmLabel(string workload) => Runner.Workloads.ColdOf(workload) switch
+    {
+        "fib" => "fib(30)",
+        "json" => "JSON transform",
+        var cold => cold,
+    };
+
     private IEnumerable<string> Headlines()
     {
         string Ms(string system, string workload) => Find(system, workload) is { } f ? N(f.Latency.Median) + " ms" : "n/a";
+        string Rate(string system, string workload) => Find(system, workload) is { } f ? f.PerSecond.Median.ToString("F0", Inv) + "/s" : "n/a";
         yield return $"**Tiny executions at equal isolation (a fresh isolate each):** Warden {Ms("warden", "tiny")} end to end "
             + $"(library; {Ms("warden-http", "tiny")} over HTTP; the engine alone in-process {Ms("warden-engine", "tiny")}) vs isolated-vm {Ms("isolated-vm", "tiny")}: "
             + $"Warden takes {X(1 / Ratio("isolated-vm", "tiny"))} isolated-vm's time, for a process boundary and an OS lockdown isolated-vm does not have "
-            + $"(with a warm isolate and a fresh context, isolated-vm takes {Ms("isolated-vm", "tiny-warm")}; Warden has no warm mode yet).";
+            + "(warm mode: next line).";
+        yield return "**Warm mode** (a reused isolate, a fresh context per execution; Warden with `IsolationUnit.Context`), each figure's time ÷ isolated-vm's warm time: "
+            + string.Join("; ", WarmWorkloads.Select(w =>
+                $"{WarmLabel(w)}: isolated-vm {Ms(WarmBaseline, w)}, Warden {Ms("warden", w)} ({X(Ratio("warden", w, WarmBaseline))}), "
+                + $"over HTTP {Ms("warden-http", w)} ({X(Ratio("warden-http", w, WarmBaseline))}), the engine alone {Ms("warden-engine", w)} ({X(Ratio("warden-engine", w, WarmBaseline))})"))
+            + $". Tiny executions per second, one at a time: isolated-vm {Rate(WarmBaseline, "tiny-warm")}, Warden {Rate("warden", "tiny-warm")}, over HTTP {Rate("warden-http", "tiny-warm")}.";
         yield return $"**fib(30), JS on V8:** Warden {Ms("warden", "fib")} end to end vs Node 24 (`vm`, ordinary global) {Ms("node-vm", "fib")}: "
             + $"Warden takes {X(1 / Ratio("node-vm", "fib"))} Node's time; the engine alone {Ms("warden-engine", "fib")}, isolated-vm {Ms("isolated-vm", "fib")}.";
         yield return $"**JS on V8 vs QuickJS in wasm:** fib(30) in quickjs-emscripten {Ms("quickjs", "fib")}, {X(Ratio("quickjs", "fib", "warden-engine"))} V8's time (engine alone); "
@@ -124,7 +167,10 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
     private static string WorkloadText(string workload) => workload switch
     {
         "tiny" => "`JSON.stringify({sum: input.a + input.b})` with a small JSON input, one after another, each in a fresh isolation unit.",
-        "tiny-warm" => "The same, reusing a warm isolate/runtime with a fresh context where the system offers it.",
+        "tiny-warm" => "The same, reusing a warm isolate/runtime with a fresh context where the system offers it. Ratios against isolated-vm's warm mode.",
+        "fib-warm" => "`fib(30)` in a warm isolate/runtime with a fresh context each time. Ratios against isolated-vm's warm mode.",
+        "json-warm" => "The JSON transform in a warm isolate/runtime with a fresh context each time. Ratios against isolated-vm's warm mode.",
+        "churn-warm" => "Churn in a warm isolate/runtime with a fresh context each time; must complete. Ratios against isolated-vm's warm mode.",
         "fib" => "Recursive `fib(30)` (832040).",
         "json" => "Build a ~850 KB JSON text, parse it, map it, stringify the result.",
         "kill" => "`while(true){}` with a 50 ms limit: the time until control returns; then a tiny execution must work.",

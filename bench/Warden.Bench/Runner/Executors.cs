@@ -26,23 +26,60 @@ internal interface IExecutor : IAsyncDisposable
 /// <c>warden-engine</c>: V8 through ClearScript in the runner's own process, a fresh runtime per
 /// execution with the same constraints the worker uses, and nothing else — no prelude, no worker, no
 /// OS layer. The cost of the engine alone; also what happens without a process boundary (V8's hard
-/// heap limit aborts the whole process).
+/// heap limit aborts the whole process). With <c>reuseRuntime</c> (the <c>-warm</c> workloads) one
+/// runtime per memory limit serves every execution, each in a fresh script engine (its own context and
+/// global object): the floor under Warden's <see cref="IsolationUnit.Context"/>, as isolated-vm's
+/// warm mode is a reused isolate with a fresh context.
 /// </summary>
-internal sealed class EngineExecutor : IExecutor
+internal sealed class EngineExecutor(bool reuseRuntime) : IExecutor
 {
+    // Executions run one at a time per workload, so one runtime (per memory limit) is enough.
+    private readonly Dictionary<int, V8Runtime> _warm = [];
+
     public Task<Execution> RunAsync(string code, string? inputJson, int timeoutMs, int memoryMb) =>
         Task.Run(() => Run(code, inputJson, timeoutMs, memoryMb));
 
-    private static Execution Run(string code, string? inputJson, int timeoutMs, int memoryMb)
+    private static V8Runtime NewRuntime(int memoryMb)
     {
         ulong limit = (ulong)memoryMb << 20;
-        using var runtime = new V8Runtime(new V8RuntimeConstraints
+        var runtime = new V8Runtime(new V8RuntimeConstraints
         {
             MaxOldSpaceSize = Math.Max(2 * memoryMb, memoryMb + 64),
             MaxArrayBufferAllocation = limit,
         });
         runtime.MaxHeapSize = (UIntPtr)limit;
         runtime.HeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
+        return runtime;
+    }
+
+    private Execution Run(string code, string? inputJson, int timeoutMs, int memoryMb)
+    {
+        V8Runtime runtime;
+        lock (_warm)
+        {
+            runtime = reuseRuntime
+                ? _warm.TryGetValue(memoryMb, out var kept) ? kept : _warm[memoryMb] = NewRuntime(memoryMb)
+                : NewRuntime(memoryMb);
+        }
+        var result = Run(runtime, code, inputJson, timeoutMs);
+        if (!reuseRuntime)
+        {
+            runtime.Dispose();
+        }
+        else if (result.Status != "ok")
+        {
+            // As Warden and isolated-vm do: a runtime that hit a limit is not reused.
+            lock (_warm)
+            {
+                _warm.Remove(memoryMb);
+            }
+            runtime.Dispose();
+        }
+        return result;
+    }
+
+    private static Execution Run(V8Runtime runtime, string code, string? inputJson, int timeoutMs)
+    {
         using var engine = runtime.CreateScriptEngine(V8ScriptEngineFlags.DisableGlobalMembers);
         if (inputJson is not null)
         {
@@ -88,17 +125,32 @@ internal sealed class EngineExecutor : IExecutor
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        foreach (var runtime in _warm.Values)
+        {
+            runtime.Dispose();
+        }
+        _warm.Clear();
+        return ValueTask.CompletedTask;
+    }
 }
 
-/// <summary><c>warden</c>: the library — a fresh isolate per execution in a locked-down worker process.</summary>
+/// <summary>
+/// <c>warden</c>: the library — a locked-down worker process per isolation key, and in it a fresh isolate
+/// per execution (<see cref="IsolationUnit.Isolate"/>) or, for the <c>-warm</c> workloads, a fresh context
+/// in a warm isolate (<see cref="IsolationUnit.Context"/>). Submissions carry no isolation key: keyless
+/// executions of one sandbox form one key, so they share warm isolates.
+/// </summary>
 internal sealed class LibraryExecutor : IExecutor
 {
-    private readonly Sandbox _sandbox = new(new SandboxOptions());
+    private readonly Sandbox _sandbox;
 
-    public static async Task<LibraryExecutor> StartAsync()
+    private LibraryExecutor(IsolationUnit unit) => _sandbox = new(new SandboxOptions { IsolationUnit = unit });
+
+    public static async Task<LibraryExecutor> StartAsync(IsolationUnit unit)
     {
-        var executor = new LibraryExecutor();
+        var executor = new LibraryExecutor(unit);
         await executor._sandbox.WarmUpAsync();
         return executor;
     }
@@ -130,7 +182,11 @@ internal sealed class LibraryExecutor : IExecutor
     public ValueTask DisposeAsync() => _sandbox.DisposeAsync();
 }
 
-/// <summary><c>warden-http</c>: <c>warden serve</c> in this process, driven over loopback HTTP.</summary>
+/// <summary>
+/// <c>warden-http</c>: <c>warden serve</c> in this process, driven over loopback HTTP without an API key
+/// or an isolationKey (so every request has the same, keyless isolation key). The isolation unit is set
+/// the way an operator sets it, through the configuration key <c>Warden:Sandbox:IsolationUnit</c>.
+/// </summary>
 internal sealed class HttpExecutor : IExecutor
 {
     private readonly WebApplication _app;
@@ -142,9 +198,16 @@ internal sealed class HttpExecutor : IExecutor
         _client = client;
     }
 
-    public static async Task<HttpExecutor> StartAsync()
+    public static async Task<HttpExecutor> StartAsync(IsolationUnit unit)
     {
-        var app = WardenServer.Build([], null, o => o.Urls = "http://127.0.0.1:0");
+        var app = WardenServer.Build([$"--{WardenServer.SandboxSection}:IsolationUnit={unit}"], null, o => o.Urls = "http://127.0.0.1:0");
+        // The configuration key must have reached the sandbox: a warm figure measured in Isolate mode
+        // would be a lie.
+        var bound = app.Services.GetRequiredService<SandboxOptions>().IsolationUnit;
+        if (bound != unit)
+        {
+            throw new InvalidOperationException($"{WardenServer.SandboxSection}:IsolationUnit={unit} was bound as {bound}");
+        }
         await app.StartAsync();
         var client = new HttpClient { BaseAddress = new Uri(WardenServer.ListeningAddresses(app)[0]), Timeout = TimeSpan.FromSeconds(60) };
         var clock = Stopwatch.StartNew();

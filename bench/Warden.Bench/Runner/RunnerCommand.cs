@@ -14,14 +14,21 @@ internal static class RunnerCommand
         RunnerResult result;
         try
         {
+            // The -warm workloads run in each layer's warm mode: a reused isolate, a fresh context per execution.
+            bool warm = Workloads.IsWarm(parsed.Workload);
+            var unit = warm ? IsolationUnit.Context : IsolationUnit.Isolate;
             await using IExecutor executor = parsed.System switch
             {
-                "warden-engine" => new EngineExecutor(),
-                "warden" => await LibraryExecutor.StartAsync(),
-                "warden-http" => await HttpExecutor.StartAsync(),
+                "warden-engine" => new EngineExecutor(reuseRuntime: warm),
+                "warden" => await LibraryExecutor.StartAsync(unit),
+                "warden-http" => await HttpExecutor.StartAsync(unit),
                 _ => throw new ArgumentException("unknown system " + parsed.System),
             };
             result = await new WorkloadDriver(executor, Workloads.Load(Workloads.DefaultPath()), parsed).RunAsync();
+            if (warm && WarmNote(parsed.System) is { } note)
+            {
+                result = result with { Note = result.Note is null ? note : note + "; " + result.Note };
+            }
         }
         catch (Exception e) when (e is not ArgumentException)
         {
@@ -30,5 +37,20 @@ internal static class RunnerCommand
         stdout.WriteLine(JsonSerializer.Serialize(result, RunnerResult.Json));
         stdout.Flush();
         return 0;
+    }
+
+    /// <summary>How a layer ran a -warm workload, stated in the result so the report can say it.</summary>
+    private static string? WarmNote(string system)
+    {
+        var bounds = new WarmIsolateOptions();
+        string keyed = $"no isolation key (keyless executions form one key); warm-isolate bounds at their defaults: "
+            + $"MaxExecutions {bounds.MaxExecutions}, MaxAge {bounds.MaxAge.TotalSeconds:F0} s, MaxHeapGrowthMb {bounds.MaxHeapGrowthMb}";
+        return system switch
+        {
+            "warden-engine" => "one V8Runtime reused, a fresh V8ScriptEngine (context) per execution",
+            "warden" => "SandboxOptions.IsolationUnit = Context, " + keyed,
+            "warden-http" => "Warden:Sandbox:IsolationUnit = Context, " + keyed,
+            _ => null,
+        };
     }
 }

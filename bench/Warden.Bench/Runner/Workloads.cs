@@ -42,5 +42,15 @@ internal sealed partial class Workloads
     [GeneratedRegex(@"export const (\w+) = `(.*?)`;", RegexOptions.Singleline)]
     private static partial Regex ExportPattern();
 
-    public static readonly string[] Names = ["tiny", "tiny-warm", "fib", "json", "kill", "heap-bomb", "buffer-bomb", "churn", "mix"];
+    public static readonly string[] Names =
+        ["tiny", "tiny-warm", "fib", "fib-warm", "json", "json-warm", "kill", "heap-bomb", "buffer-bomb", "churn", "churn-warm", "mix"];
+
+    /// <summary>The suffix of a workload run in a reused isolate/runtime with a fresh context per execution.</summary>
+    public const string WarmSuffix = "-warm";
+
+    /// <summary>Whether <paramref name="workload"/> is a warm variant (<c>tiny-warm</c>, <c>fib-warm</c>, ...).</summary>
+    public static bool IsWarm(string workload) => workload.EndsWith(WarmSuffix, StringComparison.Ordinal);
+
+    /// <summary>The workload whose code, limits and defaults a warm variant shares (<c>fib-warm</c> → <c>fib</c>).</summary>
+    public static string ColdOf(string workload) => IsWarm(workload) ? workload[..^WarmSuffix.Length] : workload;
 }

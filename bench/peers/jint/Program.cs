@@ -90,7 +90,7 @@ internal static partial class Program
             output["note"] = $"this runner only drives the system 'jint', not '{system}'";
             return;
         }
-        if (workload == "tiny-warm")
+        if (workload.EndsWith("-warm", StringComparison.Ordinal))
         {
             output["supported"] = false;
             output["note"] = "Jint's unit is the Engine; there is no cheaper context to create inside a reused one";

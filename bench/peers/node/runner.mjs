@@ -5,7 +5,9 @@
 //     bench/peers/node/runner.mjs <system> <workload> [--seconds S] [--reps R] [--concurrency C]
 //
 // systems:   isolated-vm | node-vm | quickjs | deno
-// workloads: tiny | tiny-warm | fib | json | kill | heap-bomb | buffer-bomb | churn | mix
+// workloads: tiny | tiny-warm | fib | fib-warm | json | json-warm | kill | heap-bomb | buffer-bomb
+//            | churn | churn-warm | mix   (-warm: the cold workload in a reused isolate/runtime,
+//            a fresh context per execution)
 //
 // The peers are installed by ../install.sh into bench/.peers/node (override: WARDEN_PEERS_DIR=<dir
 // holding node/>); nothing here depends on anything but Node's built-ins and those four peers.
@@ -33,9 +35,8 @@ const MB = 1024 * 1024;
 // Workloads (PROTOCOL.md table). `reps`/`seconds` are the defaults; the code comes from workloads.mjs.
 const TINY = { code: W.tiny, input: W.tinyInput, timeMs: 1000, memMb: 64, expect: '{"sum":3}' };
 const HOG = { code: W.kill, timeMs: 200, memMb: 64 }; // the mix's every-10th execution
-const WORKLOADS = {
+const COLD = {
   tiny: { job: TINY, seconds: 5 },
-  'tiny-warm': { job: TINY, seconds: 5, warm: true },
   fib: { job: { code: W.fib, timeMs: 10_000, memMb: 64 }, reps: 5 },
   json: { job: { code: W.json, timeMs: 10_000, memMb: 256 }, reps: 5 },
   kill: { job: { code: W.kill, timeMs: 50, memMb: 64 }, reps: 5 },
@@ -43,6 +44,13 @@ const WORKLOADS = {
   'buffer-bomb': { job: { code: W.bufferBomb, timeMs: 10_000, memMb: 64, bomb: true }, reps: 3 },
   churn: { job: { code: W.churn, timeMs: 20_000, memMb: 64 }, reps: 3 },
   mix: { seconds: 5, concurrency: 4 },
+};
+// The warm variants: same code, limits and defaults as their cold workload (`cold` names it, for
+// the result's shape), run in a reused isolate/runtime with a fresh context per execution.
+const WARM = ['tiny', 'fib', 'json', 'churn'];
+const WORKLOADS = {
+  ...COLD,
+  ...Object.fromEntries(WARM.map((w) => [`${w}-warm`, { ...COLD[w], warm: true, cold: w }])),
 };
 
 // The source evaluated by the in-process systems: the input JSON text is parsed *inside* the
@@ -135,7 +143,7 @@ function isolatedVm() {
 function nodeVm() {
   return {
     sync: true,
-    // No isolate/runtime to reuse: -warm is the same as the cold path (a context per execution).
+    // No isolate/runtime to reuse, so the -warm workloads are not offered (unsupported()).
     exec(job) {
       try {
         // DONT_CONTEXTIFY (Node 22.8+): an ordinary global object, as in the main realm. A
@@ -376,21 +384,24 @@ async function runTimed(sys, spec, seconds, warm) {
 }
 
 // Rep-based workloads.
-async function runReps(sys, name, spec, reps) {
+async function runReps(sys, workload, spec, reps) {
   const job = spec.job;
-  // Warm-up: 3 executions of the workload; for the bombs 3 `tiny` executions instead (the engine
-  // paths get warm all the same, without 3 extra runs of up to 10 s that blow up memory).
-  for (let i = 0; i < 3; i++) await measure(() => sys.exec(job.bomb ? TINY : job), (job.bomb ? TINY : job).timeMs);
+  const name = spec.cold ?? workload; // a -warm variant reports what its cold workload reports
+  const warm = !!spec.warm;
+  // Warm-up: 3 executions of the workload (-warm: in the reused isolate, which they create); for
+  // the bombs 3 `tiny` executions instead (the engine paths get warm all the same, without 3 extra
+  // runs of up to 10 s that blow up memory).
+  for (let i = 0; i < 3; i++) await measure(() => sys.exec(job.bomb ? TINY : job, { warm }), (job.bomb ? TINY : job).timeMs);
   const samples = [], outs = [];
   const t0 = nowMs();
   for (let i = 0; i < reps; i++) {
-    const r = await measure(() => sys.exec(job), job.timeMs);
+    const r = await measure(() => sys.exec(job, { warm }), job.timeMs);
     samples.push(r.ms);
     const rec = { ok: r.ok, value: r.value, how: r.how };
     if (name === 'kill' || job.bomb) rec.nextOk = await tinyOk(sys); // control is back: does a tiny still work?
     if (job.bomb) rec.peakRssMb = r.peakMb !== undefined ? r.peakMb : vmHwmMb();
     outs.push(rec);
-    log(`${name} rep ${i + 1}/${reps}: ${round(r.ms)} ms ${r.ok ? 'ok' : r.how}`);
+    log(`${workload} rep ${i + 1}/${reps}: ${round(r.ms)} ms ${r.ok ? 'ok' : r.how}`);
     watchdog.update({ ...watchdog.template, samplesMs: samples.map(round), count: samples.length, elapsedMs: round(nowMs() - t0) });
   }
   const elapsedMs = nowMs() - t0;
@@ -486,7 +497,6 @@ function parseArgs(argv) {
 // `results` reported by the watchdog when an execution never returns (it fills how and peakRssMb).
 const HUNG_RESULTS = {
   tiny: { wrong: null, how: null },
-  'tiny-warm': { wrong: null, how: null },
   fib: { value: null, how: null },
   json: { length: null, how: null },
   kill: { stopped: false, nextOk: false, how: null },
@@ -501,7 +511,10 @@ function unsupported(system, workload) {
   if (system === 'node-vm' && (workload === 'heap-bomb' || workload === 'buffer-bomb')) {
     return 'node:vm has no memory limit: the bomb would exhaust the runner\'s own heap (not run)';
   }
-  if (system === 'deno' && workload === 'tiny-warm') {
+  if (system === 'node-vm' && WORKLOADS[workload]?.warm) {
+    return `node:vm has no isolate or runtime to reuse: a context per execution is already its ${WORKLOADS[workload].cold} workload`;
+  }
+  if (system === 'deno' && WORKLOADS[workload]?.warm) {
     return 'Deno has no fresh context inside a live isolate; its isolation unit is the process';
   }
   return null;
@@ -521,8 +534,9 @@ async function main() {
   const sys = await makers[system]();
   const notes = [];
   if (system === 'node-vm') notes.push('baseline, not a security boundary; no memory limit (time limit only)');
-  if (system === 'node-vm' && workload === 'tiny-warm') notes.push('same as tiny: node:vm has no isolate/runtime to reuse');
-  if (sys.limitNote && (spec.job?.bomb || workload === 'churn')) notes.push(sys.limitNote);
+  if (spec.warm && system === 'isolated-vm') notes.push('one Isolate for the whole run (never replaced unless a limit disposed it), a fresh context per execution');
+  if (spec.warm && system === 'quickjs') notes.push('one runtime for the whole run, a fresh context per execution');
+  if (sys.limitNote && (spec.job?.bomb || (spec.cold ?? workload) === 'churn')) notes.push(sys.limitNote);
   if (system === 'deno' && workload === 'buffer-bomb') {
     notes.push('--max-old-space-size bounds the V8 heap only, not ArrayBuffer backing stores');
   }
@@ -534,7 +548,7 @@ async function main() {
 
   watchdog = new Watchdog({
     ...base, supported: true, note: notes.length ? notes.join('; ') : null,
-    samplesMs: [], count: 0, elapsedMs: 0, results: HUNG_RESULTS[workload],
+    samplesMs: [], count: 0, elapsedMs: 0, results: HUNG_RESULTS[spec.cold ?? workload],
   });
   let run;
   if (workload === 'mix') run = await runMix(sys, opts.seconds ?? spec.seconds, concurrency);
