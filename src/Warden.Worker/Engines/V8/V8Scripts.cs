@@ -28,21 +28,23 @@ internal abstract class V8Scripts
     /// </summary>
     public abstract V8Script WebApis(V8ScriptEngine engine);
 
+    // V8 code caches of Warden's scripts, made by the first isolate of the process from our own embedded
+    // sources (the worker's warm-up, before any submission).
+    private static byte[]? _preludeCache;
+    private static byte[]? _guardsCache;
+    private static byte[]? _webApisCache;
+
     /// <summary>
-    /// Compiled in each engine (a compiled script belongs to one isolate), from V8 code caches that the
-    /// first isolate of the process made: later isolates skip parsing and compiling the top levels.
+    /// Compiled in each engine (a compiled script belongs to one isolate), from the process's code caches:
+    /// later isolates skip parsing and compiling what the caches hold.
     /// </summary>
     internal sealed class FromCodeCache : V8Scripts
     {
-        private byte[]? _prelude;
-        private byte[]? _guards;
-        private byte[]? _webApis;
+        public override V8Script Prelude(V8ScriptEngine engine) => Compile(engine, PreludeInfo, PreludeSource, ref _preludeCache);
 
-        public override V8Script Prelude(V8ScriptEngine engine) => Compile(engine, PreludeInfo, PreludeSource, ref _prelude);
+        public override V8Script Guards(V8ScriptEngine engine) => Compile(engine, GuardsInfo, GuardsSource, ref _guardsCache);
 
-        public override V8Script Guards(V8ScriptEngine engine) => Compile(engine, GuardsInfo, GuardsSource, ref _guards);
-
-        public override V8Script WebApis(V8ScriptEngine engine) => Compile(engine, WebApisInfo, WebApisSource, ref _webApis);
+        public override V8Script WebApis(V8ScriptEngine engine) => Compile(engine, WebApisInfo, WebApisSource, ref _webApisCache);
 
         private static V8Script Compile(V8ScriptEngine engine, DocumentInfo info, string source, ref byte[]? codeCache)
         {
@@ -67,11 +69,16 @@ internal abstract class V8Scripts
         private V8Script? _guards;
         private V8Script? _webApis;
 
-        public override V8Script Prelude(V8ScriptEngine engine) => _prelude ??= runtime.Compile(PreludeInfo, PreludeSource);
+        public override V8Script Prelude(V8ScriptEngine engine) => _prelude ??= Compile(PreludeInfo, PreludeSource, Volatile.Read(ref _preludeCache));
 
-        public override V8Script Guards(V8ScriptEngine engine) => _guards ??= runtime.Compile(GuardsInfo, GuardsSource);
+        public override V8Script Guards(V8ScriptEngine engine) => _guards ??= Compile(GuardsInfo, GuardsSource, Volatile.Read(ref _guardsCache));
 
-        public override V8Script WebApis(V8ScriptEngine engine) => _webApis ??= runtime.Compile(WebApisInfo, WebApisSource);
+        public override V8Script WebApis(V8ScriptEngine engine) => _webApis ??= Compile(WebApisInfo, WebApisSource, Volatile.Read(ref _webApisCache));
+
+        /// <summary>From the process's code cache when there is one (the first context pays no compiling either).</summary>
+        private V8Script Compile(DocumentInfo info, string source, byte[]? cache) => cache is null
+            ? runtime.Compile(info, source)
+            : runtime.Compile(info, source, V8CacheKind.Code, cache, out _);
 
         public void Dispose()
         {
