@@ -47,6 +47,11 @@ public static class WardenServer
         }
         foreach (var key in serverOptions.ApiKeys)
         {
+            // The library refuses such submissions (invalid_request): refuse the configuration at start instead.
+            if (key.IsolationUnit == IsolationUnit.Context && (sandboxOptions.EnableSharedMemory || sandboxOptions.EnableWebAssembly))
+            {
+                errors.Add($"ApiKeys: '{key.Name}' has IsolationUnit Context, which cannot be used with EnableSharedMemory or EnableWebAssembly.");
+            }
             if (key.MaxTimeoutMs > sandboxOptions.Limits.MaxTimeoutMs)
             {
                 errors.Add($"ApiKeys: '{key.Name}' has MaxTimeoutMs ({key.MaxTimeoutMs}) above the sandbox's MaxTimeoutMs ({sandboxOptions.Limits.MaxTimeoutMs}).");

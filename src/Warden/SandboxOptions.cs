@@ -119,6 +119,16 @@ public sealed class SandboxOptions
     internal string[]? SeccompOmit { get; set; }
     internal string[]? WorkerCommandPrefix { get; set; }
 
+    /// <summary>
+    /// Why this sandbox cannot keep warm isolates, or null. SECURITY: with <c>SharedArrayBuffer</c> (<c>Atomics.waitAsync</c>)
+    /// or <c>WebAssembly</c> (its asynchronous compilation) the engine settles promises from tasks of its own, which can
+    /// run a finished execution's callbacks between executions, outside every watchdog; a fresh isolate ends those
+    /// tasks with itself, a warm one would keep them.
+    /// </summary>
+    internal string? WarmIsolateUnavailableReason() => EnableSharedMemory || EnableWebAssembly
+        ? "cannot be used with EnableSharedMemory or EnableWebAssembly (their engine tasks could run a finished execution's code between executions)"
+        : null;
+
     /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -167,6 +177,10 @@ public sealed class SandboxOptions
         if (WarmIsolate is null)
         {
             errors.Add("WarmIsolate must be set.");
+        }
+        if (IsolationUnit == IsolationUnit.Context && WarmIsolateUnavailableReason() is { } reason)
+        {
+            errors.Add($"IsolationUnit Context {reason}.");
         }
         if (!Enum.IsDefined(OsIsolation))
         {

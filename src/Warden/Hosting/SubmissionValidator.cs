@@ -44,6 +44,10 @@ internal static class SubmissionValidator
         {
             return new("isolationUnit", $"isolationUnit ({(int)unit}) is not a known unit (Isolate or Context)");
         }
+        if (submission.IsolationUnit == IsolationUnit.Context && options.WarmIsolateUnavailableReason() is { } reason)
+        {
+            return new("isolationUnit", "isolationUnit Context " + reason);
+        }
         var requested = submission.Limits ?? ExecutionLimits.Default;
         if (submission.Ceilings is { } ceilings && CeilingProblem(ceilings, requested) is { } ceilingProblem)
         {

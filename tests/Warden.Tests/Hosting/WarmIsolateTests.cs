@@ -175,4 +175,39 @@ public sealed class WarmIsolateTests : IAsyncLifetime
         Assert.Equal(before.WorkersRetired.Values.Sum(), after.WorkersRetired.Values.Sum());
         Assert.Equal(5, after.WarmIsolatesMade - before.WarmIsolatesMade);   // 20 executions, 4 per isolate
     }
+
+    [Fact]
+    public async Task ANativeMemoryBombOnTheTestEngineEndsTheWarmIsolateAndTheWorkerStays()
+    {
+        Assert.Equal(1, (await RunAsync("result 1", "native-bomb", "test", memoryMb: 32)).WarmContext);
+        var clock = Stopwatch.StartNew();
+        var bomb = await RunAsync("allocate 4096\nresult 1", "native-bomb", "test", memoryMb: 32, timeoutMs: 10_000);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        OutcomeAssert.Status(OutcomeStatus.MemoryLimit, bomb);
+        Assert.Equal(2, bomb.WarmContext);
+        var next = await RunAsync("result 2", "native-bomb", "test", memoryMb: 32);
+        OutcomeAssert.Ok("2", next);
+        Assert.Equal(1, next.WarmContext);
+    }
+
+    [Fact]
+    public async Task EngineTasksThatOutliveAnExecutionRuleTheWarmModeOut()
+    {
+        // SECURITY: Atomics.waitAsync and WebAssembly's asynchronous compilation settle promises from the engine's own
+        // tasks, which in a warm isolate could run a finished execution's callbacks between executions, unwatched.
+        foreach (var options in new[]
+        {
+            new SandboxOptions { IsolationUnit = IsolationUnit.Context, EnableSharedMemory = true },
+            new SandboxOptions { IsolationUnit = IsolationUnit.Context, EnableWebAssembly = true },
+        })
+        {
+            Assert.Contains(options.Validate(), m => m.StartsWith("IsolationUnit Context cannot be used with EnableSharedMemory or EnableWebAssembly", StringComparison.Ordinal));
+        }
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, EnableSharedMemory = true });
+        var refused = await sandbox.RunAsync(new Submission { Code = "1", IsolationUnit = IsolationUnit.Context });
+        var error = OutcomeAssert.Failed(OutcomeStatus.InvalidRequest, "InvalidRequest", refused);
+        Assert.Equal("isolationUnit", refused.Error!.Field);
+        Assert.Contains("EnableSharedMemory", error.Message);
+        OutcomeAssert.Ok("1", await sandbox.RunAsync(new Submission { Code = "1", IsolationUnit = IsolationUnit.Isolate }));
+    }
 }

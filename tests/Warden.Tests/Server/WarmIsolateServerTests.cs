@@ -105,6 +105,12 @@ public sealed class WarmIsolateServerTests
         {
             Environment.SetEnvironmentVariable("Warden__Sandbox__IsolationUnit", null);
         }
+        var shared = Assert.Throws<ServerConfigurationException>(() => WardenServer.Build([], s => s.EnableSharedMemory = true, o =>
+        {
+            o.Urls = "http://127.0.0.1:0";
+            o.ApiKeys = [new ApiKeyOptions { Name = "k", Sha256 = new string('a', 64), IsolationUnit = IsolationUnit.Context }];
+        }));
+        Assert.Contains("ApiKeys: 'k' has IsolationUnit Context, which cannot be used with EnableSharedMemory or EnableWebAssembly.", shared.Errors);
         // Setters that refuse nonsense at once throw inside the configuration binder: found here, a crash with a
         // stack trace at start (for SandboxLimits too), now a listed problem.
         foreach (var (variable, expected) in new[]
