@@ -85,8 +85,10 @@ internal sealed class V8Instance : IEngineInstance
             var loader = new InMemoryModuleLoader();
             engine.DocumentSettings = new DocumentSettings { Loader = loader, AccessFlags = DocumentAccessFlags.None };
             var bridge = new SandboxBridge(recorder, () => engine.Evaluate(scripts.WebApis(engine)));
-            var factory = (ScriptObject)engine.Evaluate(scripts.Prelude(engine));
-            var control = (ScriptObject)factory.Invoke(false, bridge,
+            // Script objects are released at once, not by finalizers: a finalizer's release needs the isolate
+            // lock, which in a warm isolate the next execution may hold.
+            using var factory = (ScriptObject)engine.Evaluate(scripts.Prelude(engine));
+            using var control = (ScriptObject)factory.Invoke(false, bridge,
                 features.WebAssembly, features.SharedMemory, UserAgent, PreludeWords.Json);
             // Wrappers that keep long-running built-ins interruptible (builtin-guards.js); after the
             // prelude, which keeps its own captured originals, and before any user code.
@@ -227,7 +229,16 @@ internal sealed class V8Instance : IEngineInstance
         // After a heap violation the runtime refuses further calls; disposal must still release it.
         try
         {
-            _engine.Dispose();
+            try
+            {
+                _start.Dispose();
+                _tick.Dispose();
+                _awaitModule.Dispose();
+            }
+            finally
+            {
+                _engine.Dispose();
+            }
         }
         finally
         {
