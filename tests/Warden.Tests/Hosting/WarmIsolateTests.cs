@@ -210,4 +210,18 @@ public sealed class WarmIsolateTests : IAsyncLifetime
         Assert.Contains("EnableSharedMemory", error.Message);
         OutcomeAssert.Ok("1", await sandbox.RunAsync(new Submission { Code = "1", IsolationUnit = IsolationUnit.Isolate }));
     }
+
+    [Fact]
+    public async Task BuffersAnEarlierExecutionDroppedDoNotShrinkTheNextOnesBudget()
+    {
+        // 48 MB of a 64 MB budget twice in a row in one warm isolate: the first execution's buffers are garbage
+        // (counted by V8's ArrayBuffer limit until collected) when the second one allocates its own.
+        const string code = "const b = []; for (let i = 0; i < 48; i++) b.push(new Uint8Array(1 << 20).fill(i)); b.length";
+        var first = await RunAsync(code, "buffers", memoryMb: 64);
+        var second = await RunAsync(code, "buffers", memoryMb: 64);
+        OutcomeAssert.Ok("48", first);
+        OutcomeAssert.Ok("48", second);
+        Assert.Equal(first.WarmContext + 1, second.WarmContext);
+        Assert.Equal(first.WorkerPid, second.WorkerPid);
+    }
 }
