@@ -20,6 +20,9 @@ internal interface IExecutor : IAsyncDisposable
 
     /// <summary>Waits until background work the warm-up started (a replacement spare worker) is done.</summary>
     Task SettleAsync() => Task.CompletedTask;
+
+    /// <summary>The sandbox's counters of warm isolates (made, reused), when this layer has a sandbox.</summary>
+    (long Made, long Reuses)? WarmIsolates => null;
 }
 
 /// <summary>
@@ -168,6 +171,8 @@ internal sealed class LibraryExecutor : IExecutor
 
     public Task SettleAsync() => _sandbox.WarmUpAsync();
 
+    public (long Made, long Reuses)? WarmIsolates => (_sandbox.Statistics.WarmIsolatesMade, _sandbox.Statistics.WarmIsolateReuses);
+
     internal static Execution Describe(string status, string? resultJson, string? error, long memoryBytes)
     {
         string? value = null;
@@ -240,6 +245,15 @@ internal sealed class HttpExecutor : IExecutor
     }
 
     public Task SettleAsync() => _app.Services.GetRequiredService<Sandbox>().WarmUpAsync();
+
+    public (long Made, long Reuses)? WarmIsolates
+    {
+        get
+        {
+            var statistics = _app.Services.GetRequiredService<Sandbox>().Statistics;
+            return (statistics.WarmIsolatesMade, statistics.WarmIsolateReuses);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

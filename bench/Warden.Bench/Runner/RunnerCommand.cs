@@ -27,6 +27,11 @@ internal static class RunnerCommand
             result = await new WorkloadDriver(executor, Workloads.Load(Workloads.DefaultPath()), parsed).RunAsync();
             if (warm && WarmNote(parsed.System) is { } note)
             {
+                // What the sandbox counted, so that a warm figure measured without reuse shows it.
+                if (executor.WarmIsolates is var (made, reuses))
+                {
+                    note += $"; warm isolates made {made}, executions in a reused one {reuses}";
+                }
                 result = result with { Note = result.Note is null ? note : note + "; " + result.Note };
             }
         }
