@@ -36,9 +36,10 @@ internal sealed class V8Instance : IEngineInstance
     private readonly ScriptObject _start;
     private readonly ScriptObject _tick;
     private readonly ScriptObject _awaitModule;
+    private readonly ScriptObject _revokeBridge;
 
     private V8Instance(V8Runtime runtime, bool ownsRuntime, V8ScriptEngine engine, SandboxBridge bridge, InMemoryModuleLoader loader,
-        ScriptObject start, ScriptObject tick, ScriptObject awaitModule)
+        ScriptObject start, ScriptObject tick, ScriptObject awaitModule, ScriptObject revokeBridge)
     {
         _runtime = runtime;
         _ownedRuntime = ownsRuntime ? runtime : null;
@@ -48,6 +49,7 @@ internal sealed class V8Instance : IEngineInstance
         _start = start;
         _tick = tick;
         _awaitModule = awaitModule;
+        _revokeBridge = revokeBridge;
     }
 
     /// <summary>A fresh isolate with one context: nothing of any other execution was ever in it.</summary>
@@ -92,7 +94,7 @@ internal sealed class V8Instance : IEngineInstance
             // prelude, which keeps its own captured originals, and before any user code.
             engine.Evaluate(scripts.Guards(engine));
             return new V8Instance(runtime, ownsRuntime, engine, bridge, loader,
-                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2]);
+                (ScriptObject)control[0], (ScriptObject)control[1], (ScriptObject)control[2], (ScriptObject)control[3]);
         }
         catch
         {
@@ -219,11 +221,33 @@ internal sealed class V8Instance : IEngineInstance
     private static bool IsHeapViolation(ScriptEngineException e) =>
         e.IsFatal && e.Message.Contains(HeapViolationText, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Has the prelude drop its reference to the host bridge. It fails only when the isolate refuses calls
+    /// (after a heap violation): that isolate is dropped with this context, never entered again.
+    /// </summary>
+    private void RevokeBridgeInScript()
+    {
+        try
+        {
+            _revokeBridge.Invoke(false);
+        }
+        catch (ScriptEngineException)
+        {
+        }
+        catch (ScriptInterruptedException)
+        {
+        }
+    }
+
     public void Dispose()
     {
         // Whatever of this context could still run later (a callback V8 queued for it) finds its bridge
         // revoked: it can neither log into nor settle a later execution of the same warm isolate.
         _bridge.Revoke();
+        // SECURITY: and must not reach the host object at all: ClearScript frees its native side with the
+        // context, so a later call into it from this context's code is a use after free (see
+        // revocableBridge in prelude-v8.js), which the .NET revocation above never sees.
+        RevokeBridgeInScript();
         // After a heap violation the runtime refuses further calls; disposal must still release it.
         try
         {
