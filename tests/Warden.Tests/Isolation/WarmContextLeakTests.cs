@@ -542,6 +542,99 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RegExpStaticsOfOneExecutionAreNotTheNexts()
+    {
+        // RegExp.$1, lastMatch and input ($_) are legacy statics that remember the last match: were they the
+        // isolate's rather than the context's, B would read the part of A's input A last matched.
+        const string key = "leak-regexp-statics";
+        string secret = "secret-" + Guid.NewGuid().ToString("N");
+        var a = await RunAsync(key, "/(secret-\\w+)/.exec(input.text); [RegExp.$1 === input.secret, RegExp.lastMatch.length]",
+            input: $"{{\"text\":\"the key is {secret}.\",\"secret\":\"{secret}\"}}");
+        OutcomeAssert.Ok($"[true,{secret.Length}]", a);
+
+        const string look = "[RegExp.$1, RegExp.lastMatch, RegExp.input, RegExp.leftContext, RegExp.rightContext, RegExp.lastParen]";
+        var b = await RunAsync(key, look);
+        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.Ok("[\"\",\"\",\"\",\"\",\"\",\"\"]", b);
+        await AssertAsInAFreshIsolateAsync(b, look);
+        await AssertHealthyAsync(key);
+    }
+
+    [Fact]
+    public async Task MemoryOneExecutionFreedIsZeroWhenTheNextAllocatesIt()
+    {
+        // Array buffers live outside V8's heap, in memory the isolate's allocator hands out again once A's buffers
+        // are collected: B's new buffers (plain, resizable grown, transferred to a larger length) must be all
+        // zeros, never A's bytes.
+        const string key = "leak-buffer-memory";
+        var a = await RunAsync(key, """
+            let filled = 0;
+            for (let i = 0; i < 48; i++) { new Uint8Array(1 << 20).fill(0xA5); filled++; }
+            const resizable = new ArrayBuffer(1 << 20, { maxByteLength: 4 << 20 });
+            new Uint8Array(resizable).fill(0xA5);
+            resizable.resize(4 << 20); new Uint8Array(resizable).fill(0xA5); resizable.resize(16);
+            globalThis.kept = resizable;
+            filled
+            """);
+        OutcomeAssert.Ok("48", a);
+
+        var b = await RunAsync(key, """
+            const nonZero = (buffer) => { const words = new Uint32Array(buffer, 0, buffer.byteLength >> 2); for (let i = 0; i < words.length; i++) if (words[i] !== 0) return true; return false; };
+            let dirty = 0, checked = 0;
+            for (let i = 0; i < 96; i++) { if (nonZero(new ArrayBuffer(1 << 20))) dirty++; checked++; }
+            const resizable = new ArrayBuffer(16, { maxByteLength: 4 << 20 });
+            resizable.resize(4 << 20);
+            if (nonZero(resizable)) dirty++;
+            const longer = new ArrayBuffer(1 << 20).transfer(4 << 20);
+            if (nonZero(longer)) dirty++;
+            [dirty, checked]
+            """);
+        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.Ok("[0,96]", b);
+        await AssertHealthyAsync(key);
+    }
+
+    [Fact]
+    public async Task TheNextExecutionHasItsWholeConsoleBudget()
+    {
+        // The console's budget is counted by the prelude of each context and by the worker's recorder, which every
+        // execution of the worker shares: A using nearly all of it must not cut B's console short.
+        const string key = "leak-console-budget";
+        const string fill = "for (let i = 0; i < 900; i++) console.log('x'.repeat(1000)); 'done'";
+        var a = await RunAsync(key, fill);
+        OutcomeAssert.Ok("\"done\"", a);
+        Assert.Equal(900, a.Console.Count);
+
+        var b = await RunAsync(key, fill);
+        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.Ok("\"done\"", b);
+        Assert.Equal(900, b.Console.Count);
+        await AssertHealthyAsync(key);
+    }
+
+    [Fact]
+    public async Task AnExecutionThatFailedWithAScriptErrorLeavesNothingEither()
+    {
+        // A script error keeps the warm isolate (it is the script's own outcome, not a limit): A plants, leaves
+        // timers and then throws; B, in the same isolate, must find nothing of it.
+        const string key = "leak-after-script-error";
+        var a = await RunAsync(key, """
+            globalThis.planted = 'A';
+            Object.prototype.pollutedByA = true;
+            setTimeout(() => console.log('A timer after its error'), 10);
+            Promise.resolve().then(() => new Promise(r => setTimeout(r, 20))).then(() => console.log('A chain after its error'));
+            throw new Error('A fails on purpose');
+            """);
+        OutcomeAssert.Failed(OutcomeStatus.ScriptError, "Error", a);
+
+        var b = await RunAsync(key, "new Promise(r => setTimeout(() => r([typeof planted, typeof ({}).pollutedByA]), 100))");
+        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.Ok("[\"undefined\",\"undefined\"]", b);
+        Assert.Empty(b.Console);
+        await AssertHealthyAsync(key);
+    }
+
+    [Fact]
     public async Task AnExecutionInterruptedWhileHoldingStateLeavesTheNextAFreshIsolate()
     {
         // A limit stops a script anywhere, its isolate in any state (a half-run microtask, pending timers): the
