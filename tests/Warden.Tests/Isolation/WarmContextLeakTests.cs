@@ -666,6 +666,20 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
         Assert.Equal(1, d.WarmContext);
         Assert.Equal(a.WorkerPid, d.WorkerPid);
         OutcomeAssert.Ok("\"undefined\"", d);
+
+        // Stopped inside one of several queued jobs: the others must never run, neither later in A's isolate
+        // while the worker tears it down (outside any watchdog: the worker would hang) nor in E.
+        var stopped = await RunAsync(key, """
+            const spin = () => { for (;;) {} };
+            Promise.resolve().then(spin); Promise.resolve().then(spin); Promise.resolve().then(() => console.log('A third job'));
+            'settled first'
+            """, timeoutMs: 300);
+        Assert.True(stopped.Status == OutcomeStatus.Timeout, stopped.ToJson());
+        var e = await RunAsync(key, "'E'", timeoutMs: 2000);
+        OutcomeAssert.Ok("\"E\"", e);
+        Assert.Equal(1, e.WarmContext);
+        Assert.Equal(a.WorkerPid, e.WorkerPid);
+        Assert.Empty(e.Console);
         await AssertHealthyAsync(key);
     }
 

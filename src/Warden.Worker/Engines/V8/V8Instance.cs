@@ -246,8 +246,13 @@ internal sealed class V8Instance : IEngineInstance
         _bridge.Revoke();
         // SECURITY: and must not reach the host object at all: ClearScript frees its native side with the
         // context, so a later call into it from this context's code is a use after free (see
-        // revocableBridge in prelude-v8.js), which the .NET revocation above never sees.
-        RevokeBridgeInScript();
+        // revocableBridge in prelude-v8.js), which the .NET revocation above never sees. Only in a warm
+        // isolate, which outlives the context: a fresh one dies with it, and this call, like any entry,
+        // ends in a microtask checkpoint that would run, unwatched, reactions V8 tasks had just queued.
+        if (_ownedRuntime is null)
+        {
+            RevokeBridgeInScript();
+        }
         // After a heap violation the runtime refuses further calls; disposal must still release it.
         try
         {
