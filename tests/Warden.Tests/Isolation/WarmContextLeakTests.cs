@@ -31,7 +31,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
 
     private long Died() => _sandbox.Statistics.WorkersRetired.GetValueOrDefault("died");
 
-    private Task<Outcome> RunAsync(string key, string code, string? input = null, int? timeoutMs = null, int? memoryMb = null,
+    private Task<Outcome> RunAsync(string? key, string code, string? input = null, int? timeoutMs = null, int? memoryMb = null,
         bool module = false, IReadOnlyDictionary<string, string>? modules = null, IsolationUnit? unit = null) =>
         _sandbox.RunAsync(new Submission
         {
@@ -109,6 +109,20 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
         OutcomeAssert.Ok("""["undefined","undefined","undefined","undefined","undefined","object","function","function",[],"BB"]""", b);
         await AssertAsInAFreshIsolateAsync(b, look);
         await AssertHealthyAsync(key);
+    }
+
+    [Fact]
+    public async Task KeylessExecutionsShareWarmIsolatesButNothingElse()
+    {
+        // Keyless executions of a sandbox form one isolation key, so they reuse warm isolates too — and they are
+        // the likeliest to belong to different end users. The same guarantees hold.
+        var a = await RunAsync(null, "globalThis.keylessSecret = input.s; Object.prototype.keyless = input.s; setTimeout(() => console.log(input.s), 5); 'A'",
+            input: "{\"s\":\"keyless-secret\"}");
+        OutcomeAssert.Ok("\"A\"", a);
+        var b = await RunAsync(null, "new Promise(r => setTimeout(() => r([typeof keylessSecret, typeof ({}).keyless, input]), 50))");
+        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.Ok("[\"undefined\",\"undefined\",null]", b);
+        Assert.Empty(b.Console);
     }
 
     [Fact]
