@@ -151,7 +151,11 @@ internal static class WorkerMain
             using var warm = new WarmIsolateKeeper(engine, recorder);
             foreach (var request in executions.GetConsumingEnumerable())
             {
-                if (request.WarmIsolate is { } bounds)
+                // SECURITY: no warm isolate when WebAssembly or shared memory is offered. Their asynchronous
+                // completions (WebAssembly.compile/instantiate, Atomics.waitAsync) are V8 tasks that settle an
+                // execution's promises after it ended, whenever the isolate is next entered: the reactions would
+                // run the earlier execution's code during the next one (measured: Isolation/WarmContextLeakTests).
+                if (request.WarmIsolate is { } bounds && !configure.Features.WebAssembly && !configure.Features.SharedMemory)
                 {
                     RunInWarmIsolate(channel, runner, warm, request, bounds);
                     continue;

@@ -19,6 +19,9 @@ public enum IsolationUnit
     /// times the throughput of <see cref="Isolate"/> for small scripts. The residual risk: an engine bug
     /// that crosses contexts reaches the same key's later executions in that isolate (never another key's).
     /// The isolate is dropped after the bounds of <see cref="WarmIsolateOptions"/> and after any limit violation.
+    /// Refused with <see cref="SandboxOptions.EnableWebAssembly"/> or <see cref="SandboxOptions.EnableSharedMemory"/>
+    /// (their asynchronous completions would run one execution's callbacks during the next); a worker given both
+    /// anyway runs every execution in a fresh isolate.
     /// </summary>
     Context,
 }
