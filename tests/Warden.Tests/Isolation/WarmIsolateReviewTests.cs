@@ -1,0 +1,126 @@
+namespace Warden.Tests.Isolation;
+
+/// <summary>
+/// The attack review of the warm-isolate mode (<see cref="IsolationUnit.Context"/>, issue 13), after
+/// <see cref="WarmContextLeakTests"/>: what those do not try. Memory an execution can leave in the isolate outside
+/// every context — in tables V8 and ClearScript keep per isolate and never collect — so that a later execution of
+/// the same key would find part of its budget taken and end in a <c>memory_limit</c> it would not meet alone.
+/// Each test runs the later execution's code in a fresh isolate first: it must pass there, or the test proves nothing.
+/// </summary>
+[Collection("sandbox")]
+public sealed class WarmIsolateReviewTests : IAsyncLifetime
+{
+    private Sandbox _sandbox = null!;
+    private long _diedAtStart;
+
+    public async Task InitializeAsync()
+    {
+        _sandbox = new Sandbox(new SandboxOptions
+        {
+            MaxWorkers = 2,
+            SpareWorkers = 1,
+            IsolationUnit = IsolationUnit.Context,
+            // 16 MiB of source: the largest a sandbox may allow, so that one execution can show what a few would.
+            Limits = new SandboxLimits { MaxCodeBytes = 16 << 20 },
+        });
+        await _sandbox.WarmUpAsync();
+        _diedAtStart = Died();
+    }
+
+    public async Task DisposeAsync() => await _sandbox.DisposeAsync();
+
+    private long Died() => _sandbox.Statistics.WorkersRetired.GetValueOrDefault("died");
+
+    private Task<Outcome> RunAsync(string? key, string code, int? memoryMb = null, IsolationUnit? unit = null) =>
+        _sandbox.RunAsync(new Submission
+        {
+            Code = code,
+            IsolationKey = key,
+            IsolationUnit = unit,
+            Limits = new ExecutionLimits(MemoryMb: memoryMb),
+        });
+
+    /// <summary><paramref name="megabytes"/> MB of live doubles (1 MB arrays), kept to the end: the later execution's need.</summary>
+    private static string Allocate(int megabytes) =>
+        $"const kept = []; for (let i = 0; i < {megabytes}; i++) kept.push(new Array(131072).fill(i + 0.5)); kept.length";
+
+    /// <summary>The later execution's code passes on its own, in a fresh isolate of the same memory limit.</summary>
+    private async Task AssertPassesInAFreshIsolateAsync(string code, string expected, int? memoryMb)
+    {
+        var fresh = await RunAsync("fresh-control", code, memoryMb, IsolationUnit.Isolate);
+        Assert.Equal(0, fresh.WarmContext);
+        OutcomeAssert.Ok(expected, fresh);
+    }
+
+    [Fact]
+    public async Task SymbolsOneExecutionRegisteredCannotPushTheNextIntoAFalseMemoryLimit()
+    {
+        // The Symbol.for registry is the isolate's, and V8 never removes a registered symbol (nor its description): what
+        // A registers outlives A's context, survives every collection and counts against every later context's heap
+        // limit. Found: 9 MB registered by A under a 16 MB limit were kept (the growth bound was 32 MB, twice the
+        // whole budget) and B, which needs 10 MB and gets them in a fresh isolate, ended in memory_limit. The worker
+        // must now drop an isolate that keeps more than a quarter of the budget, so B gets a fresh one in the same worker.
+        const string key = "review-symbol-registry";
+        const int memoryMb = 16;
+        string need = Allocate(10);
+        await AssertPassesInAFreshIsolateAsync(need, "10", memoryMb);
+
+        var warmUp = await RunAsync(key, "1", memoryMb);
+        Assert.True(warmUp.WarmContext >= 1, warmUp.ToJson());
+        var a = await RunAsync(key, """
+            const pad = 'registered-by-A-'.repeat(64);   // ~1 KB a description
+            let n = 0;
+            for (let i = 0; i < 9000; i++) { Symbol.for(pad + i); n++; }
+            n
+            """, memoryMb);
+        OutcomeAssert.Ok("9000", a);
+        Assert.Equal(warmUp.WarmContext + 1, a.WarmContext);
+
+        var b = await RunAsync(key, need, memoryMb);
+        OutcomeAssert.Ok("10", b);
+        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        Assert.Equal(1, b.WarmContext);   // a fresh isolate: A's registry went with A's
+        Assert.Equal(_diedAtStart, Died());
+
+        // Below the bound the isolate is kept (B' really shares A's isolate, registry included), and B' still gets
+        // what it needs: a few hundred KB registered cost it nothing it would notice.
+        var small = await RunAsync(key, "for (let i = 0; i < 300; i++) Symbol.for('registered-by-A-'.repeat(64) + i); 'A'", memoryMb);
+        OutcomeAssert.Ok("\"A\"", small);
+        var bShared = await RunAsync(key, need + ", Symbol.keyFor(Symbol.for('registered-by-A-'.repeat(64) + 1)).length", memoryMb);
+        Assert.Equal(small.WarmContext + 1, bShared.WarmContext);
+        Assert.Equal(small.WorkerPid, bShared.WorkerPid);
+        OutcomeAssert.Ok("1025", bShared);
+    }
+
+    [Fact]
+    public async Task LocatingASyntaxErrorLeavesNoCompiledScriptInTheWarmIsolate()
+    {
+        // A SyntaxError an execution's top level throws (JSON.parse of bad text: the commonest) is handed to the
+        // locator, which compiles the whole source to tell a parse error from a thrown one. ClearScript keeps every
+        // classic script it compiles in a cache of the isolate, by strong handle, up to 1024 of them, never collected
+        // (and not cleared before its heap limit is declared passed): in a warm isolate A's source — 14 MB here, one
+        // non-Latin-1 character makes V8 store it two bytes a character — stayed in the heap for every later execution.
+        // Found: B, which needs 110 MB of its 128 MB and gets them in a fresh isolate, ended in memory_limit after A.
+        const string key = "review-locator-cache";
+        string need = Allocate(110);
+        await AssertPassesInAFreshIsolateAsync(need, "110", null);
+
+        string source = "/* \u0100 " + new string('x', 7_000_000) + " */\nJSON.parse('{')";
+        var a = await RunAsync(key, source);
+        var error = OutcomeAssert.Failed(OutcomeStatus.ScriptError, "SyntaxError", a);
+        Assert.Contains("JSON", error.Message);
+        Assert.True(a.WarmContext >= 1, a.ToJson());
+
+        var b = await RunAsync(key, need);
+        Assert.Equal(a.WarmContext + 1, b.WarmContext);
+        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        OutcomeAssert.Ok("110", b);
+
+        // The locator still finds a real parse error's line and column in a warm context.
+        var parse = await RunAsync(key, "const ok = 1;\nconst = 2;");
+        var located = OutcomeAssert.Failed(OutcomeStatus.ScriptError, "SyntaxError", parse);
+        Assert.Contains("script.js:2:", located.Stack);
+        Assert.Equal(b.WarmContext + 1, parse.WarmContext);
+        Assert.Equal(_diedAtStart, Died());
+    }
+}
