@@ -123,4 +123,63 @@ public sealed class WarmIsolateReviewTests : IAsyncLifetime
         OutcomeAssert.Ok("110", b);
         Assert.Equal(_diedAtStart, Died());
     }
+    [Fact]
+    public async Task ACleanupPendingWhenTheExecutionEndsNeverRunsOutsideIt()
+    {
+        // Tried, nothing found (kept as a guard): V8 posts FinalizationRegistry cleanups as tasks, and ClearScript runs
+        // queued tasks whenever the isolate is next entered — also when the worker revokes A's bridge and makes the next
+        // context, unwatched. A makes its targets die in a full collection forced at its very end (resizable buffers past
+        // an eighth of the budget make the prelude ask for one), so that a cleanup is likely pending as A ends. The callback V8 sees
+        // only queues (the prelude's), and A's event loop never runs again: A's spinning, logging callback must run
+        // neither between executions (the worker would hang, unwatched) nor in B.
+        const string key = "review-pending-cleanup";
+        var a = await RunAsync(key, """
+            const registry = new FinalizationRegistry(() => {
+              console.log('A cleanup ran');
+              const end = Date.now() + 3000; while (Date.now() < end) {}
+            });
+            for (let i = 0; i < 2000; i++) registry.register({ i, pad: new Array(20).fill(i) }, i);
+            globalThis.keep = registry;
+            for (let i = 0; i < 40; i++) new ArrayBuffer(1 << 20, { maxByteLength: 1 << 20 });
+            'A'
+            """);
+        OutcomeAssert.Ok("\"A\"", a);
+        Assert.Empty(a.Console);
+
+        var b = await RunAsync(key, "new Promise(r => setTimeout(() => r(typeof keep), 100))");
+        Assert.Equal(a.WarmContext + 1, b.WarmContext);
+        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        OutcomeAssert.Ok("\"undefined\"", b);
+        Assert.Empty(b.Console);
+        Assert.True(b.Usage.WallMs < 1500, $"B took {b.Usage.WallMs} ms");
+        Assert.Equal(_diedAtStart, Died());
+    }
+
+    [Fact]
+    public async Task WorkAResultsSerialisationLeavesBehindNeverRunsOutsideIt()
+    {
+        // Tried, nothing found (kept as a guard): the result is serialised inside the isolate, so its toJSON and getters
+        // run after the script settled. Work they queue then — a timer, a spinning microtask chain ended by a timer, a
+        // console entry — must stay A's: the timer dies with A's event loop, the microtasks drain in A's own entry.
+        const string key = "review-serialisation";
+        var a = await RunAsync(key, """
+            ({
+              toJSON() {
+                setTimeout(() => { console.log('A timer from toJSON'); for (;;) {} }, 20);
+                Promise.resolve().then(() => console.log('A microtask from toJSON'));
+                return { serialised: true };
+              },
+              get late() { return 1; },
+            })
+            """);
+        OutcomeAssert.Ok("{\"serialised\":true}", a);
+
+        var b = await RunAsync(key, "new Promise(r => setTimeout(() => r('B'), 150))");
+        Assert.Equal(a.WarmContext + 1, b.WarmContext);
+        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        OutcomeAssert.Ok("\"B\"", b);
+        Assert.DoesNotContain(b.Console, entry => entry.Text.StartsWith('A'));
+        Assert.True(b.Usage.WallMs < 1500, $"B took {b.Usage.WallMs} ms");
+        Assert.Equal(_diedAtStart, Died());
+    }
 }
