@@ -71,12 +71,16 @@ internal sealed class WarmIsolateKeeper(IEngine engine, ExecutionRecorder record
             Drop();
             return;
         }
-        long bound = (long)bounds.MaxHeapGrowthMb << 20;
         // Garbage of finished contexts counts until V8 collects it; a full collection (a few ms for a small
         // heap, between executions) tells garbage from what is still reachable. Looked at once growth passes
-        // a quarter of the budget, too: a later execution must find its whole budget free.
-        long trigger = Math.Min(bound, MemoryBudgets.BudgetBytes(_memoryMb) / 4);
-        if (_isolate.MemoryInUseBytes(collectGarbageFirst: false) - _baselineBytes > trigger
+        // the bound.
+        // SECURITY: the bound is MaxHeapGrowthMb and at most a quarter of the budget. What is still reachable
+        // after the collection is not any context's: tables of the isolate a script can fill and V8 never
+        // empties (the Symbol.for registry) take it from every later execution's heap limit. MaxHeapGrowthMb
+        // alone (32 MB by default) let a 16 MB isolate keep 9 MB of registered symbols, and a later execution
+        // that needs 10 MB, and gets them in a fresh isolate, ended in memory_limit (Isolation/WarmIsolateReviewTests).
+        long bound = Math.Min((long)bounds.MaxHeapGrowthMb << 20, MemoryBudgets.BudgetBytes(_memoryMb) / 4);
+        if (_isolate.MemoryInUseBytes(collectGarbageFirst: false) - _baselineBytes > bound
             && _isolate.MemoryInUseBytes(collectGarbageFirst: true) - _baselineBytes > bound)
         {
             Drop();

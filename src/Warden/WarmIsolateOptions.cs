@@ -34,8 +34,9 @@ public sealed class WarmIsolateOptions
 
     /// <summary>
     /// Growth of the isolate's memory in use (heap and buffers), in MB over what it held when it was made,
-    /// after a full garbage collection, at which it is replaced: what earlier executions left reachable
-    /// (engine caches included) must not shrink a later one's budget. Default 32 MB; 1 to 4096.
+    /// after a full garbage collection, at which it is replaced (or at a quarter of the memory budget, whichever
+    /// is less): what earlier executions left reachable (engine caches included, and tables V8 never empties,
+    /// such as the <c>Symbol.for</c> registry) takes that much of a later one's budget. Default 32 MB; 1 to 4096.
     /// </summary>
     public int MaxHeapGrowthMb
     {

@@ -195,8 +195,26 @@ internal sealed class V8Instance : IEngineInstance
         }
     }
 
-    public ReportedFailure LocateSyntaxError(ExecuteMessage request, ReportedFailure failure) =>
-        SyntaxErrorLocator.Locate(_engine, request, failure);
+    /// <remarks>
+    /// SECURITY: in a warm isolate the sources are compiled in a throwaway isolate of their own. ClearScript keeps
+    /// every classic script it compiles in a cache of the isolate (strong handles, up to 1024 scripts, never
+    /// collected, and not cleared before it declares its heap limit passed): compiled in the warm isolate, an
+    /// execution's source (up to 32 MB once V8 stores 16 MiB of it two bytes a character) outlived its context and
+    /// took that much of every later execution's budget (measured: a 110 MB execution that passes alone ended in
+    /// memory_limit after a 14 MB source had thrown a SyntaxError; Isolation/WarmIsolateReviewTests). A fresh
+    /// isolate dies with its one context, cache included. A throwaway isolate costs a few milliseconds, only for a
+    /// SyntaxError of phase evaluate or module, and runs no user code either.
+    /// </remarks>
+    public ReportedFailure LocateSyntaxError(ExecuteMessage request, ReportedFailure failure)
+    {
+        if (_ownedRuntime is not null)
+        {
+            return SyntaxErrorLocator.Locate(_engine, request, failure);
+        }
+        using var runtime = V8Isolates.CreateRuntime(request.Limits.MemoryMb);
+        using var engine = runtime.CreateScriptEngine("warden-locator", V8ScriptEngineFlags.DisableGlobalMembers);
+        return SyntaxErrorLocator.Locate(engine, request, failure);
+    }
 
     /// <summary>
     /// Evaluates Warden's fixed wrapper module (see startModule in Engines/V8/modules-v8.js) and gives its evaluation
