@@ -186,8 +186,7 @@ internal sealed class V8Instance : IEngineInstance
     {
         try
         {
-            var info = _runtime.GetHeapInfo();
-            return (long)(info.UsedHeapSize + info.TotalExternalSize);
+            return V8Isolates.MemoryInUseBytes(_runtime);
         }
         catch (ScriptEngineException)
         {

@@ -16,6 +16,16 @@ internal static class V8Isolates
     /// <summary>Warden's own scripts compiled per engine from the process's code caches: for fresh isolates, each used once.</summary>
     public static V8Scripts PerProcessScripts { get; } = new V8Scripts.FromCodeCache();
 
+    /// <summary>
+    /// What an isolate holds for scripts now: its heap in use and its external memory (ArrayBuffer backing
+    /// stores, mostly). Throws ScriptEngineException when the isolate refuses calls (after a heap violation).
+    /// </summary>
+    public static long MemoryInUseBytes(V8Runtime runtime)
+    {
+        var info = runtime.GetHeapInfo();
+        return (long)(info.UsedHeapSize + info.TotalExternalSize);
+    }
+
     /// <summary>An isolate whose memory is held to the layers of <paramref name="memoryMb"/>'s budget, with no context yet.</summary>
     public static V8Runtime CreateRuntime(int memoryMb)
     {

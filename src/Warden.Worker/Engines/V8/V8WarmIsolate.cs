@@ -40,8 +40,7 @@ internal sealed class V8WarmIsolate : IWarmIsolate
             {
                 _runtime.CollectGarbage(false);
             }
-            var info = _runtime.GetHeapInfo();
-            return (long)(info.UsedHeapSize + info.TotalExternalSize);
+            return V8Isolates.MemoryInUseBytes(_runtime);
         }
         catch (ScriptEngineException)
         {
