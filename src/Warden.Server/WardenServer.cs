@@ -47,8 +47,9 @@ public static class WardenServer
         }
         foreach (var key in serverOptions.ApiKeys)
         {
-            // The library refuses such submissions (invalid_request): refuse the configuration at start instead.
-            if (key.IsolationUnit == IsolationUnit.Context && (sandboxOptions.EnableSharedMemory || sandboxOptions.EnableWebAssembly))
+            // The library would refuse this key's submissions (invalid_request): refuse the configuration at start
+            // instead. An unknown value is ApiKeyOptions.Validate's to report.
+            if (key.IsolationUnit is { } unit && Enum.IsDefined(unit) && sandboxOptions.IsolationUnitProblem(unit) is not null)
             {
                 errors.Add($"ApiKeys: '{key.Name}' has IsolationUnit Context, which cannot be used with EnableSharedMemory or EnableWebAssembly.");
             }

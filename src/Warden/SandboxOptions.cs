@@ -120,14 +120,21 @@ public sealed class SandboxOptions
     internal string[]? WorkerCommandPrefix { get; set; }
 
     /// <summary>
-    /// Why this sandbox cannot keep warm isolates, or null. SECURITY: with <c>SharedArrayBuffer</c> (<c>Atomics.waitAsync</c>)
-    /// or <c>WebAssembly</c> (its asynchronous compilation) the engine settles promises from tasks of its own, which can
-    /// run a finished execution's callbacks between executions, outside every watchdog; a fresh isolate ends those
-    /// tasks with itself, a warm one would keep them.
+    /// Why this sandbox cannot run executions with <paramref name="unit"/>, worded to follow the unit's name
+    /// ("Context cannot be used with …"), or null when it can. The one rule behind the sandbox's own setting,
+    /// a submission's and an API key's.
     /// </summary>
-    internal string? WarmIsolateUnavailableReason() => EnableSharedMemory || EnableWebAssembly
-        ? "cannot be used with EnableSharedMemory or EnableWebAssembly (their engine tasks could run a finished execution's code between executions)"
-        : null;
+    /// <remarks>
+    /// SECURITY: no <see cref="IsolationUnit.Context"/> with <c>SharedArrayBuffer</c> (<c>Atomics.waitAsync</c>) or
+    /// <c>WebAssembly</c> (its asynchronous compilation): the engine settles their promises from tasks of its own,
+    /// which can run a finished execution's callbacks between executions, outside every watchdog; a fresh isolate
+    /// ends those tasks with itself, a warm one would keep them.
+    /// </remarks>
+    public string? IsolationUnitProblem(IsolationUnit unit) =>
+        !Enum.IsDefined(unit) ? $"({(int)unit}) is not a known unit (Isolate or Context)"
+        : unit == IsolationUnit.Context && (EnableSharedMemory || EnableWebAssembly)
+            ? "Context cannot be used with EnableSharedMemory or EnableWebAssembly (their engine tasks could run a finished execution's code between executions)"
+            : null;
 
     /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
@@ -170,17 +177,13 @@ public sealed class SandboxOptions
         {
             errors.Add($"DefaultEngine ('{DefaultEngine}') must be an engine this sandbox offers: {string.Join(", ", engines)}.");
         }
-        if (!Enum.IsDefined(IsolationUnit))
+        if (IsolationUnitProblem(IsolationUnit) is { } unitProblem)
         {
-            errors.Add($"IsolationUnit ({(int)IsolationUnit}) is not a known unit (Isolate or Context).");
+            errors.Add($"IsolationUnit {unitProblem}.");
         }
         if (WarmIsolate is null)
         {
             errors.Add("WarmIsolate must be set.");
-        }
-        if (IsolationUnit == IsolationUnit.Context && WarmIsolateUnavailableReason() is { } reason)
-        {
-            errors.Add($"IsolationUnit Context {reason}.");
         }
         if (!Enum.IsDefined(OsIsolation))
         {

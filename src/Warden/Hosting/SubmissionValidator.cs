@@ -40,13 +40,9 @@ internal static class SubmissionValidator
         {
             return engineProblem;
         }
-        if (submission.IsolationUnit is { } unit && !Enum.IsDefined(unit))
+        if (submission.IsolationUnit is { } unit && options.IsolationUnitProblem(unit) is { } unitProblem)
         {
-            return new("isolationUnit", $"isolationUnit ({(int)unit}) is not a known unit (Isolate or Context)");
-        }
-        if (submission.IsolationUnit == IsolationUnit.Context && options.WarmIsolateUnavailableReason() is { } reason)
-        {
-            return new("isolationUnit", "isolationUnit Context " + reason);
+            return new("isolationUnit", "isolationUnit " + unitProblem);
         }
         var requested = submission.Limits ?? ExecutionLimits.Default;
         if (submission.Ceilings is { } ceilings && CeilingProblem(ceilings, requested) is { } ceilingProblem)
