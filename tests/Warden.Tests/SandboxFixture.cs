@@ -70,5 +70,17 @@ internal static class OutcomeAssert
         Assert.Equal(Normalize(expectedJson), Normalize(outcome.ResultJson!));
     }
 
+    /// <summary>
+    /// Asserts that <paramref name="later"/> ran in the warm isolate <paramref name="earlier"/> ran in
+    /// (<see cref="IsolationUnit.Context"/>), <paramref name="contextsBetween"/> contexts on: without this, a later
+    /// execution that happened to get a fresh isolate would pass every check of a cross-execution attack vacuously.
+    /// </summary>
+    public static void SameWarmIsolate(Outcome earlier, Outcome later, int contextsBetween = 1)
+    {
+        Assert.True(earlier.WarmContext >= 1, $"the earlier execution did not run in a warm isolate: {earlier.WarmContext}");
+        Assert.Equal(earlier.WarmContext + contextsBetween, later.WarmContext);
+        Assert.Equal(earlier.WorkerPid, later.WorkerPid);
+    }
+
     private static string Normalize(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
 }

@@ -44,14 +44,6 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             Limits = new ExecutionLimits(TimeoutMs: timeoutMs, MemoryMb: memoryMb),
         });
 
-    /// <summary>Without this, a B that happened to get a fresh isolate would pass every check vacuously.</summary>
-    private static void AssertRanInTheSameWarmIsolate(Outcome a, Outcome b, int contextsBetween = 1)
-    {
-        Assert.True(a.WarmContext >= 1, $"A did not run in a warm isolate: {a.WarmContext}");
-        Assert.Equal(a.WarmContext + contextsBetween, b.WarmContext);
-        Assert.Equal(a.WorkerPid, b.WorkerPid);
-    }
-
     /// <summary>
     /// B's code in a fresh isolate of its own (nothing ever ran there before it) must give what B gave after A: the
     /// warm context is indistinguishable from a fresh isolate to the script.
@@ -105,7 +97,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
              Object.getOwnPropertyNames(globalThis).filter(n => /planted/i.test(n)), plantedLet + plantedConst]
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("""["undefined","undefined","undefined","undefined","undefined","object","function","function",[],"BB"]""", b);
         await AssertAsInAFreshIsolateAsync(b, look);
         await AssertHealthyAsync(key);
@@ -120,7 +112,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             input: "{\"s\":\"keyless-secret\"}");
         OutcomeAssert.Ok("\"A\"", a);
         var b = await RunAsync(null, "new Promise(r => setTimeout(() => r([typeof keylessSecret, typeof ({}).keyless, input]), 50))");
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[\"undefined\",\"undefined\",null]", b);
         Assert.Empty(b.Console);
     }
@@ -170,7 +162,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             Promise.resolve(3).then(x => { out.then = x + 1; return out; })
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("""
             {"map":[2,4],"planted":"undefined","json":"{\"b\":1}","parse":2,"fnSource":"function b() { return 1; }",
              "spread":[1,2],"objectTag":"[object Array]","upper":"B","random":true,"dateNow":true,"arrayProto":true,
@@ -205,14 +197,14 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
              typeof target.stack === 'string' && !target.stack.includes('A-'), String(new Error('m'))]
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("""["undefined",false,true,10,true,"Error: m"]""", b);
         Assert.Empty(b.Console);
         await AssertAsInAFreshIsolateAsync(b, look);
 
         // An error B does not catch is described by Warden inside B's context: with B's hooks, not A's.
         var c = await RunAsync(key, "function thrower() { throw new Error('C boom ' + typeof Error.prepareStackTrace); }\nthrower()");
-        AssertRanInTheSameWarmIsolate(a, c, contextsBetween: 2);
+        OutcomeAssert.SameWarmIsolate(a, c, contextsBetween: 2);
         var error = OutcomeAssert.Failed(OutcomeStatus.ScriptError, "Error", c);
         Assert.Equal("C boom undefined", error.Message);
         Assert.Contains("thrower", error.Stack);
@@ -244,7 +236,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             new Promise(resolve => setTimeout(() => { console.log('B timer'); resolve(first); }, 300));
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Status(OutcomeStatus.Ok, b);
         Assert.Equal([new ConsoleEntry("log", "B timer")], b.Console);
         Assert.True(b.Usage.WallMs < 2000, $"B took {b.Usage.WallMs} ms");
@@ -283,7 +275,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             new Promise(resolve => setTimeout(() => { console.log('B done waiting'); resolve(typeof pending); }, 300))
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("\"undefined\"", b);
         Assert.Equal([new ConsoleEntry("log", "B done waiting")], b.Console);
         Assert.True(b.Usage.WallMs < 2000, $"B took {b.Usage.WallMs} ms");
@@ -341,7 +333,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             })()
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[true,\"undefined\",\"undefined\"]", b);
         Assert.Equal([new ConsoleEntry("log", "B collected true")], b.Console);
         Assert.True(b.Usage.WallMs < 2500, $"B took {b.Usage.WallMs} ms");
@@ -369,7 +361,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
 
         // The same sources, word for word: the likeliest to hit any cache.
         var b = await RunAsync(key, entry, input: "{\"who\":\"B\"}", module: true, modules: modules);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("""{"n":1,"log":["B"],"mine":"B"}""", b);
 
         // Another entry importing the same module name: it must see the module's initial state.
@@ -378,7 +370,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             export default () => [count, log.length, typeof globalThis.fromModule];
             """;
         var c = await RunAsync(key, look, module: true, modules: modules);
-        AssertRanInTheSameWarmIsolate(a, c, contextsBetween: 2);
+        OutcomeAssert.SameWarmIsolate(a, c, contextsBetween: 2);
         OutcomeAssert.Ok("[0,0,\"undefined\"]", c);
         Assert.DoesNotContain("A-secret", c.ResultJson);
         await AssertAsInAFreshIsolateAsync(c, look, module: true, modules: modules);
@@ -412,7 +404,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
              Object.getOwnPropertySymbols(globalThis).map(String), Object.getOwnPropertySymbols(Array.prototype).map(String)]
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Status(OutcomeStatus.Ok, b);
         Assert.StartsWith("""["undefined","undefined","undefined","warden.planted","warden.planted","Symbol(warden.planted)",true,""", b.ResultJson);
         Assert.DoesNotContain("A-", b.ResultJson);
@@ -435,7 +427,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
         OutcomeAssert.Ok("[\"undefined\",\"undefined\",\"undefined\"]", a);
 
         var b = await RunAsync(key, "[typeof SharedArrayBuffer, typeof Atomics, typeof WebAssembly]");
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[\"undefined\",\"undefined\",\"undefined\"]", b);
         await AssertHealthyAsync(key);
     }
@@ -480,7 +472,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
              heard, navigator.userAgent.startsWith('Warden/')]
             """;
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Status(OutcomeStatus.Ok, b);
         Assert.StartsWith("""["https://b.test/path?q=1","https://b.test/path?q=1","1",6,"hi",true,36,1,"B",true,""", b.ResultJson);
         Assert.EndsWith(",true,true]", b.ResultJson);
@@ -508,7 +500,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
 
         const string look = "console.log('B log'); console.error('B error'); console.warn('B warn'); console.info('B info'); 'B'";
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("\"B\"", b);
         Assert.Equal(["B log", "B error", "B warn", "B info"], b.Console.Select(e => e.Text));
         AssertNoConsoleFromA(b);
@@ -546,7 +538,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             new Promise(resolve => setTimeout(() => resolve([input, typeof copy, ({}).stash ?? null, [].stash ?? null,
               globalThis[Symbol.for('stash')] ?? null, seen.join('\n')]), 100))
             """);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Status(OutcomeStatus.Ok, b);
         Assert.StartsWith("[null,\"undefined\",null,null,null,", b.ResultJson);
         Assert.DoesNotContain(secret, b.ResultJson);
@@ -568,7 +560,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
 
         const string look = "[RegExp.$1, RegExp.lastMatch, RegExp.input, RegExp.leftContext, RegExp.rightContext, RegExp.lastParen]";
         var b = await RunAsync(key, look);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[\"\",\"\",\"\",\"\",\"\",\"\"]", b);
         await AssertAsInAFreshIsolateAsync(b, look);
         await AssertHealthyAsync(key);
@@ -603,7 +595,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
             if (nonZero(longer)) dirty++;
             [dirty, checked]
             """);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[0,96]", b);
         await AssertHealthyAsync(key);
     }
@@ -620,7 +612,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
         Assert.Equal(900, a.Console.Count);
 
         var b = await RunAsync(key, fill);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("\"done\"", b);
         Assert.Equal(900, b.Console.Count);
         await AssertHealthyAsync(key);
@@ -642,7 +634,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
         OutcomeAssert.Failed(OutcomeStatus.ScriptError, "Error", a);
 
         var b = await RunAsync(key, "new Promise(r => setTimeout(() => r([typeof planted, typeof ({}).pollutedByA]), 100))");
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[\"undefined\",\"undefined\"]", b);
         Assert.Empty(b.Console);
         await AssertHealthyAsync(key);
@@ -729,7 +721,7 @@ public sealed class WarmContextLeakTests : IAsyncLifetime
         OutcomeAssert.Ok("28", a);
 
         var b = await RunAsync(key, large);
-        AssertRanInTheSameWarmIsolate(a, b);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("[110,\"undefined\"]", b);
         Assert.True(b.Usage.WallMs < 3000, $"B took {b.Usage.WallMs} ms");
 

@@ -87,8 +87,7 @@ public sealed class WarmIsolateReviewTests : IAsyncLifetime
         var small = await RunAsync(key, "for (let i = 0; i < 300; i++) Symbol.for('registered-by-A-'.repeat(64) + i); 'A'", memoryMb);
         OutcomeAssert.Ok("\"A\"", small);
         var bShared = await RunAsync(key, need + ", Symbol.keyFor(Symbol.for('registered-by-A-'.repeat(64) + 1)).length", memoryMb);
-        Assert.Equal(small.WarmContext + 1, bShared.WarmContext);
-        Assert.Equal(small.WorkerPid, bShared.WorkerPid);
+        OutcomeAssert.SameWarmIsolate(small, bShared);
         OutcomeAssert.Ok("1025", bShared);
     }
 
@@ -118,8 +117,7 @@ public sealed class WarmIsolateReviewTests : IAsyncLifetime
         Assert.Equal(parse.WarmContext + 1, a.WarmContext);
 
         var b = await RunAsync(key, need);
-        Assert.Equal(a.WarmContext + 1, b.WarmContext);
-        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("110", b);
         Assert.Equal(_diedAtStart, Died());
     }
@@ -147,8 +145,7 @@ public sealed class WarmIsolateReviewTests : IAsyncLifetime
         Assert.Empty(a.Console);
 
         var b = await RunAsync(key, "new Promise(r => setTimeout(() => r(typeof keep), 100))");
-        Assert.Equal(a.WarmContext + 1, b.WarmContext);
-        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("\"undefined\"", b);
         Assert.Empty(b.Console);
         Assert.True(b.Usage.WallMs < 1500, $"B took {b.Usage.WallMs} ms");
@@ -175,8 +172,7 @@ public sealed class WarmIsolateReviewTests : IAsyncLifetime
         OutcomeAssert.Ok("{\"serialised\":true}", a);
 
         var b = await RunAsync(key, "new Promise(r => setTimeout(() => r('B'), 150))");
-        Assert.Equal(a.WarmContext + 1, b.WarmContext);
-        Assert.Equal(a.WorkerPid, b.WorkerPid);
+        OutcomeAssert.SameWarmIsolate(a, b);
         OutcomeAssert.Ok("\"B\"", b);
         Assert.DoesNotContain(b.Console, entry => entry.Text.StartsWith('A'));
         Assert.True(b.Usage.WallMs < 1500, $"B took {b.Usage.WallMs} ms");
