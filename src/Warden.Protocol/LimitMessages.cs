@@ -15,6 +15,8 @@ internal static class LimitMessages
 
     public static string WallTime(int timeoutMs) => $"Time limit of {timeoutMs} ms exceeded";
 
+    public static string Fuel(long fuel) => string.Format(CultureInfo.InvariantCulture, "Fuel limit of {0} units exceeded", fuel);
+
     /// <summary>The host's deadline killed a worker whose script ignored the interrupt.</summary>
     public static string WallTimeKilled(int timeoutMs) =>
         WallTime(timeoutMs) + "; the script could not be interrupted, so its worker was killed";

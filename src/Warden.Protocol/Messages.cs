@@ -122,12 +122,15 @@ internal sealed record WireError(
     [property: JsonRequired] string Stack,
     string? Limit);
 
+/// <param name="Fuel">The fuel the execution consumed, for an engine that counts fuel (quickjs); null otherwise.</param>
 internal sealed record WireUsage(
     [property: JsonRequired] double WallMs,
     [property: JsonRequired] double CpuMs,
-    [property: JsonRequired] long MemoryBytes);
+    [property: JsonRequired] long MemoryBytes,
+    long? Fuel = null);
 
-/// <summary>Limits of one execution, fully resolved by the host (no defaults left to the worker).</summary>
+/// <summary>Limits of one execution, fully resolved by the host (no defaults left to the worker).
+/// <see cref="Fuel"/>: the fuel budget on an engine that counts fuel (quickjs); 0 is unlimited.</summary>
 internal sealed record WireLimits(
     [property: JsonRequired] int TimeoutMs,
     [property: JsonRequired] int CpuMs,
@@ -135,7 +138,8 @@ internal sealed record WireLimits(
     [property: JsonRequired] int MaxConsoleBytes,
     [property: JsonRequired] int MaxConsoleEntries,
     [property: JsonRequired] int MaxResultBytes,
-    [property: JsonRequired] int MaxErrorTextBytes);
+    [property: JsonRequired] int MaxErrorTextBytes,
+    long Fuel = 0);
 
 /// <summary>Engine features that the operator enabled although the engine cannot account for their memory.</summary>
 internal sealed record WireFeatures(

@@ -13,6 +13,8 @@ internal static class WireStatus
 
     public const string LimitCpu = "cpu";
     public const string LimitWall = "wall";
+    /// <summary>The fuel budget of an engine that counts fuel (status <c>timeout</c>).</summary>
+    public const string LimitFuel = "fuel";
     public const string LimitHeap = "heap";
     public const string LimitArrayBuffer = "arrayBuffer";
     public const string LimitProcess = "process";
