@@ -77,4 +77,29 @@ internal static class ModuleNames
         }
         return string.Join('/', parts);
     }
+
+    /// <summary>Longest part of a refused specifier that is quoted back in the error message.</summary>
+    private const int QuotedSpecifierChars = 200;
+
+    /// <summary>What an import of a module that was not submitted throws, on every engine.</summary>
+    public static string NotFoundMessage(string specifier) =>
+        $"Cannot find module '{Quote(specifier)}': only the submitted modules can be imported";
+
+    /// <summary>The specifier as written, cut to a bound and with control characters escaped, so it cannot add lines to stack text.</summary>
+    private static string Quote(string specifier)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (char c in specifier.Length <= QuotedSpecifierChars ? specifier : specifier[..QuotedSpecifierChars])
+        {
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
+            {
+                text.Append($"\\u{(int)c:x4}");
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+        return specifier.Length <= QuotedSpecifierChars ? text.ToString() : text.Append("...").ToString();
+    }
 }

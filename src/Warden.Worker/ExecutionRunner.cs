@@ -21,6 +21,8 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         double cpuStart = Native.ProcessCpuMs();
         long peakMemory = 0;
         bool engineMemoryLimit = false;
+        bool fuelExhausted = false;
+        bool stackOverflow = false;
         string? engineFailure = null;
 
         channel.Send(new StartedMessage(request.Id));
@@ -66,6 +68,14 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             engineMemoryLimit = true;
         }
+        catch (EngineAbortException e) when (e.Kind == EngineAbort.FuelExhausted)
+        {
+            fuelExhausted = true;
+        }
+        catch (EngineAbortException e) when (e.Kind == EngineAbort.StackOverflow)
+        {
+            stackOverflow = true;
+        }
         catch (EngineAbortException) when (watchdog.Tripped != TripReason.None)
         {
             // Interrupted while the engine was inside its own exception handling.
@@ -90,7 +100,17 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         {
             peakMemory = Math.Max(peakMemory, MemoryBudgets.BudgetBytes(limits.MemoryMb));
         }
-        var usage = new WireUsage(recorder.ElapsedMs, Math.Max(0, Native.ProcessCpuMs() - cpuStart), peakMemory);
+        var usage = new WireUsage(recorder.ElapsedMs, Math.Max(0, Native.ProcessCpuMs() - cpuStart), peakMemory, instance.FuelConsumed());
+        if (fuelExhausted && !recorder.ConsoleLimitHit && watchdog.Tripped == TripReason.None)
+        {
+            return Failed(request.Id, WireStatus.Timeout, WireStatus.LimitFuel, WireErrorNames.Timeout, LimitMessages.Fuel(limits.Fuel), usage);
+        }
+        if (stackOverflow && !recorder.HasOutcome && watchdog.Tripped == TripReason.None)
+        {
+            // The engine could not run the script's handlers any more: reported as V8 reports its own overflow.
+            return Bounded(new ResultMessage(request.Id, WireStatus.ScriptError, null,
+                new WireError("RangeError", "Maximum call stack size exceeded", "", null), usage), limits);
+        }
         return Bounded(Classify(request, instance, engineMemoryLimit, engineFailure, usage), limits);
     }
 

@@ -8,6 +8,11 @@ internal enum EngineAbort
     /// <summary>The engine's own memory cap (its heap limit, a store's limit) was reached. The instance
     /// may refuse further calls but must still dispose.</summary>
     MemoryLimit,
+    /// <summary>The execution's fuel ran out (an engine that counts fuel: <c>limits.fuel</c>).</summary>
+    FuelExhausted,
+    /// <summary>The engine's native stack ran out (deeper than its own recursion limit caught): the script's
+    /// RangeError, reported by the host since the engine could not run the script's handlers any more.</summary>
+    StackOverflow,
     /// <summary>The engine or Warden's own code in it failed. Its text may carry strings a script made,
     /// so none of it is kept.</summary>
     Fault,

@@ -1,4 +1,5 @@
 using Warden.Protocol;
+using Warden.Worker.Engines.QuickJs;
 using Warden.Worker.Engines.Test;
 using Warden.Worker.Engines.V8;
 
@@ -14,6 +15,7 @@ internal static class EngineRegistry
     private static readonly Dictionary<string, Func<EngineFeatures, IEngine>> Engines = new(StringComparer.Ordinal)
     {
         [EngineNames.V8] = features => new V8Engine(features),
+        [EngineNames.QuickJs] = _ => new QuickJsEngine(),
         [EngineNames.Test] = _ => new TestEngine(),
     };
 

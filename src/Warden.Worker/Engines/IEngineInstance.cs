@@ -38,6 +38,10 @@ internal interface IEngineInstance : IDisposable
     /// Script thread only, between entries; 0 when the engine can no longer tell.</summary>
     long MemoryInUseBytes();
 
+    /// <summary>The fuel the execution consumed, for <c>usage.fuel</c>; null for an engine that counts none.
+    /// Script thread only, after the last entry.</summary>
+    long? FuelConsumed();
+
     /// <summary>
     /// Given a SyntaxError the script reported while loading (phase evaluate or module), the same failure
     /// with the parser's message and position when the engine can find them by parsing the submission's

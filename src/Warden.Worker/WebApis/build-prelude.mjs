@@ -1,6 +1,6 @@
-// Bundles Warden's prelude and the V8 built-in guards (src/Warden.Worker/Prelude, Engines/V8) into
-// the two classic scripts the worker embeds. Run by Warden.Worker.csproj before every build whose
-// inputs changed: node build-prelude.mjs OUTPUT_DIR (writes prelude.js and builtin-guards.js).
+// Bundles Warden's preludes (V8's and QuickJS's) and the V8 built-in guards (src/Warden.Worker/Prelude,
+// Engines/V8, Engines/QuickJs) into the three classic scripts the worker embeds. Run by Warden.Worker.csproj before every build whose
+// inputs changed: node build-prelude.mjs OUTPUT_DIR (writes prelude.js, builtin-guards.js and prelude-quickjs.js).
 //
 // SECURITY: the prelude runs before user code and captures the originals that user code may later
 // replace, so the bundles must add nothing a script could reach or redirect:
@@ -65,6 +65,14 @@ const preludeBody = preludeCode.slice(0, exportClause.index) + '\n';
 check('prelude', preludeBody);
 const prelude = `(function () {\n'use strict';\n${preludeBody}return ${exportClause[1]};\n})();\n`;
 
+// QuickJS's prelude: the same shape, its own engine part (Engines/QuickJs).
+const quickJsCode = await bundle('Engines/QuickJs/prelude-quickjs.js');
+const quickJsExport = /\nexport\s*\{\s*([A-Za-z_$][\w$]*) as default\s*\};\s*$/.exec(quickJsCode);
+if (!quickJsExport) fail('prelude-quickjs: expected exactly one default export at the end of the bundle');
+const quickJsBody = quickJsCode.slice(0, quickJsExport.index) + '\n';
+check('prelude-quickjs', quickJsBody);
+const quickJsPrelude = `(function () {\n'use strict';\n${quickJsBody}return ${quickJsExport[1]};\n})();\n`;
+
 // The guards: evaluating the script installs them; it exports nothing.
 const guardsBody = await bundle('Engines/V8/builtin-guards.js');
 check('builtin-guards', guardsBody);
@@ -73,3 +81,4 @@ const guards = `(function () {\n'use strict';\n${guardsBody}})();\n`;
 mkdirSync(output, { recursive: true });
 writeFileSync(join(output, 'prelude.js'), prelude);
 writeFileSync(join(output, 'builtin-guards.js'), guards);
+writeFileSync(join(output, 'prelude-quickjs.js'), quickJsPrelude);

@@ -20,6 +20,8 @@ public sealed class InstanceSupplyTests
         public EventLoopTurn Tick() => new(EventLoopState.Settled);
         public void Interrupt() { }
         public long MemoryInUseBytes() => 0;
+
+        public long? FuelConsumed() => null;
         public ReportedFailure LocateSyntaxError(ExecuteMessage request, ReportedFailure failure) => failure;
         public void Dispose() => Disposed = true;
     }

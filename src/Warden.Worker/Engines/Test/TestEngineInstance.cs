@@ -69,6 +69,8 @@ internal sealed unsafe class TestEngineInstance(ExecutionRecorder recorder, Test
 
     public void Interrupt() => _interrupted = true;
 
+    public long? FuelConsumed() => null;
+
     public long MemoryInUseBytes() => ((long)_blocks.Count + (isolate?.Blocks.Count ?? 0)) * StepBytes;
 
     /// <summary>The test engine's parse errors carry their message already; there is no position to add.</summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.ClearScript;
 using Microsoft.ClearScript.JavaScript;
 using Warden.Protocol;
@@ -26,9 +25,6 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
     /// throwing the module's error into .NET (see startModule in Engines/V8/modules-v8.js).
     /// </summary>
     public const string WrapperSource = "import \"" + EntrySpecifier + "\";\nawait undefined;\n";
-
-    /// <summary>Longest part of a refused specifier that is quoted back in the error message.</summary>
-    private const int QuotedSpecifierChars = 200;
 
     private readonly Dictionary<string, Document> _documents = new(StringComparer.Ordinal);
 
@@ -95,24 +91,5 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
         return _documents.GetValueOrDefault(ModuleNames.Resolve(importer, specifier));
     }
 
-    private static FileNotFoundException NotFound(string? specifier) =>
-        new($"Cannot find module '{Quote(specifier ?? "")}': only the submitted modules can be imported");
-
-    /// <summary>The specifier as written, cut to a bound and with control characters escaped, so it cannot add lines to stack text.</summary>
-    private static string Quote(string specifier)
-    {
-        var text = new StringBuilder();
-        foreach (char c in specifier.Length <= QuotedSpecifierChars ? specifier : specifier[..QuotedSpecifierChars])
-        {
-            if (char.IsControl(c) || c is '\u2028' or '\u2029')
-            {
-                text.Append($"\\u{(int)c:x4}");
-            }
-            else
-            {
-                text.Append(c);
-            }
-        }
-        return specifier.Length <= QuotedSpecifierChars ? text.ToString() : text.Append("...").ToString();
-    }
+    private static FileNotFoundException NotFound(string? specifier) => new(ModuleNames.NotFoundMessage(specifier ?? ""));
 }

@@ -21,9 +21,6 @@ internal sealed class V8Instance : IEngineInstance
 
     private const string HeapViolationText = "exceeded its memory limit";
 
-    /// <summary><c>navigator.userAgent</c>: names Warden and its version, nothing about the machine.</summary>
-    internal static readonly string UserAgent = "Warden/" + (typeof(V8Instance).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
-
     /// <summary>What the prelude's event loop answers (see tick in Prelude/entry.js): settled, or pending with nothing left.</summary>
     private const double LoopSettled = -2, LoopIdle = -1;
 
@@ -115,7 +112,7 @@ internal sealed class V8Instance : IEngineInstance
             var bridge = new SandboxBridge(recorder, () => Hold(held, engine.Evaluate(scripts.WebApis(engine))));
             var factory = Hold(held, (ScriptObject)engine.Evaluate(scripts.Prelude(engine)));
             var control = Hold(held, (ScriptObject)factory.Invoke(false, bridge,
-                features.WebAssembly, features.SharedMemory, UserAgent, PreludeWords.Json));
+                features.WebAssembly, features.SharedMemory, EmbeddedScripts.UserAgent, PreludeWords.Json));
             // Wrappers that keep long-running built-ins interruptible (builtin-guards.js); after the
             // prelude, which keeps its own captured originals, and before any user code.
             Hold(held, engine.Evaluate(scripts.Guards(engine)));
@@ -181,6 +178,9 @@ internal sealed class V8Instance : IEngineInstance
             // The execution ended and its isolate went away between two checks: nothing to stop.
         }
     }
+
+    /// <summary>V8 counts no fuel.</summary>
+    public long? FuelConsumed() => null;
 
     public long MemoryInUseBytes()
     {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.ClearScript;
 using Microsoft.ClearScript.V8;
 
@@ -10,9 +9,9 @@ namespace Warden.Worker.Engines.V8;
 /// </summary>
 internal abstract class V8Scripts
 {
-    private static readonly string PreludeSource = LoadResource("Warden.Worker.Prelude.js");
-    private static readonly string WebApisSource = LoadResource("Warden.Worker.WebApis.js");
-    private static readonly string GuardsSource = LoadResource("Warden.Worker.BuiltinGuards.js");
+    private static readonly string PreludeSource = EmbeddedScripts.Read("Warden.Worker.Prelude.js");
+    private static readonly string WebApisSource = EmbeddedScripts.Read("Warden.Worker.WebApis.js");
+    private static readonly string GuardsSource = EmbeddedScripts.Read("Warden.Worker.BuiltinGuards.js");
     // One DocumentInfo per script: V8's code caches are keyed to it.
     private static readonly DocumentInfo PreludeInfo = new("warden:prelude");
     private static readonly DocumentInfo GuardsInfo = new("warden:builtin-guards");
@@ -86,13 +85,5 @@ internal abstract class V8Scripts
             _guards?.Dispose();
             _webApis?.Dispose();
         }
-    }
-
-    private static string LoadResource(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"The embedded resource {name} is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 }

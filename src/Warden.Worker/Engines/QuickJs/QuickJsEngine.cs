@@ -1,0 +1,47 @@
+using Warden.Protocol;
+
+namespace Warden.Worker.Engines.QuickJs;
+
+/// <summary>
+/// QuickJS-NG compiled to WebAssembly, run by Wasmtime: a fresh VM in a fresh store per execution
+/// (<see cref="QuickJsInstance"/>), its memory capped exactly by the store's limit on linear memory, its cost
+/// counted in deterministic fuel, its time stopped by Wasmtime's epochs. Loads no V8.
+/// </summary>
+internal sealed class QuickJsEngine : IEngine
+{
+    /// <summary>
+    /// Its memory rule: a cgroup cap of N + 32 MB over the worker's usage at the start (the guest's memory
+    /// cannot pass N; the rest is the store's and .NET's own churn), and an out-of-memory death believed after
+    /// N/2 (at most 512 MB) of growth.
+    /// </summary>
+    private static readonly WireEngine QuickJsDescription = new(EngineNames.QuickJs,
+        QuickJsModule.PackageVersion + ", Wasmtime " + (typeof(Wasmtime.Engine).Assembly.GetName().Version?.ToString(3) ?? "unknown"),
+        new WireMemoryRule(GrowthCapPerBudgetMb: 1.0, GrowthCapFixedMb: 32, NearBudgetFraction: 0.5, NearBudgetCeilingMb: 512),
+        // Neither QuickJS nor Wasmtime aborts the process when the guest runs out of memory: Rust's own
+        // allocation failure is the one fatal text.
+        ["memory allocation of"]);
+
+    /// <summary>Room over the budget for the store's and the runtime's own churn (frames to the host, strings read from the guest).</summary>
+    private const long RuntimeAllowanceBytes = 24L << 20;
+
+    public WireEngine Description => QuickJsDescription;
+
+    public IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions { get; } =
+    [
+        ("console.log('warm', { a: [1, 'x'] }); new Promise(r => setTimeout(() => r({ input, n: JSON.parse('[1]') }), 0))", false),
+        ("export default async function (i) { await null; return [i]; }", true),
+        ("let broken = ;", false),
+        ("throw new TypeError('warm')", false),
+        ("[crypto.getRandomValues(new Uint8Array(8)).length, crypto.randomUUID(), new URL('https://b\u00fccher.example/a?b=1').href, "
+            + "new TextDecoder().decode(new TextEncoder().encode('\u20ac')), structuredClone({ a: [1] }), btoa(atob('aGk=')), "
+            + "new Blob(['x']).size, AbortSignal.abort().aborted, performance.now() >= 0]", false),
+    ];
+
+    public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
+
+    public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) => QuickJsInstance.Create(memoryMb, recorder);
+
+    /// <summary>QuickJS runs a fresh VM per execution only; the host refuses isolation unit Context for it.</summary>
+    public IWarmIsolate CreateWarmIsolate(int memoryMb, ExecutionRecorder recorder) =>
+        throw new NotSupportedException("The quickjs engine has no warm mode.");
+}

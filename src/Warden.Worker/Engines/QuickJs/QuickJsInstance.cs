@@ -1,0 +1,610 @@
+using System.Text;
+using Wasmtime;
+using Warden.Protocol;
+
+namespace Warden.Worker.Engines.QuickJs;
+
+/// <summary>
+/// One QuickJS VM in a Wasmtime store of its own, with the prelude already evaluated, made for exactly one
+/// execution and then disposed (nothing of it survives: the store, its linear memory and its instance go
+/// with it). QuickJS's side of <see cref="IEngineInstance"/>: Wasmtime's traps end here, turned into
+/// <see cref="EngineAbortException"/>.
+/// </summary>
+/// <remarks>
+/// The guest's API (quickjs-wasi's <c>qjs_*</c> exports) passes every JS value as a pointer to a heap box
+/// that the caller owns and frees (<c>qjs_free_value</c>). Limits:
+/// <list type="bullet">
+/// <item>Memory: the store may grow its linear memory to the budget and no further (exact: the memory QuickJS
+/// allocates from is that memory). QuickJS's out-of-memory error is uncatchable, so it always reaches the
+/// host, which reads it as <see cref="EngineAbort.MemoryLimit"/>; no error text is parsed.</item>
+/// <item>Time: the watchdog's <see cref="Interrupt"/> advances Wasmtime's epoch; the running store's deadline is
+/// one epoch ahead, so the guest traps at its next check wherever it is.</item>
+/// <item>Fuel: set before the execution's first entry, read after its last (<see cref="FuelConsumed"/>).</item>
+/// <item>Stack: QuickJS's own limit (<see cref="QuickJsStackBytes"/>) makes deep recursion a catchable
+/// RangeError; Wasmtime's stack limit (<see cref="QuickJsModule.MaxWasmStackBytes"/>) is the backstop.</item>
+/// </list>
+/// After any trap the VM is left as the trap found it (QuickJS's C state half-updated) and is never entered
+/// again.
+/// </remarks>
+internal sealed class QuickJsInstance : IEngineInstance
+{
+    /// <summary>
+    /// QuickJS's own stack limit for JS recursion, on the guest's C stack in linear memory (the module reserves
+    /// more). Deep recursion then throws QuickJS's RangeError, as V8's does, long before Wasmtime's native limit.
+    /// </summary>
+    public const int QuickJsStackBytes = 256 << 10;
+
+    /// <summary>The document name of a classic script: what its stack frames show (as on V8).</summary>
+    private const string ClassicScriptName = "script.js";
+
+    /// <summary>Fuel and epochs while the VM is prepared (before any user code): generous, but never unbounded.</summary>
+    private const ulong PreparationFuel = 50_000_000_000;
+    private const ulong FarEpochDeadline = 1UL << 40;
+
+    /// <summary>"Unlimited" fuel: far more than any wall limit lets the guest burn (~5e9 units a second).</summary>
+    private const ulong UnlimitedFuel = 1UL << 62;
+
+    /// <summary>The most bytes the host reads as one string from the guest: above every output limit.</summary>
+    private const int MaxGuestStringBytes = 64 << 20;
+
+    /// <summary>The most arguments a bridge call takes (Fail: six).</summary>
+    private const int MaxBridgeArguments = 8;
+
+    /// <summary>What the prelude's event loop answers (see tick in Prelude/entry.js): settled, or pending with nothing left.</summary>
+    private const double LoopSettled = -2, LoopIdle = -1;
+
+    private readonly Store _store;
+    /// <summary>Null in the VM that only compiles Warden's scripts, which has no bridge.</summary>
+    private readonly ExecutionRecorder? _recorder;
+    private readonly QuickJsExports _q;
+    private readonly Dictionary<string, string> _modules = new(StringComparer.Ordinal);
+
+    /// <summary>A scratch word in guest memory for the exports that write a length.</summary>
+    private int _scratch;
+    private int _start;
+    private int _tick;
+    private ulong _fuelAtStart;
+    private long? _fuelConsumed;
+    private bool _broken;
+
+    /// <summary>Set when a guest allocation the host asked for failed, or QuickJS threw its out-of-memory error.</summary>
+    private bool _outOfMemory;
+
+    /// <summary>The first trap seen inside a host call (the outer entry then fails with a generic error).</summary>
+    private TrapCode? _nestedTrap;
+
+    private QuickJsInstance(Store store, ExecutionRecorder? recorder, Instance instance)
+    {
+        _store = store;
+        _recorder = recorder;
+        Memory = new GuestMemory(instance.GetMemory("memory") ?? throw new InvalidOperationException("The QuickJS module exports no memory."));
+        _q = new QuickJsExports(instance);
+    }
+
+    internal GuestMemory Memory { get; }
+
+    /// <summary>A fresh store and VM with the prelude evaluated, its memory capped at the budget of <paramref name="memoryMb"/>.</summary>
+    public static QuickJsInstance Create(int memoryMb, ExecutionRecorder recorder)
+    {
+        var store = new Store(QuickJsModule.Engine);
+        try
+        {
+            // One memory, capped at the budget: the only memory QuickJS allocates from. One instance, one table.
+            store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(memoryMb), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
+            store.Fuel = PreparationFuel;
+            store.SetEpochDeadline(FarEpochDeadline);
+            var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
+            var vm = new QuickJsInstance(store, recorder, instance);
+            store.SetData(vm);
+            vm.Prepare();
+            return vm;
+        }
+        catch (Exception e) when (e is WasmtimeException or EngineAbortException)
+        {
+            store.Dispose();
+            throw new EngineAbortException(EngineAbort.Fault);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Compiles Warden's prelude and web API bundle to QuickJS bytecode in a VM of their own (budget 64 MB),
+    /// which runs no code at all and is dropped afterwards (see <see cref="QuickJsScripts"/>).
+    /// </summary>
+    internal static (byte[] Prelude, byte[] WebApis) CompileOwnScripts(string prelude, string webApis)
+    {
+        using var store = new Store(QuickJsModule.Engine);
+        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
+        store.Fuel = PreparationFuel;
+        store.SetEpochDeadline(FarEpochDeadline);
+        var vm = new QuickJsInstance(store, null, QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module));
+        store.SetData(vm);
+        vm._q.Initialize();
+        if (vm._q.Init() != 0)
+        {
+            throw new InvalidOperationException("QuickJS did not initialise.");
+        }
+        vm._scratch = vm.Checked(vm._q.Malloc(8));
+        return (vm.CompileScript(prelude, "warden:prelude"), vm.CompileScript(webApis, "warden:web-apis"));
+    }
+
+    private byte[] CompileScript(string source, string name)
+    {
+        int code = WriteCString(source, out int length);
+        int fileName = WriteCString(name, out _);
+        int bytecode = _q.Compile(code, length, fileName, 0, 0, _scratch);
+        _q.Free(code);
+        _q.Free(fileName);
+        if (bytecode == 0)
+        {
+            throw new InvalidOperationException($"QuickJS could not compile Warden's own script {name}.");
+        }
+        byte[] copy = Memory.Span(bytecode, Memory.ReadInt32(_scratch)).ToArray();
+        _q.Free(bytecode);
+        return copy;
+    }
+
+    /// <summary>Initialises QuickJS, gives it the bridge and evaluates the prelude (our own code only).</summary>
+    private void Prepare()
+    {
+        _q.Initialize();
+        if (_q.Init() != 0)
+        {
+            throw new EngineAbortException(EngineAbort.Fault);
+        }
+        _q.SetMaxStackSize(QuickJsStackBytes);
+        _q.SetModuleLoader(1);
+        _scratch = Checked(_q.Malloc(8));
+        int bridge = Checked(_q.NewObject());
+        foreach (string name in QuickJsBridge.Names)
+        {
+            int nameBytes = WriteCString(name, out int length);
+            int function = Checked(_q.NewHostFunction(nameBytes, length, 0));
+            _q.Free(nameBytes);
+            int key = WriteCString(name, out _);
+            int set = _q.SetPropString(bridge, key, function);
+            _q.Free(key);
+            _q.FreeValue(function);
+            if (set < 0)
+            {
+                throw new EngineAbortException(EngineAbort.Fault);
+            }
+        }
+        int factory = EvaluateScript(QuickJsScripts.Prelude);
+        int control = CallFunction(factory, [bridge, NewString(EmbeddedScripts.UserAgent), NewString(PreludeWords.Json)], freeArguments: true);
+        _q.FreeValue(factory);
+        _start = Checked(_q.GetPropUint32(control, 0));
+        _tick = Checked(_q.GetPropUint32(control, 1));
+        _q.FreeValue(control);
+    }
+
+    public void Start(ExecuteMessage request, Func<bool> mayContinue) => Enter(() =>
+    {
+        var limits = request.Limits;
+        _fuelAtStart = limits.Fuel > 0 ? (ulong)limits.Fuel : UnlimitedFuel;
+        _store.Fuel = _fuelAtStart;
+        _modules.Clear();
+        var documents = new List<string>();
+        if (request.Module)
+        {
+            _modules[ModuleNames.Entry] = request.Code;
+            foreach (var (name, source) in request.Modules ?? new Dictionary<string, string>())
+            {
+                _modules[ModuleNames.Normalise(name)] = source;
+            }
+            documents.AddRange(_modules.Keys);
+        }
+        else
+        {
+            documents.Add(ClassicScriptName);
+        }
+        int[] arguments =
+        [
+            request.Input is null ? Checked(_q.GetNull()) : NewString(request.Input),
+            NewString(request.Module ? "" : request.Code),
+            Checked(request.Module ? _q.GetTrue() : _q.GetFalse()),
+            NewString(request.Module ? ModuleNames.Entry : ClassicScriptName),
+            NewString(string.Join('\n', documents)),
+            Checked(_q.NewNumber(limits.MaxConsoleBytes)),
+            Checked(_q.NewNumber(limits.MaxResultBytes)),
+            Checked(_q.NewNumber(limits.MaxErrorTextBytes)),
+            Checked(_q.NewNumber(MemoryBudgets.BudgetBytes(limits.MemoryMb))),
+        ];
+        _q.FreeValue(CallFunction(_start, arguments, freeArguments: true));
+        RunJobs();
+        return 0;
+    });
+
+    public EventLoopTurn Tick() => Enter(() =>
+    {
+        int value = CallFunction(_tick, [], freeArguments: false);
+        double next = _q.IsNumber(value) != 0 ? _q.GetFloat64(value) : double.NaN;
+        _q.FreeValue(value);
+        bool ran = RunJobs();
+        return next switch
+        {
+            LoopSettled => new EventLoopTurn(EventLoopState.Settled),
+            // Jobs ran after the loop answered: what they did (settle the result, add a timer) is seen next turn.
+            _ when ran && double.IsFinite(next) => new EventLoopTurn(EventLoopState.TimerPending, 0),
+            LoopIdle => new EventLoopTurn(EventLoopState.Idle),
+            _ when !double.IsFinite(next) => new EventLoopTurn(EventLoopState.Broken),
+            _ => new EventLoopTurn(EventLoopState.TimerPending, next),
+        };
+    });
+
+    /// <summary>
+    /// QuickJS runs promise jobs only when the host asks (V8 runs its microtasks at the end of every call):
+    /// all of them, until none is left, after every entry. A flood of jobs is stopped like any other code, by
+    /// the epoch (each job is an entry into the guest) or the memory cap.
+    /// </summary>
+    private bool RunJobs()
+    {
+        bool ran = false;
+        while (true)
+        {
+            int status = _q.ExecutePendingJob();
+            if (status == 0)
+            {
+                return ran;
+            }
+            ran = true;
+            if (status < 0)
+            {
+                // A job's own exception: promise reactions turn throws into rejections, so what arrives here is
+                // QuickJS's uncatchable out-of-memory error, or a FinalizationRegistry callback's throw (dropped,
+                // as the script could not have caught it anywhere either).
+                int exception = _q.GetException();
+                bool uncatchable = exception != 0 && _q.IsUncatchableError(exception) != 0;
+                if (exception != 0)
+                {
+                    _q.FreeValue(exception);
+                }
+                if (exception == 0 || uncatchable)
+                {
+                    _outOfMemory = true;
+                    throw new EngineAbortException(EngineAbort.MemoryLimit);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Advances the engine's epoch: the running store (its deadline one epoch ahead) traps at its next check.
+    /// Thread-safe and non-blocking. Stores being prepared have a far deadline and are not disturbed.
+    /// </summary>
+    public void Interrupt() => QuickJsModule.Engine.IncrementEpoch();
+
+    public long MemoryInUseBytes() => Memory.Length;
+
+    /// <summary>The fuel the execution used, from its first entry to its last: deterministic for a given submission.</summary>
+    public long? FuelConsumed()
+    {
+        if (_fuelConsumed is null && _fuelAtStart != 0)
+        {
+            ulong remaining = _store.Fuel;
+            _fuelConsumed = (long)(_fuelAtStart - Math.Min(remaining, _fuelAtStart));
+        }
+        return _fuelConsumed;
+    }
+
+    /// <summary>QuickJS's SyntaxError already names the line and column of the parser's position (in its stack).</summary>
+    public ReportedFailure LocateSyntaxError(ExecuteMessage request, ReportedFailure failure) => failure;
+
+    /// <summary>
+    /// One entry into the guest, one epoch ahead of the watchdog. Wasmtime's traps (and the host's own
+    /// refusals inside bridge calls) become the neutral kinds here; their text is dropped.
+    /// </summary>
+    private T Enter<T>(Func<T> entry)
+    {
+        if (_broken)
+        {
+            throw new EngineAbortException(EngineAbort.Fault);
+        }
+        _store.SetEpochDeadline(1);
+        try
+        {
+            return entry();
+        }
+        catch (EngineAbortException)
+        {
+            _broken = true;
+            throw;
+        }
+        catch (TrapException e)
+        {
+            _broken = true;
+            throw new EngineAbortException(Classify(_nestedTrap ?? e.Type));
+        }
+        catch (WasmtimeException)
+        {
+            _broken = true;
+            throw new EngineAbortException(_nestedTrap is { } nested ? Classify(nested) : _outOfMemory ? EngineAbort.MemoryLimit : EngineAbort.Fault);
+        }
+        finally
+        {
+            _store.SetEpochDeadline(FarEpochDeadline);
+        }
+    }
+
+    private EngineAbort Classify(TrapCode code) => code switch
+    {
+        TrapCode.Interrupt => EngineAbort.Interrupted,
+        TrapCode.OutOfFuel => EngineAbort.FuelExhausted,
+        TrapCode.StackOverflow => EngineAbort.StackOverflow,
+        _ when _outOfMemory => EngineAbort.MemoryLimit,
+        _ => EngineAbort.Fault,
+    };
+
+    // ---- Calls into the guest ----
+
+    /// <summary>Evaluates one of our own scripts (from its cached bytecode) and returns its completion value.</summary>
+    private int EvaluateScript(byte[] bytecode)
+    {
+        int buffer = Checked(_q.Malloc(bytecode.Length));
+        bytecode.CopyTo(Memory.Span(buffer, bytecode.Length));
+        int value = Checked(_q.EvalBytecode(buffer, bytecode.Length));
+        _q.Free(buffer);
+        return ThrowIfException(value);
+    }
+
+    /// <summary>Calls <paramref name="function"/> with <c>this</c> undefined; frees the arguments when asked.</summary>
+    private int CallFunction(int function, int[] arguments, bool freeArguments)
+    {
+        int argv = arguments.Length == 0 ? 0 : Checked(_q.Malloc(arguments.Length * 4));
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            Memory.WriteInt32(argv + i * 4, arguments[i]);
+        }
+        int self = Checked(_q.GetUndefined());
+        int result;
+        try
+        {
+            result = Checked(_q.Call(function, self, arguments.Length, argv));
+        }
+        finally
+        {
+            _q.FreeValue(self);
+            if (argv != 0)
+            {
+                _q.Free(argv);
+            }
+            if (freeArguments)
+            {
+                foreach (int argument in arguments)
+                {
+                    _q.FreeValue(argument);
+                }
+            }
+        }
+        return ThrowIfException(result);
+    }
+
+    /// <summary>
+    /// The prelude's entry points catch every exception a script can throw; what still leaves the guest is
+    /// QuickJS's uncatchable out-of-memory error (the memory cap was reached) or a failure of our own code.
+    /// </summary>
+    private int ThrowIfException(int value)
+    {
+        if (_q.IsException(value) == 0)
+        {
+            return value;
+        }
+        _q.FreeValue(value);
+        int exception = _q.GetException();
+        bool uncatchable = exception == 0 || _q.IsUncatchableError(exception) != 0;
+        if (exception != 0)
+        {
+            _q.FreeValue(exception);
+        }
+        if (uncatchable)
+        {
+            _outOfMemory = true;
+            throw new EngineAbortException(EngineAbort.MemoryLimit);
+        }
+        throw new EngineAbortException(EngineAbort.Fault);
+    }
+
+    /// <summary>A null box or pointer from the guest is a failed allocation: the memory cap was reached.</summary>
+    private int Checked(int pointer)
+    {
+        if (pointer == 0)
+        {
+            _outOfMemory = true;
+            throw new EngineAbortException(EngineAbort.MemoryLimit);
+        }
+        return pointer;
+    }
+
+    /// <summary>A new JS string (UTF-8 into guest memory, then QuickJS's copy); the caller frees the box.</summary>
+    private int NewString(string text)
+    {
+        int buffer = WriteCString(text, out int length);
+        int value = _q.NewString(buffer, length);
+        _q.Free(buffer);
+        return Checked(value);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> as NUL-terminated UTF-8 in guest memory (QuickJS's parser needs the NUL);
+    /// the caller frees it with wasm_free.
+    /// </summary>
+    private int WriteCString(string text, out int length)
+    {
+        length = Encoding.UTF8.GetByteCount(text);
+        int buffer = Checked(_q.Malloc(length + 1));
+        var target = Memory.Span(buffer, length + 1);
+        Encoding.UTF8.GetBytes(text, target);
+        target[length] = 0;
+        return buffer;
+    }
+
+    /// <summary>A JS value as a .NET string (QuickJS's own conversion, bounded), or null when it failed.</summary>
+    private string? ReadString(int value)
+    {
+        int text = _q.GetStringLength(value, _scratch);
+        if (text == 0)
+        {
+            return null;
+        }
+        try
+        {
+            int length = Memory.ReadInt32(_scratch);
+            if (length is < 0 or > MaxGuestStringBytes)
+            {
+                throw new GuestMemoryException();
+            }
+            return length == 0 ? "" : Encoding.UTF8.GetString(Memory.Span(text, length));
+        }
+        finally
+        {
+            _q.FreeCString(text);
+        }
+    }
+
+    /// <summary>A NUL-terminated string the guest passed (module names), bounded.</summary>
+    private string ReadCString(int pointer, int maxBytes)
+    {
+        long available = Math.Min(maxBytes, Memory.Length - (uint)pointer);
+        var bytes = Memory.Span(pointer, (int)Math.Max(0, available));
+        int end = bytes.IndexOf((byte)0);
+        if (end < 0)
+        {
+            throw new GuestMemoryException();
+        }
+        return Encoding.UTF8.GetString(bytes[..end]);
+    }
+
+    // ---- Calls from the guest (QuickJsImports) ----
+
+    /// <summary>
+    /// A call of one of the bridge's functions (the only functions the host gave the guest). Returns a box the
+    /// trampoline takes over, or 0 after throwing into the guest.
+    /// </summary>
+    internal int HostCall(int namePtr, int nameLength, int argc, int argvPtr)
+    {
+        try
+        {
+            if (argc is < 0 or > MaxBridgeArguments)
+            {
+                throw new GuestMemoryException();
+            }
+            var name = QuickJsBridge.Find(Memory.Span(namePtr, nameLength));
+            var recorder = _recorder ?? throw new GuestMemoryException();
+            var arguments = new int[argc];
+            for (int i = 0; i < argc; i++)
+            {
+                arguments[i] = Memory.ReadInt32(argvPtr + i * 4);
+            }
+            return name switch
+            {
+                QuickJsBridge.Function.Now => Checked(_q.NewNumber(recorder.ElapsedMs)),
+                QuickJsBridge.Function.Log => Checked(recorder.Log(StringArgument(arguments, 0), StringArgument(arguments, 1), NumberArgument(arguments, 2))
+                    ? _q.GetTrue() : _q.GetFalse()),
+                QuickJsBridge.Function.Complete => Undefined(() => recorder.Complete(StringArgument(arguments, 0))),
+                QuickJsBridge.Function.Fail => Undefined(() =>
+                {
+                    string limit = StringArgument(arguments, 1);
+                    recorder.Fail(new ReportedFailure(StringArgument(arguments, 0), limit.Length == 0 ? null : limit,
+                        StringArgument(arguments, 2), StringArgument(arguments, 3), StringArgument(arguments, 4), StringArgument(arguments, 5)));
+                }),
+                QuickJsBridge.Function.RandomBytes => NewString(SecureRandomText.Bytes(NumberArgument(arguments, 0))),
+                QuickJsBridge.Function.CollectGarbage => Undefined(_q.RunGc),
+                QuickJsBridge.Function.LoadWebApis => EvaluateWebApis(),
+                _ => throw new GuestMemoryException(),
+            };
+        }
+        catch (TrapException e)
+        {
+            _nestedTrap ??= e.Type;
+            throw;
+        }
+        catch (EngineAbortException)
+        {
+            // Our own refusal inside a host call (out of memory): the call traps; Enter reads the flags.
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The web API bundle's completion value, a null-prototype record holding its factory (see web-globals.js),
+    /// evaluated in this VM inside the execution: its fuel, memory and time count. Its own exception (the
+    /// bundle catches everything, so only out of memory) is left pending and 0 returned.
+    /// </summary>
+    private int EvaluateWebApis()
+    {
+        int buffer = Checked(_q.Malloc(QuickJsScripts.WebApis.Length));
+        QuickJsScripts.WebApis.CopyTo(Memory.Span(buffer, QuickJsScripts.WebApis.Length));
+        int value = Checked(_q.EvalBytecode(buffer, QuickJsScripts.WebApis.Length));
+        _q.Free(buffer);
+        if (_q.IsException(value) != 0)
+        {
+            _q.FreeValue(value);
+            return 0;
+        }
+        return value;
+    }
+
+    private int Undefined(Action action)
+    {
+        action();
+        return Checked(_q.GetUndefined());
+    }
+
+    /// <summary>The prelude passes only strings and numbers; anything else is its bug, read as empty.</summary>
+    private string StringArgument(int[] arguments, int index) =>
+        index < arguments.Length && _q.IsString(arguments[index]) != 0 ? ReadString(arguments[index]) ?? "" : "";
+
+    private double NumberArgument(int[] arguments, int index) =>
+        index < arguments.Length && _q.IsNumber(arguments[index]) != 0 ? _q.GetFloat64(arguments[index]) : double.NaN;
+
+    /// <summary>Frees values QuickJS handed over (the rejection tracker's, never enabled).</summary>
+    internal void FreeValues(int first, int second)
+    {
+        _q.FreeValue(first);
+        _q.FreeValue(second);
+    }
+
+    /// <summary>
+    /// The name a module specifier stands for, resolved as on V8 (<see cref="ModuleNames.Resolve"/>) against the
+    /// importing module, or the entry for an import from a classic script or the prelude. Returned as a new
+    /// guest string QuickJS frees.
+    /// </summary>
+    internal int NormalizeModuleName(int basePtr, int namePtr)
+    {
+        string importer = ReadCString(basePtr, 4096);
+        string specifier = ReadCString(namePtr, 4096);
+        string resolved = ModuleNames.Resolve(_modules.ContainsKey(importer) ? importer : ModuleNames.Entry, specifier);
+        return WriteCString(resolved, out _);
+    }
+
+    /// <summary>The source of a submitted module, as a new guest string QuickJS frees; else a thrown Error.</summary>
+    internal int LoadModule(int namePtr, int lengthPtr)
+    {
+        string name = ReadCString(namePtr, 4096);
+        if (!_modules.TryGetValue(name, out string? source))
+        {
+            int error = Checked(_q.NewError());
+            int message = NewString(ModuleNames.NotFoundMessage(name));
+            int key = WriteCString("message", out _);
+            _q.SetPropString(error, key, message);
+            _q.Free(key);
+            _q.FreeValue(message);
+            _q.FreeValue(_q.Throw(error));
+            _q.FreeValue(error);
+            return 0;
+        }
+        int buffer = WriteCString(source, out int length);
+        Memory.WriteInt32(lengthPtr, length);
+        return buffer;
+    }
+
+    public void Dispose()
+    {
+        // The store owns the instance and its memory: everything of this VM goes with it, trapped or not.
+        _store.Dispose();
+    }
+}
