@@ -58,6 +58,13 @@ internal sealed class QuickJsInstance : IEngineInstance
     private readonly ExecutionRecorder? _recorder;
     private readonly QuickJsExports _q;
     private readonly Dictionary<string, string> _modules = new(StringComparer.Ordinal);
+    private readonly long _budgetBytes;
+
+    /// <summary>
+    /// How close to the budget the guest's memory must be for a failure to count as the memory cap's: the most
+    /// dlmalloc leaves between the last grow the store allowed and the one it refused.
+    /// </summary>
+    private const long MemoryCapMarginBytes = 1L << 20;
 
     /// <summary>A scratch word in guest memory for the exports that write a length.</summary>
     private int _scratch;
@@ -73,9 +80,10 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// <summary>The first trap seen inside a host call (the outer entry then fails with a generic error).</summary>
     private TrapCode? _nestedTrap;
 
-    private QuickJsInstance(Store store, ExecutionRecorder? recorder, Instance instance)
+    private QuickJsInstance(Store store, ExecutionRecorder? recorder, Instance instance, long budgetBytes)
     {
         _store = store;
+        _budgetBytes = budgetBytes;
         _recorder = recorder;
         Memory = new GuestMemory(instance.GetMemory("memory") ?? throw new InvalidOperationException("The QuickJS module exports no memory."));
         _q = new QuickJsExports(instance);
@@ -94,7 +102,7 @@ internal sealed class QuickJsInstance : IEngineInstance
             store.Fuel = PreparationFuel;
             store.SetEpochDeadline(FarEpochDeadline);
             var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
-            var vm = new QuickJsInstance(store, recorder, instance);
+            var vm = new QuickJsInstance(store, recorder, instance, MemoryBudgets.BudgetBytes(memoryMb));
             store.SetData(vm);
             vm.Prepare();
             return vm;
@@ -121,7 +129,7 @@ internal sealed class QuickJsInstance : IEngineInstance
         store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
         store.Fuel = PreparationFuel;
         store.SetEpochDeadline(FarEpochDeadline);
-        var vm = new QuickJsInstance(store, null, QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module));
+        var vm = new QuickJsInstance(store, null, QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module), MemoryBudgets.BudgetBytes(64));
         store.SetData(vm);
         vm._q.Initialize();
         if (vm._q.Init() != 0)
@@ -507,6 +515,7 @@ internal sealed class QuickJsInstance : IEngineInstance
                 QuickJsBridge.Function.Complete => Undefined(() => recorder.Complete(StringArgument(arguments, 0))),
                 QuickJsBridge.Function.Fail => Undefined(() =>
                 {
+                    RefuseAtMemoryCap();
                     string limit = StringArgument(arguments, 1);
                     recorder.Fail(new ReportedFailure(StringArgument(arguments, 0), limit.Length == 0 ? null : limit,
                         StringArgument(arguments, 2), StringArgument(arguments, 3), StringArgument(arguments, 4), StringArgument(arguments, 5)));
@@ -526,6 +535,22 @@ internal sealed class QuickJsInstance : IEngineInstance
         {
             // Our own refusal inside a host call (out of memory): the call traps; Enter reads the flags.
             throw;
+        }
+    }
+
+    /// <summary>
+    /// When QuickJS runs out of memory it throws an uncatchable InternalError, unless it cannot even allocate that
+    /// error: it then throws <c>null</c>, which a script can catch and which the prelude reports as the script's
+    /// failure ("Uncaught null"). So a failure reported while the guest's memory is at its cap is the cap's,
+    /// decided by the store's state (its memory cannot grow), never by the failure's text. A script that fails
+    /// for its own reasons with its memory full is reported as having reached its memory limit, which it has.
+    /// </summary>
+    private void RefuseAtMemoryCap()
+    {
+        if (Memory.Length > _budgetBytes - MemoryCapMarginBytes)
+        {
+            _outOfMemory = true;
+            throw new EngineAbortException(EngineAbort.MemoryLimit);
         }
     }
 
