@@ -48,7 +48,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     [InlineData("""{ "code": "1", "limits": { "timeoutMs": 5, "extra": 1 } }""", "limits.extra")]
     [InlineData("""{ "code": "1", "limits": { "timeoutMs": 999999 } }""", "limits.timeoutMs")]
     [InlineData("""{ "code": "1", "limits": { "memoryMb": 1 } }""", "limits.memoryMb")]
-    [InlineData("""{ "code": "1", "engine": "quickjs" }""", "engine")]
+    [InlineData("""{ "code": "1", "engine": "spidermonkey" }""", "engine")]
     [InlineData("""{ "code": "1", "modules": {} }""", "modules")]
     [InlineData("""{ "code": "1", "module": true, "modules": [] }""", "modules")]
     [InlineData("""{ "code": "1", "module": true, "modules": { "warden:x": "1" } }""", "modules")]
@@ -71,7 +71,7 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "spidermonkey" }""");
         Assert.Equal(400, status);
         Assert.Equal("engine", problem.GetProperty("field").GetString());
-        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8", problem.GetProperty("detail").GetString());
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -80,10 +80,10 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         var (app, client) = await ServerFixture.StartAsync(s => { s.MaxWorkers = 1; s.EnableTestEngine = true; });
         try
         {
-            var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "quickjs" }""", client);
+            var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "spidermonkey" }""", client);
             Assert.Equal(400, status);
             Assert.Equal("engine", problem.GetProperty("field").GetString());
-            Assert.Equal("engine 'quickjs' is not available; this sandbox offers: v8, test", problem.GetProperty("detail").GetString());
+            Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs, test", problem.GetProperty("detail").GetString());
         }
         finally
         {
