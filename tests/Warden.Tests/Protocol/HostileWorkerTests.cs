@@ -53,20 +53,9 @@ public sealed class HostileWorkerTests : IDisposable
     [Fact]
     public async Task AQuickJsWorkersFuelLimitAndUsageReachTheOutcome()
     {
-        // A fake quickjs worker: the host's side of fuel, without the engine. It answers only once the host has
-        // sent it the budget asked for (else the host gives up on it: "did not start the execution in time").
-        string ready = Path.Combine(_directory, "ready.bin");
-        string answer = Path.Combine(_directory, "answer.bin");
-        string sent = Path.Combine(_directory, "sent.bin");
-        File.WriteAllBytes(ready, Frame(QuickJsReady));
-        File.WriteAllBytes(answer, [.. Frame(Started), .. Frame(
-            "{\"type\":\"result\",\"id\":\"x1\",\"status\":\"timeout\",\"error\":{\"name\":\"TimeoutError\",\"message\":\"Fuel limit of 123456789 units exceeded\",\"stack\":\"\",\"limit\":\"fuel\"},"
-            + "\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1,\"fuel\":123456789}}")]);
-        string script = Path.Combine(_directory, "quickjs-fake.sh");
-        // The copy runs in the background, whose standard input sh would make /dev/null: it reads the host's pipe through fd 3.
-        File.WriteAllText(script, $"cat '{ready}'\nexec 3<&0\ncat <&3 > '{sent}' &\n"
-            + $"while ! grep -qa '\"fuel\":123456789' '{sent}'; do sleep 0.01; done\ncat '{answer}'\nwait\n");
-        var options = new SandboxOptions { DotnetHostPath = "/bin/sh", WorkerAssemblyPath = script, SpareWorkers = 0, MaxWorkers = 1, OsIsolation = OsIsolationMode.Disabled };
+        var options = new SandboxOptions();
+        // The fake answers only once the host has sent it the budget asked for.
+        FakeQuickJsWorker.Configure(options, _directory, "\"fuel\":123456789", FakeQuickJsWorker.FuelExhausted);
         Outcome outcome;
         await using (var sandbox = new Sandbox(options))
         {
