@@ -19,16 +19,17 @@ internal static class RunCommand
         var timeout = new Option<int?>("--timeout") { Description = $"Wall-clock limit in ms, from the start of the execution [default: {defaults.DefaultTimeoutMs}; max: {SandboxLimits.AbsoluteMaxTimeoutMs}].", HelpName = "MS" };
         var cpu = new Option<int?>("--cpu") { Description = "CPU-time limit of the script thread in ms [default: the timeout].", HelpName = "MS" };
         var memory = new Option<int?>("--memory") { Description = $"The execution's memory budget in MB: heap, ArrayBuffers and the engine's off-heap memory together; the worker grows by at most 1.25 x this + 64 MB [default: {defaults.DefaultMemoryMb}; range: {SandboxLimits.MinMemoryMb}-{SandboxLimits.AbsoluteMaxMemoryMb}].", HelpName = "MB" };
+        var fuel = new Option<long?>("--fuel") { Description = $"Fuel budget of a quickjs execution: about one WebAssembly instruction of the QuickJS interpreter a unit (~5e9 a second); running out is a timeout with error.limit fuel. Refused on v8 [default: no fuel limit; range: 1-{SandboxLimits.AbsoluteMaxFuel}].", HelpName = "N" };
         var limitFlags = LimitFlag.All(defaults);
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
         var isolation = IsolationOption.Create();
-        var engine = new Option<string?>("--engine") { Description = "The engine to run the script: v8 [default: v8]. One the sandbox does not offer is an invalid_request naming those it does.", HelpName = "NAME" };
+        var engine = new Option<string?>("--engine") { Description = "The engine to run the script: v8 or quickjs (QuickJS in WebAssembly: exact memory, deterministic fuel) [default: v8]. One the sandbox does not offer is an invalid_request naming those it does.", HelpName = "NAME" };
 
         var command = new Command("run",
             "Run one script in a fresh worker and print its outcome as one JSON object on stdout:\n" +
             "{ status, result, console, error, usage, engine }. The exit code follows the status.")
         {
-            file, input, inputFile, timeout, cpu, memory, module, engine, isolation,
+            file, input, inputFile, timeout, cpu, memory, fuel, module, engine, isolation,
         };
         foreach (var flag in limitFlags)
         {
@@ -41,6 +42,7 @@ internal static class RunCommand
                 parse.GetValue(timeout), parse.GetValue(cpu), parse.GetValue(memory), parse.GetValue(module),
                 IsolationOption.Parse(parse.GetValue(isolation)), parse.GetValue(engine))
             {
+                Fuel = parse.GetValue(fuel),
                 Limits = limitFlags.Where(f => parse.GetValue(f.Option) is not null)
                     .Select(f => new LimitSetting(f.Option.Name, f.Apply, parse.GetValue(f.Option)!.Value)).ToList(),
             };
@@ -52,6 +54,9 @@ internal static class RunCommand
     internal sealed record RunRequest(string File, string? Input, string? InputFile, int? TimeoutMs, int? CpuMs, int? MemoryMb, bool Module,
         OsIsolationMode Isolation = OsIsolationMode.Required, string? Engine = null)
     {
+        /// <summary>--fuel: the execution's fuel budget (quickjs only); null: none.</summary>
+        public long? Fuel { get; init; }
+
         /// <summary>The --max-* flags given, in order.</summary>
         public IReadOnlyList<LimitSetting> Limits { get; init; } = [];
     }
@@ -149,7 +154,7 @@ internal static class RunCommand
             Code = code.Text!,
             InputJson = inputJson,
             IsModule = request.Module,
-            Limits = new ExecutionLimits(request.TimeoutMs, request.CpuMs, request.MemoryMb),
+            Limits = new ExecutionLimits(request.TimeoutMs, request.CpuMs, request.MemoryMb, request.Fuel),
             Engine = request.Engine,
         };
         try

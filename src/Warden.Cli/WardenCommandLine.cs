@@ -50,8 +50,8 @@ internal static class WardenCommandLine
         // A plain command named "warden" rather than RootCommand, whose name would be the
         // assembly's ("Warden.Cli") in help text, since the launcher runs the dll through dotnet.
         var root = new Command("warden",
-            "Warden runs untrusted JavaScript in V8 inside disposable worker processes, under CPU, " +
-            "wall-time, memory and output limits.\n\nExit codes of `warden run`: ok 0, script_error 1, timeout 2, " +
+            "Warden runs untrusted JavaScript in V8 or QuickJS inside disposable worker processes, under CPU, " +
+            "wall-time, memory, output and (QuickJS) fuel limits.\n\nExit codes of `warden run`: ok 0, script_error 1, timeout 2, " +
             "memory_limit 3, output_limit 4, invalid_request 64, internal_error 70.");
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());

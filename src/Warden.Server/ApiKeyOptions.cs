@@ -29,6 +29,12 @@ public sealed partial class ApiKeyOptions
     public int? MaxMemoryMb { get; set; }
 
     /// <summary>
+    /// This key's ceiling on <c>limits.fuel</c> (quickjs); null: the sandbox's maximum. With a ceiling, this key's
+    /// quickjs executions that name no fuel get at most this much (never an unlimited budget).
+    /// </summary>
+    public long? MaxFuel { get; set; }
+
+    /// <summary>
     /// This key's isolation unit: a fresh isolate per execution, or a fresh context in a warm isolate kept
     /// for this key's executions (<see cref="Warden.IsolationUnit"/>); null: the sandbox's
     /// (<c>Warden:Sandbox:IsolationUnit</c>). Warm isolates are never shared between keys.
@@ -36,8 +42,8 @@ public sealed partial class ApiKeyOptions
     public IsolationUnit? IsolationUnit { get; set; }
 
     /// <summary>This key's ceilings as the library applies them; null when the key has none.</summary>
-    internal ExecutionCeilings? Ceilings => MaxTimeoutMs is null && MaxMemoryMb is null ? null
-        : new ExecutionCeilings { MaxTimeoutMs = MaxTimeoutMs, MaxMemoryMb = MaxMemoryMb, Owner = "this API key" };
+    internal ExecutionCeilings? Ceilings => MaxTimeoutMs is null && MaxMemoryMb is null && MaxFuel is null ? null
+        : new ExecutionCeilings { MaxTimeoutMs = MaxTimeoutMs, MaxMemoryMb = MaxMemoryMb, MaxFuel = MaxFuel, Owner = "this API key" };
 
     internal IEnumerable<string> Validate(int index)
     {
@@ -69,6 +75,10 @@ public sealed partial class ApiKeyOptions
         if (MaxMemoryMb is < SandboxLimits.MinMemoryMb)
         {
             yield return $"{at}.MaxMemoryMb must be at least {SandboxLimits.MinMemoryMb}.";
+        }
+        if (MaxFuel is < 1)
+        {
+            yield return $"{at}.MaxFuel must be positive.";
         }
     }
 

@@ -79,7 +79,7 @@ internal static class RunEndpoint
             // Keyless requests get "/" + key: no tenant's key can start with "/" (names are not empty),
             // so even a keyless isolationKey of "alice/" can never share alice's workers.
             IsolationKey = apiKey is null ? (run.IsolationKey is { } own ? "/" + own : null) : apiKey.Name + "/" + (run.IsolationKey ?? ""),
-            Limits = new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb),
+            Limits = new ExecutionLimits(run.Limits?.TimeoutMs, run.Limits?.CpuMs, run.Limits?.MemoryMb, run.Limits?.Fuel),
             // Which engines exist is the sandbox's business: an unknown one comes back as invalid_request, field engine.
             Engine = run.Engine,
             Ceilings = apiKey?.Ceilings,

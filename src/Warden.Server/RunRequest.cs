@@ -13,7 +13,8 @@ internal sealed record RunRequest(
     RunLimits? Limits,
     Dictionary<string, string>? Modules);
 
-internal sealed record RunLimits(int? TimeoutMs, int? CpuMs, int? MemoryMb);
+/// <summary><c>limits</c>: <c>fuel</c> is a whole number (quickjs only; the library checks its range and engine).</summary>
+internal sealed record RunLimits(int? TimeoutMs, int? CpuMs, int? MemoryMb, long? Fuel);
 
 // Strict: unknown or repeated members, comments, trailing commas and quoted numbers are errors that
 // name the field. Depth: room for an input as deep as the library accepts (1000) inside the request.

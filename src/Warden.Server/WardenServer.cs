@@ -61,6 +61,10 @@ public static class WardenServer
             {
                 errors.Add($"ApiKeys: '{key.Name}' has MaxMemoryMb ({key.MaxMemoryMb}) above the sandbox's MaxMemoryMb ({sandboxOptions.Limits.MaxMemoryMb}).");
             }
+            if (key.MaxFuel > sandboxOptions.Limits.MaxFuel)
+            {
+                errors.Add($"ApiKeys: '{key.Name}' has MaxFuel ({key.MaxFuel}) above the sandbox's MaxFuel ({sandboxOptions.Limits.MaxFuel}).");
+            }
         }
         if (errors.Count > 0)
         {

@@ -11,6 +11,7 @@ public sealed record ExecutionCeilings
 {
     private readonly int? _maxTimeoutMs;
     private readonly int? _maxMemoryMb;
+    private readonly long? _maxFuel;
     private readonly string _owner = "the caller";
 
     /// <summary>Ceiling on <c>limits.timeoutMs</c> and on <c>limits.cpuMs</c>; null: the sandbox's maximum.</summary>
@@ -29,6 +30,18 @@ public sealed record ExecutionCeilings
         init => _maxMemoryMb = value is < SandboxLimits.MinMemoryMb
             ? throw new ArgumentOutOfRangeException(nameof(MaxMemoryMb), value, $"must be at least {SandboxLimits.MinMemoryMb}")
             : value;
+    }
+
+    /// <summary>
+    /// Ceiling on <c>limits.fuel</c>, for engines that count fuel (quickjs); null: the sandbox's maximum. A quickjs
+    /// submission that names no fuel gets the sandbox's default lowered to it, so with a ceiling there is always a
+    /// fuel limit (an unlimited default is lowered to the ceiling itself). Engines that count no fuel ignore it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    public long? MaxFuel
+    {
+        get => _maxFuel;
+        init => _maxFuel = value is < 1 ? throw new ArgumentOutOfRangeException(nameof(MaxFuel), value, "must be positive") : value;
     }
 
     /// <summary>

@@ -25,7 +25,12 @@ public sealed record ExecutionError(string Name, string Message, string Stack, L
 /// <param name="WallMs">Wall-clock milliseconds from the start of the execution to its end.</param>
 /// <param name="CpuMs">CPU milliseconds the worker process spent during the execution.</param>
 /// <param name="MemoryBytes">Peak V8 heap use plus ArrayBuffer bytes, as sampled (docs/limits.md).</param>
-public sealed record ResourceUsage(double WallMs, double CpuMs, long MemoryBytes)
+/// <param name="Fuel">
+/// Fuel the execution consumed, on an engine that counts fuel (quickjs): deterministic, the same for the same
+/// submission on every run and machine. Null on engines that count none (v8), and when the worker did not report it
+/// (it was killed or died).
+/// </param>
+public sealed record ResourceUsage(double WallMs, double CpuMs, long MemoryBytes, long? Fuel = null)
 {
     internal static readonly ResourceUsage None = new(0, 0, 0);
 }
@@ -48,8 +53,8 @@ public sealed record Outcome
     /// <summary>Resources the execution used.</summary>
     public ResourceUsage Usage { get; init; } = ResourceUsage.None;
 
-    /// <summary>The engine that ran the script: <c>v8</c>.</summary>
-    public string Engine { get; init; } = "v8";
+    /// <summary>The engine that ran the script: <c>v8</c> or <c>quickjs</c>.</summary>
+    public string Engine { get; init; } = Protocol.EngineNames.V8;
 
     /// <summary>Process id of the worker that ran the execution (0 when none did). For tests and diagnostics.</summary>
     internal int WorkerPid { get; init; }

@@ -70,6 +70,11 @@ public static class OutcomeJson
             w.WriteNumber("wallMs", Math.Round(outcome.Usage.WallMs, 3));
             w.WriteNumber("cpuMs", Math.Round(outcome.Usage.CpuMs, 3));
             w.WriteNumber("memoryBytes", outcome.Usage.MemoryBytes);
+            // Only engines that count fuel report it: a v8 outcome keeps the three members it always had.
+            if (outcome.Usage.Fuel is { } fuel)
+            {
+                w.WriteNumber("fuel", fuel);
+            }
             w.WriteEndObject();
             w.WriteString("engine", outcome.Engine);
             w.WriteEndObject();

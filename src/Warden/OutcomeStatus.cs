@@ -9,7 +9,7 @@ public enum OutcomeStatus
     Ok,
     /// <summary>The script threw, rejected, failed to compile, or can no longer settle (<c>script_error</c>, exit 1).</summary>
     ScriptError,
-    /// <summary>CPU or wall time ran out (<c>timeout</c>, exit 2).</summary>
+    /// <summary>CPU time, wall time or fuel ran out (<c>timeout</c>, exit 2).</summary>
     Timeout,
     /// <summary>Heap, ArrayBuffer or process memory ran out (<c>memory_limit</c>, exit 3).</summary>
     MemoryLimit,
@@ -38,6 +38,8 @@ public enum LimitKind
     Console,
     /// <summary>The serialised result's size.</summary>
     Result,
+    /// <summary>The fuel budget (<c>limits.fuel</c>) of an engine that counts fuel (quickjs); status <c>timeout</c>.</summary>
+    Fuel,
 }
 
 /// <summary>
@@ -79,6 +81,7 @@ public static class OutcomeCodes
         LimitKind.ArrayBuffer => WireStatus.LimitArrayBuffer,
         LimitKind.Process => WireStatus.LimitProcess,
         LimitKind.Console => WireStatus.LimitConsole,
+        LimitKind.Fuel => WireStatus.LimitFuel,
         _ => WireStatus.LimitResult,
     };
 

@@ -21,6 +21,13 @@ public sealed class SandboxLimits
     /// <summary>Longest timeout an operator may allow: longer jobs belong in a batch system.</summary>
     public const int AbsoluteMaxTimeoutMs = 15 * 60 * 1000;
 
+    /// <summary>
+    /// Largest fuel budget anyone may allow: 10^12 units, about 3 minutes of QuickJS compute (about 5·10^9 units a
+    /// second on the development machine), well inside <see cref="AbsoluteMaxTimeoutMs"/>. One unit is about one
+    /// WebAssembly instruction of the QuickJS interpreter, as Wasmtime counts fuel.
+    /// </summary>
+    public const long AbsoluteMaxFuel = 1_000_000_000_000;
+
     private int _defaultTimeoutMs = 5_000;
     private int _maxTimeoutMs = 60_000;
     private int _defaultMemoryMb = 128;
@@ -32,6 +39,8 @@ public sealed class SandboxLimits
     private int _maxResultBytes = 1 << 20;
     private int _maxErrorTextBytes = 8 << 10;
     private int _killGraceMs = 1000;
+    private long _maxFuel = AbsoluteMaxFuel;
+    private long? _defaultFuel;
 
     /// <summary>Wall-clock timeout when a submission names none. Default 5 s: rules and transforms finish in milliseconds; 5 s leaves room for slow ones without letting a hog hold a worker long.</summary>
     public int DefaultTimeoutMs { get => _defaultTimeoutMs; set => _defaultTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }
@@ -76,6 +85,25 @@ public sealed class SandboxLimits
     /// </summary>
     public int KillGraceMs { get => _killGraceMs; set => _killGraceMs = InRange(value, 50, 1000); }
 
+    /// <summary>
+    /// Largest fuel budget (<c>limits.fuel</c>) a submission may ask for, on an engine that counts fuel (quickjs).
+    /// Default and most: <see cref="AbsoluteMaxFuel"/>. A unit is about one WebAssembly instruction of the QuickJS
+    /// interpreter (fib(27) ≈ 6.6·10^8 units, fib(30) ≈ 2.8·10^9); the count is deterministic, the same on every
+    /// run and machine, so a budget is a cost a caller can reproduce, where a timeout depends on the machine's load.
+    /// </summary>
+    public long MaxFuel { get => _maxFuel; set => _maxFuel = InRange(value, 1, AbsoluteMaxFuel); }
+
+    /// <summary>
+    /// Fuel budget of a quickjs execution that names none; null (the default): no fuel limit, so ordinary work is
+    /// never stopped by fuel, only by its time and memory limits. 1 to <see cref="AbsoluteMaxFuel"/>, and at most
+    /// <see cref="MaxFuel"/>. Engines that count no fuel (v8) ignore it.
+    /// </summary>
+    public long? DefaultFuel
+    {
+        get => _defaultFuel;
+        set => _defaultFuel = value is long fuel ? InRange(fuel, 1, AbsoluteMaxFuel) : null;
+    }
+
     internal IEnumerable<string> Validate()
     {
         if (DefaultTimeoutMs > MaxTimeoutMs)
@@ -86,11 +114,18 @@ public sealed class SandboxLimits
         {
             yield return $"Limits.DefaultMemoryMb ({DefaultMemoryMb}) is above Limits.MaxMemoryMb ({MaxMemoryMb}).";
         }
+        if (DefaultFuel > MaxFuel)
+        {
+            yield return $"Limits.DefaultFuel ({DefaultFuel}) is above Limits.MaxFuel ({MaxFuel}).";
+        }
     }
 
     internal SandboxLimits Clone() => (SandboxLimits)MemberwiseClone();
 
-    private static int InRange(int value, int min, int max, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
+    private static int InRange(int value, int min, int max, [System.Runtime.CompilerServices.CallerMemberName] string name = "") =>
+        (int)InRange((long)value, min, max, name);
+
+    private static long InRange(long value, long min, long max, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
         if (value < min || value > max)
         {

@@ -45,10 +45,11 @@ public sealed class SandboxOptions
     public int MaxQueuedExecutions { get; set; } = 1024;
 
     /// <summary>
-    /// The engine for submissions that name none (<see cref="Submission.Engine"/>). Default <c>v8</c>, the only
-    /// engine offered today; it must be one this sandbox offers.
+    /// The engine for submissions that name none (<see cref="Submission.Engine"/>): <c>v8</c> (the default) or
+    /// <c>quickjs</c>. Spare workers run it. With <c>quickjs</c>, <see cref="IsolationUnit"/> cannot be
+    /// <see cref="IsolationUnit.Context"/>: QuickJS has no warm mode.
     /// </summary>
-    public string DefaultEngine { get; set; } = "v8";
+    public string DefaultEngine { get; set; } = Protocol.EngineNames.V8;
 
     /// <summary>
     /// What each execution gets to itself inside its key's worker: a fresh isolate (<see cref="IsolationUnit.Isolate"/>,
@@ -180,6 +181,11 @@ public sealed class SandboxOptions
         if (IsolationUnitProblem(IsolationUnit) is { } unitProblem)
         {
             errors.Add($"IsolationUnit {unitProblem}.");
+        }
+        else if (DefaultEngine is not null && Hosting.EngineCatalog.UnitProblem(DefaultEngine, IsolationUnit) is { } engineUnitProblem)
+        {
+            // Every submission that names no engine would be refused: a configuration mistake, said at start.
+            errors.Add($"IsolationUnit {engineUnitProblem}, the DefaultEngine.");
         }
         if (WarmIsolate is null)
         {

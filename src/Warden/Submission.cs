@@ -35,7 +35,8 @@ public sealed record Submission
     public string? IsolationKey { get; init; }
 
     /// <summary>
-    /// The engine to run the script: <c>v8</c>. Null: the sandbox's <see cref="SandboxOptions.DefaultEngine"/>.
+    /// The engine to run the script: <c>v8</c> (ClearScript V8) or <c>quickjs</c> (QuickJS-NG in WebAssembly: a fresh
+    /// VM per execution, an exact memory cap, deterministic fuel). Null: the sandbox's <see cref="SandboxOptions.DefaultEngine"/>.
     /// An engine this sandbox does not offer is <c>invalid_request</c>, naming the ones it does.
     /// </summary>
     public string? Engine { get; init; }
@@ -49,7 +50,9 @@ public sealed record Submission
     /// <summary>
     /// A fresh isolate or a fresh context in a warm isolate of the same key (<see cref="Warden.IsolationUnit"/>)
     /// for this submission; null: the sandbox's <see cref="SandboxOptions.IsolationUnit"/>. Set by the
-    /// application (say, per API key), never taken from the untrusted request.
+    /// application (say, per API key), never taken from the untrusted request. The quickjs engine has no warm
+    /// mode: a quickjs submission whose unit (its own or the sandbox's) is <see cref="IsolationUnit.Context"/> is
+    /// <c>invalid_request</c>, never quietly run in a fresh VM.
     /// </summary>
     public IsolationUnit? IsolationUnit { get; init; }
 }
@@ -57,8 +60,14 @@ public sealed record Submission
 /// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>
 /// <param name="TimeoutMs">Wall-clock milliseconds from the start of the execution.</param>
 /// <param name="CpuMs">CPU milliseconds of the script thread; defaults to the timeout.</param>
-/// <param name="MemoryMb">Megabytes of V8 heap, and separately of ArrayBuffer memory.</param>
-public sealed record ExecutionLimits(int? TimeoutMs = null, int? CpuMs = null, int? MemoryMb = null)
+/// <param name="MemoryMb">The execution's memory budget in megabytes: heap, ArrayBuffers and the engine's off-heap memory together.</param>
+/// <param name="Fuel">
+/// The fuel budget, on an engine that counts fuel (quickjs): about one WebAssembly instruction of the QuickJS
+/// interpreter a unit, 1 to <see cref="SandboxLimits.MaxFuel"/>; running out ends the execution as <c>timeout</c>
+/// with <c>error.limit</c> <c>fuel</c>. Null: <see cref="SandboxLimits.DefaultFuel"/> (no fuel limit unless the
+/// operator set one). On an engine that counts no fuel (v8) it is <c>invalid_request</c>.
+/// </param>
+public sealed record ExecutionLimits(int? TimeoutMs = null, int? CpuMs = null, int? MemoryMb = null, long? Fuel = null)
 {
     /// <summary>All defaults.</summary>
     public static ExecutionLimits Default { get; } = new();

@@ -107,7 +107,7 @@ internal sealed class ExecutionExchange
                         AddConsoleEntry(c);
                         break;
                     case ResultMessage r when r.Id == _request.Id && _started:
-                        return WorkerOutcomes.FromResult(r, _caps, _console);
+                        return WorkerOutcomes.FromResult(r, _caps, _console, EngineCatalog.CountsFuel(_engine.Name));
                     default:
                         throw new ProtocolViolationException("an unexpected frame (wrong type, order or execution id)");
                 }

@@ -44,7 +44,18 @@ internal static class SubmissionValidator
         {
             return new("isolationUnit", "isolationUnit " + unitProblem);
         }
+        // The sandbox's own unit too: a quickjs submission in a sandbox of warm contexts is refused, not run fresh.
+        if (EngineCatalog.UnitProblem(engine, submission.IsolationUnit ?? options.IsolationUnit) is { } engineUnitProblem)
+        {
+            return new("isolationUnit", "isolationUnit " + engineUnitProblem);
+        }
         var requested = submission.Limits ?? ExecutionLimits.Default;
+        bool countsFuel = EngineCatalog.CountsFuel(engine);
+        if (requested.Fuel is not null && !countsFuel)
+        {
+            // Before the ceilings: on this engine the field means nothing, whatever its value.
+            return new("limits.fuel", $"limits.fuel: fuel is counted only by the {EngineNames.QuickJs} engine (this submission runs on {engine})");
+        }
         if (submission.Ceilings is { } ceilings && CeilingProblem(ceilings, requested) is { } ceilingProblem)
         {
             return ceilingProblem;
@@ -93,7 +104,13 @@ internal static class SubmissionValidator
         {
             return new("limits.memoryMb", $"limits.memoryMb must be between {SandboxLimits.MinMemoryMb} and {limits.MaxMemoryMb}");
         }
-        resolved = Resolve(limits, timeout, cpu, memory);
+        // 0 is the wire's "no fuel limit": an engine that counts no fuel always gets it.
+        long fuel = countsFuel ? requested.Fuel ?? LoweredFuel(limits.DefaultFuel, submission.Ceilings?.MaxFuel, limits.MaxFuel) : 0;
+        if (fuel < 0 || fuel > limits.MaxFuel || (requested.Fuel is not null && fuel == 0))
+        {
+            return new("limits.fuel", $"limits.fuel must be between 1 and {limits.MaxFuel}");
+        }
+        resolved = Resolve(limits, timeout, cpu, memory, fuel);
         return null;
     }
 
@@ -132,11 +149,28 @@ internal static class SubmissionValidator
         {
             return new("limits.memoryMb", $"limits.memoryMb is above {ceilings.Owner}'s ceiling ({maxMemory}).");
         }
+        if (ceilings.MaxFuel is long maxFuel && (requested.Fuel ?? 0) > maxFuel)
+        {
+            return new("limits.fuel", $"limits.fuel is above {ceilings.Owner}'s ceiling ({maxFuel}).");
+        }
         return null;
     }
 
     /// <summary>A limit left out is the sandbox's default, or the ceiling when that is lower.</summary>
     private static int Lowered(int sandboxDefault, int? ceiling) => ceiling is int c && c < sandboxDefault ? c : sandboxDefault;
+
+    /// <summary>
+    /// Fuel left out: the sandbox's default lowered to the ceiling; an unlimited default (null) lowered to a
+    /// ceiling is the ceiling, itself no higher than the sandbox's maximum. 0: no fuel limit.
+    /// </summary>
+    private static long LoweredFuel(long? sandboxDefault, long? ceiling, long sandboxMax) =>
+        (sandboxDefault, ceiling) switch
+        {
+            (long d, long c) => Math.Min(d, c),
+            (long d, null) => d,
+            (null, long c) => Math.Min(c, sandboxMax),
+            _ => 0,
+        };
 
     /// <summary>Named modules: only beside a module entry, bounded in number, name and total size.</summary>
     private static SubmissionProblem? ModulesProblem(Submission submission, IReadOnlyDictionary<string, string> modules, SandboxLimits limits, int codeBytes)
@@ -178,6 +212,7 @@ internal static class SubmissionValidator
         return null;
     }
 
-    public static WireLimits Resolve(SandboxLimits limits, int timeoutMs, int cpuMs, int memoryMb) =>
-        new(timeoutMs, cpuMs, memoryMb, limits.MaxConsoleBytes, limits.MaxConsoleEntries, limits.MaxResultBytes, limits.MaxErrorTextBytes);
+    /// <summary>The wire's limits: the execution's own, the sandbox's output caps, and the fuel budget (0, the default: no fuel limit).</summary>
+    public static WireLimits Resolve(SandboxLimits limits, int timeoutMs, int cpuMs, int memoryMb, long fuel = 0) =>
+        new(timeoutMs, cpuMs, memoryMb, limits.MaxConsoleBytes, limits.MaxConsoleEntries, limits.MaxResultBytes, limits.MaxErrorTextBytes, fuel);
 }

@@ -13,19 +13,27 @@ namespace Warden.Hosting;
 /// </summary>
 internal static class WorkerOutcomes
 {
+    /// <param name="r">The worker's result.</param>
+    /// <param name="caps">The sandbox's limits.</param>
+    /// <param name="console">The console entries the execution logged.</param>
+    /// <param name="countsFuel">Whether the worker's engine counts fuel: only then may it report fuel used or the fuel limit.</param>
     /// <exception cref="ProtocolViolationException">The result breaks the contract.</exception>
-    public static Outcome FromResult(ResultMessage r, SandboxLimits caps, List<ConsoleEntry> console)
+    public static Outcome FromResult(ResultMessage r, SandboxLimits caps, List<ConsoleEntry> console, bool countsFuel)
     {
         if (!OutcomeCodes.TryParseStatus(r.Status, out var status) || status == OutcomeStatus.InvalidRequest)
         {
             throw new ProtocolViolationException($"unknown status");
         }
         var u = r.Usage;
-        if (!double.IsFinite(u.WallMs) || !double.IsFinite(u.CpuMs) || u.WallMs < 0 || u.CpuMs < 0 || u.MemoryBytes < 0)
+        if (!double.IsFinite(u.WallMs) || !double.IsFinite(u.CpuMs) || u.WallMs < 0 || u.CpuMs < 0 || u.MemoryBytes < 0 || u.Fuel < 0)
         {
             throw new ProtocolViolationException("usage out of range");
         }
-        var usage = new ResourceUsage(u.WallMs, u.CpuMs, u.MemoryBytes);
+        if (u.Fuel is not null && !countsFuel)
+        {
+            throw new ProtocolViolationException("fuel reported by an engine that counts none");
+        }
+        var usage = new ResourceUsage(u.WallMs, u.CpuMs, u.MemoryBytes, u.Fuel);
         if (r.WarmContext < 0)
         {
             throw new ProtocolViolationException("warm context out of range");
@@ -58,6 +66,10 @@ internal static class WorkerOutcomes
             if (!OutcomeCodes.TryParseLimit(r.Error.Limit, out var parsed))
             {
                 throw new ProtocolViolationException("unknown limit");
+            }
+            if (parsed == LimitKind.Fuel && !countsFuel)
+            {
+                throw new ProtocolViolationException("the fuel limit reported by an engine that counts none");
             }
             limit = parsed;
         }

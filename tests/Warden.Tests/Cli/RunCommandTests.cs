@@ -127,6 +127,13 @@ public sealed class RunCommandTests : IDisposable
         { ["run", "a.js", "--memory", "999999"] },
         { ["run", "a.js", "--memory", "1"] },
         { ["run", "a.js", "--cpu", "-1"] },
+        { ["run", "a.js", "--fuel", "1000"] },
+        { ["run", "a.js", "--engine", "quickjs", "--fuel", "0"] },
+        { ["run", "a.js", "--engine", "quickjs", "--fuel", "-1"] },
+        { ["run", "a.js", "--engine", "quickjs", "--fuel", "1.5"] },
+        { ["run", "a.js", "--engine", "quickjs", "--fuel", "1e13"] },
+        { ["run", "a.js", "--engine", "quickjs", "--fuel", "10000000000000"] },
+        { ["run", "a.js", "--engine", "quickjs", "--fuel", "lots"] },
         { ["run", "a.js", "--input", "{bad"] },
         { ["run", "a.js", "--input", "1", "--input-file", "x.json"] },
         { ["run", "a.js", "--input-file", "/nonexistent/in.json"] },
@@ -183,14 +190,47 @@ public sealed class RunCommandTests : IDisposable
         var (exit, stdout, _) = await RunAsync("", "run", Write("e.js", "1"), "--engine", "spidermonkey");
         Assert.Equal(64, exit);
         var error = SingleOutcome(stdout).GetProperty("error");
-        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8", error.GetProperty("message").GetString());
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs", error.GetProperty("message").GetString());
         // The test engine exists only where the sandbox is told to offer it: never from the command line alone.
         (exit, stdout, _) = await RunAsync("", "run", Write("e.js", "1"), "--engine", "test");
         Assert.Equal(64, exit);
-        Assert.Equal("engine 'test' is not available; this sandbox offers: v8", SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
-        (exit, stdout, _) = await RunWithAsync(o => o.EnableTestEngine = true, "", "run", Write("e.js", "1"), "--engine", "quickjs");
+        Assert.Equal("engine 'test' is not available; this sandbox offers: v8, quickjs", SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
+        (exit, stdout, _) = await RunWithAsync(o => o.EnableTestEngine = true, "", "run", Write("e.js", "1"), "--engine", "spidermonkey");
         Assert.Equal(64, exit);
-        Assert.Equal("engine 'quickjs' is not available; this sandbox offers: v8, test", SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs, test", SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("1000", "v8", "limits.fuel: fuel is counted only by the quickjs engine (this submission runs on v8)")]
+    [InlineData("0", "quickjs", "limits.fuel must be between 1 and 1000000000000")]
+    [InlineData("1000000000001", "quickjs", "limits.fuel must be between 1 and 1000000000000")]
+    public async Task FuelOutOfRangeOrOnV8IsAnInvalidRequestNamingTheField(string fuel, string engine, string message)
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("f.js", "1"), "--engine", engine, "--fuel", fuel);
+        Assert.Equal(64, exit);
+        var outcome = SingleOutcome(stdout);
+        Assert.Equal(message, outcome.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(engine, outcome.GetProperty("engine").GetString());
+    }
+
+    [Fact]
+    public async Task FuelThatIsNotAWholeNumberNamesTheFlag()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("f.js", "1"), "--engine", "quickjs", "--fuel", "1.5");
+        Assert.Equal(64, exit);
+        string message = SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("--fuel", message);
+        Assert.Contains("whole number", message);
+    }
+
+    [Fact]
+    public async Task QuickJsInTheSandboxsWarmContextsIsRefused()
+    {
+        // No flag chooses the isolation unit: the sandbox's options can, and quickjs has no warm mode.
+        var (exit, stdout, _) = await RunWithAsync(o => o.IsolationUnit = IsolationUnit.Context, "", "run", Write("q.js", "1"), "--engine", "quickjs");
+        Assert.Equal(64, exit);
+        Assert.Equal("isolationUnit Context is not available on engine quickjs (it runs a fresh VM per execution)",
+            SingleOutcome(stdout).GetProperty("error").GetProperty("message").GetString());
     }
 
     [Theory]
@@ -203,7 +243,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains(args.Length == 1 ? "run" : "--timeout", stdout);
         if (args.Length == 2)
         {
-            foreach (var option in new[] { "--input", "--input-file", "--timeout", "--cpu", "--memory", "--module", "FILE" })
+            foreach (var option in new[] { "--input", "--input-file", "--timeout", "--cpu", "--memory", "--fuel", "--engine", "quickjs", "--module", "FILE" })
             {
                 Assert.Contains(option, stdout);
             }

@@ -44,15 +44,43 @@ public sealed class OptionsValidationTests
     }
 
     [Theory]
-    [InlineData("spidermonkey", false, "DefaultEngine ('spidermonkey') must be an engine this sandbox offers: v8.")]
-    [InlineData("test", false, "DefaultEngine ('test') must be an engine this sandbox offers: v8.")]
-    [InlineData("V8", true, "DefaultEngine ('V8') must be an engine this sandbox offers: v8, test.")]
-    [InlineData(null, false, "DefaultEngine ('') must be an engine this sandbox offers: v8.")]
+    [InlineData("spidermonkey", false, "DefaultEngine ('spidermonkey') must be an engine this sandbox offers: v8, quickjs.")]
+    [InlineData("test", false, "DefaultEngine ('test') must be an engine this sandbox offers: v8, quickjs.")]
+    [InlineData("V8", true, "DefaultEngine ('V8') must be an engine this sandbox offers: v8, quickjs, test.")]
+    [InlineData(null, false, "DefaultEngine ('') must be an engine this sandbox offers: v8, quickjs.")]
     public void TheDefaultEngineMustBeOneTheSandboxOffers(string? engine, bool testEngine, string error)
     {
         var options = new SandboxOptions { DefaultEngine = engine!, EnableTestEngine = testEngine };
         var e = Assert.Throws<SandboxOptionsException>(() => new Sandbox(options));
         Assert.Equal([error], e.Errors);
+    }
+
+    [Fact]
+    public void QuickJsIsAValidDefaultEngineButNotWithWarmContexts()
+    {
+        Assert.Empty(new SandboxOptions { DefaultEngine = "quickjs" }.Validate());
+        Assert.Equal(["IsolationUnit Context is not available on engine quickjs (it runs a fresh VM per execution), the DefaultEngine."],
+            new SandboxOptions { DefaultEngine = "quickjs", IsolationUnit = IsolationUnit.Context }.Validate());
+        Assert.Empty(new SandboxOptions { IsolationUnit = IsolationUnit.Context }.Validate());
+    }
+
+    [Fact]
+    public void FuelLimitsAreDocumentedAndChecked()
+    {
+        var limits = new SandboxLimits();
+        Assert.Equal(1_000_000_000_000, SandboxLimits.AbsoluteMaxFuel);
+        Assert.Equal(SandboxLimits.AbsoluteMaxFuel, limits.MaxFuel);
+        Assert.Null(limits.DefaultFuel);
+        foreach (long bad in new[] { 0L, -1L, SandboxLimits.AbsoluteMaxFuel + 1 })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => limits.MaxFuel = bad);
+            Assert.Throws<ArgumentOutOfRangeException>(() => limits.DefaultFuel = bad);
+        }
+        limits.DefaultFuel = 5_000;
+        limits.DefaultFuel = null;
+        Assert.Null(limits.DefaultFuel);
+        var options = new SandboxOptions { Limits = new SandboxLimits { MaxFuel = 1_000, DefaultFuel = 1_001 } };
+        Assert.Equal(["Limits.DefaultFuel (1001) is above Limits.MaxFuel (1000)."], options.Validate());
     }
 
     [Fact]

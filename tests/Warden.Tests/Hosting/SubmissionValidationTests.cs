@@ -31,7 +31,11 @@ public sealed class SubmissionValidationTests : IAsyncLifetime
         { new Submission { Code = "1", Limits = new(TimeoutMs: 0) }, "limits.timeoutMs", "limits.timeoutMs must be between 1 and 60000" },
         { new Submission { Code = "1", Limits = new(CpuMs: 60_001) }, "limits.cpuMs", "limits.cpuMs must be between 1 and 60000" },
         { new Submission { Code = "1", Limits = new(MemoryMb: 1) }, "limits.memoryMb", "limits.memoryMb must be between 16 and" },
-        { new Submission { Code = "1", Engine = "spidermonkey" }, "engine", "engine 'spidermonkey' is not available; this sandbox offers: v8" },
+        { new Submission { Code = "1", Engine = "spidermonkey" }, "engine", "engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs" },
+        { new Submission { Code = "1", Limits = new(Fuel: 1000) }, "limits.fuel", "limits.fuel: fuel is counted only by the quickjs engine (this submission runs on v8)" },
+        { new Submission { Code = "1", Engine = "quickjs", Limits = new(Fuel: 0) }, "limits.fuel", "limits.fuel must be between 1 and 1000000000000" },
+        { new Submission { Code = "1", Engine = "quickjs", IsolationUnit = IsolationUnit.Context }, "isolationUnit",
+            "isolationUnit Context is not available on engine quickjs (it runs a fresh VM per execution)" },
     };
 
     [Theory]
@@ -48,7 +52,7 @@ public sealed class SubmissionValidationTests : IAsyncLifetime
     [Fact]
     public async Task TheFieldIsNotPartOfTheOutcomeJson()
     {
-        var outcome = await _sandbox.RunAsync(new Submission { Code = "1", Engine = "quickjs" });
+        var outcome = await _sandbox.RunAsync(new Submission { Code = "1", Engine = "spidermonkey" });
         var error = JsonDocument.Parse(outcome.ToJson()).RootElement.GetProperty("error");
         Assert.Equal(["name", "message", "stack", "limit"], error.EnumerateObject().Select(p => p.Name));
         Assert.Equal("InvalidRequest", error.GetProperty("name").GetString());
@@ -62,7 +66,7 @@ public sealed class SubmissionValidationTests : IAsyncLifetime
         foreach (string name in new[] { new string('q', 65), "v8\u001b[2J", "" })
         {
             var problem = SubmissionValidator.Validate(new Submission { Code = "1", Engine = name }, options, out _, out _);
-            Assert.Equal(new SubmissionProblem("engine", "engine is not available; this sandbox offers: v8"), problem);
+            Assert.Equal(new SubmissionProblem("engine", "engine is not available; this sandbox offers: v8, quickjs"), problem);
         }
     }
 
@@ -75,19 +79,22 @@ public sealed class SubmissionValidationTests : IAsyncLifetime
         Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "v8" }, options, out _, out string named));
         Assert.Equal("v8", named);
         Assert.Equal("engine", SubmissionValidator.Validate(new Submission { Code = "1", Engine = "V8" }, options, out _, out _)?.Field);
-        Assert.Equal("engine 'test' is not available; this sandbox offers: v8",
+        Assert.Equal("engine 'test' is not available; this sandbox offers: v8, quickjs",
             SubmissionValidator.Validate(new Submission { Code = "1", Engine = "test" }, options, out _, out _)?.Message);
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs" }, options, out var quickJsLimits, out string quickJs));
+        Assert.Equal("quickjs", quickJs);
+        Assert.Equal(0, quickJsLimits.Fuel);
     }
 
     [Fact]
     public void TheTestEngineIsOfferedOnlyWhenEnabled()
     {
         var options = new SandboxOptions { EnableTestEngine = true };
-        Assert.Equal(["v8", "test"], EngineCatalog.Offered(options));
+        Assert.Equal(["v8", "quickjs", "test"], EngineCatalog.Offered(options));
         Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "test" }, options, out _, out string engine));
         Assert.Equal("test", engine);
-        Assert.Equal("engine 'quickjs' is not available; this sandbox offers: v8, test",
-            SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs" }, options, out _, out _)?.Message);
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs, test",
+            SubmissionValidator.Validate(new Submission { Code = "1", Engine = "spidermonkey" }, options, out _, out _)?.Message);
         options.DefaultEngine = "test";
         Assert.Empty(options.Validate());
         Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1" }, options, out _, out string byDefault));
@@ -138,6 +145,107 @@ public sealed class SubmissionValidationTests : IAsyncLifetime
         Assert.Throws<ArgumentOutOfRangeException>(() => new ExecutionCeilings { MaxMemoryMb = SandboxLimits.MinMemoryMb - 1 });
         Assert.Throws<ArgumentException>(() => new ExecutionCeilings { Owner = " " });
         Assert.Equal("the caller", new ExecutionCeilings().Owner);
+    }
+
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(2_799_000_627L)]
+    [InlineData(SandboxLimits.AbsoluteMaxFuel)]
+    public void FuelOnQuickJsResolvesIntoTheWireLimits(long fuel)
+    {
+        var problem = SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Limits = new(Fuel: fuel) },
+            new SandboxOptions(), out var resolved, out _);
+        Assert.Null(problem);
+        Assert.Equal(fuel, resolved.Fuel);
+    }
+
+    [Fact]
+    public void FuelLeftOutIsUnlimitedOrTheOperatorsDefaultOnQuickJsOnly()
+    {
+        var options = new SandboxOptions();
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs" }, options, out var unlimited, out _));
+        Assert.Equal(0, unlimited.Fuel);
+        options.Limits.DefaultFuel = 5_000_000;
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs" }, options, out var byDefault, out _));
+        Assert.Equal(5_000_000, byDefault.Fuel);
+        // An engine that counts no fuel is never sent a budget, whatever the operator's default.
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1" }, options, out var onV8, out _));
+        Assert.Equal(0, onV8.Fuel);
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    [InlineData(SandboxLimits.AbsoluteMaxFuel + 1)]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MinValue)]
+    public void FuelOutOfRangeNamesTheFieldAndTheRange(long fuel)
+    {
+        var problem = SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Limits = new(Fuel: fuel) },
+            new SandboxOptions(), out _, out _);
+        Assert.Equal(new SubmissionProblem("limits.fuel", "limits.fuel must be between 1 and 1000000000000"), problem);
+        var lowered = new SandboxOptions { Limits = new SandboxLimits { MaxFuel = 1_000_000 } };
+        Assert.Equal(new SubmissionProblem("limits.fuel", "limits.fuel must be between 1 and 1000000"),
+            SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Limits = new(Fuel: 1_000_001) }, lowered, out _, out _));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("v8")]
+    [InlineData("test")]
+    public void FuelOnAnEngineThatCountsNoneIsRefusedWhateverItsValue(string? engine)
+    {
+        var options = new SandboxOptions { EnableTestEngine = true };
+        foreach (long fuel in new[] { 1L, 0L, -5L, SandboxLimits.AbsoluteMaxFuel * 2 })
+        {
+            // Before the ceilings too: on this engine the field means nothing.
+            var problem = SubmissionValidator.Validate(
+                new Submission { Code = "1", Engine = engine, Limits = new(Fuel: fuel), Ceilings = new ExecutionCeilings { MaxFuel = 10 } },
+                options, out _, out _);
+            Assert.Equal(new SubmissionProblem("limits.fuel", $"limits.fuel: fuel is counted only by the quickjs engine (this submission runs on {engine ?? "v8"})"), problem);
+        }
+    }
+
+    [Fact]
+    public void AFuelCeilingRefusesMoreAndBoundsWhatIsLeftOut()
+    {
+        var options = new SandboxOptions();
+        var ceilings = new ExecutionCeilings { MaxFuel = 1_000_000, Owner = "this API key" };
+        Assert.Equal(new SubmissionProblem("limits.fuel", "limits.fuel is above this API key's ceiling (1000000)."),
+            SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Limits = new(Fuel: 1_000_001), Ceilings = ceilings }, options, out _, out _));
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Limits = new(Fuel: 999), Ceilings = ceilings }, options, out var asked, out _));
+        Assert.Equal(999, asked.Fuel);
+        // Left out: an unlimited default is lowered to the ceiling; a lower default stays.
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Ceilings = ceilings }, options, out var lowered, out _));
+        Assert.Equal(1_000_000, lowered.Fuel);
+        options.Limits.DefaultFuel = 5_000;
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Ceilings = ceilings }, options, out var kept, out _));
+        Assert.Equal(5_000, kept.Fuel);
+        // A ceiling above the sandbox's maximum raises nothing.
+        var small = new SandboxOptions { Limits = new SandboxLimits { MaxFuel = 100 } };
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", Ceilings = ceilings }, small, out var capped, out _));
+        Assert.Equal(100, capped.Fuel);
+        // On v8 a fuel ceiling changes nothing.
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Ceilings = ceilings }, options, out var onV8, out _));
+        Assert.Equal(0, onV8.Fuel);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ExecutionCeilings { MaxFuel = 0 });
+    }
+
+    [Fact]
+    public void QuickJsIsRefusedInAWarmContextWhereverTheUnitComesFrom()
+    {
+        const string Refusal = "isolationUnit Context is not available on engine quickjs (it runs a fresh VM per execution)";
+        var isolates = new SandboxOptions();
+        Assert.Equal(new SubmissionProblem("isolationUnit", Refusal),
+            SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", IsolationUnit = IsolationUnit.Context }, isolates, out _, out string engine));
+        Assert.Equal("quickjs", engine);
+        // The sandbox's own unit: refused, never quietly run in a fresh VM.
+        var warm = new SandboxOptions { IsolationUnit = IsolationUnit.Context };
+        Assert.Equal(new SubmissionProblem("isolationUnit", Refusal),
+            SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs" }, warm, out _, out _));
+        // A fresh isolate asked for in that sandbox is fine; so is v8 in a warm context.
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1", Engine = "quickjs", IsolationUnit = IsolationUnit.Isolate }, warm, out _, out _));
+        Assert.Null(SubmissionValidator.Validate(new Submission { Code = "1" }, warm, out _, out _));
     }
 
     [Fact]

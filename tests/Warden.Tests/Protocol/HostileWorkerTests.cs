@@ -43,7 +43,41 @@ public sealed class HostileWorkerTests : IDisposable
         { "negative usage", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\",\"usage\":{\"wallMs\":-1,\"cpuMs\":1,\"memoryBytes\":1}}")] },
         { "console level", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"console\",\"id\":\"x1\",\"level\":\"evil\",\"text\":\"t\"}")] },
         { "stream ends inside a frame", [.. Frame(Ready), .. Frame(Started), 0x40, 0x00] },
+        // Only an engine that counts fuel may speak of it: a v8 worker reporting fuel is not ours.
+        { "fuel used from an engine that counts none", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\",\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1,\"fuel\":5}}")] },
+        { "the fuel limit from an engine that counts none", [.. Frame(Ready), .. Frame(Started), .. Frame("{\"type\":\"result\",\"id\":\"x1\",\"status\":\"timeout\",\"error\":{\"name\":\"a\",\"message\":\"b\",\"stack\":\"\",\"limit\":\"fuel\"}," + Usage + "}")] },
     };
+
+    private static readonly string QuickJsReady = Ready.Replace("\"name\":\"v8\"", "\"name\":\"quickjs\"");
+
+    [Fact]
+    public async Task AQuickJsWorkersFuelLimitAndUsageReachTheOutcome()
+    {
+        var options = new SandboxOptions();
+        // The fake answers only once the host has sent it the budget asked for.
+        FakeQuickJsWorker.Configure(options, _directory, "\"fuel\":123456789", FakeQuickJsWorker.FuelExhausted);
+        Outcome outcome;
+        await using (var sandbox = new Sandbox(options))
+        {
+            outcome = await sandbox.RunAsync(new Submission { Code = "1", Engine = "quickjs", Limits = new ExecutionLimits(TimeoutMs: 5000, Fuel: 123_456_789) });
+        }
+        OutcomeAssert.Status(OutcomeStatus.Timeout, outcome);
+        Assert.Equal(LimitKind.Fuel, outcome.Error!.Limit);
+        Assert.Equal(123_456_789, outcome.Usage.Fuel);
+        Assert.Equal("quickjs", outcome.Engine);
+        Assert.Contains("\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1,\"fuel\":123456789}", outcome.ToJson());
+        Assert.Contains("\"limit\":\"fuel\"", outcome.ToJson());
+    }
+
+    [Fact]
+    public async Task NegativeFuelFromAQuickJsWorkerIsAProtocolViolation()
+    {
+        await using var sandbox = new Sandbox(FakeWorker([.. Frame(QuickJsReady), .. Frame(Started), .. Frame(
+            "{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\",\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1,\"fuel\":-1}}")]));
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1", Engine = "quickjs" });
+        OutcomeAssert.Status(OutcomeStatus.InternalError, outcome);
+        Assert.Null(outcome.Usage.Fuel);
+    }
 
     [Theory]
     [MemberData(nameof(Misbehaviours))]

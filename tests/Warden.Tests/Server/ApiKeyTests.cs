@@ -159,6 +159,23 @@ public sealed class ApiKeyTests : IAsyncLifetime
                 o.ApiKeys = [new ApiKeyOptions { Name = "big", Sha256 = _alice.Sha256, MaxTimeoutMs = 20_000 }];
             }));
         Assert.Contains(e.Errors, m => m.Contains("'big' has MaxTimeoutMs (20000)"));
+        e = Assert.Throws<ServerConfigurationException>(() => WardenServer.Build([], s => s.Limits.MaxFuel = 1_000_000,
+            o =>
+            {
+                o.Urls = "http://127.0.0.1:0";
+                o.ApiKeys = [new ApiKeyOptions { Name = "big", Sha256 = _alice.Sha256, MaxFuel = 1_000_001 }];
+            }));
+        Assert.Equal(["ApiKeys: 'big' has MaxFuel (1000001) above the sandbox's MaxFuel (1000000)."], e.Errors);
+    }
+
+    [Fact]
+    public void AKeysFuelCeilingIsTheLibrarysCeiling()
+    {
+        var key = new ApiKeyOptions { Name = "q", Sha256 = _alice.Sha256, MaxFuel = 5_000 };
+        Assert.Equal(new ExecutionCeilings { MaxFuel = 5_000, Owner = "this API key" }, key.Ceilings);
+        Assert.Null(new ApiKeyOptions { Name = "q", Sha256 = _alice.Sha256 }.Ceilings);
+        var errors = new ServerOptions { ApiKeys = [new ApiKeyOptions { Name = "z", Sha256 = _alice.Sha256, MaxFuel = 0 }] }.Validate();
+        Assert.Contains("ApiKeys[0].MaxFuel must be positive.", errors);
     }
 
     [Fact]

@@ -48,7 +48,16 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
     [InlineData("""{ "code": "1", "limits": { "timeoutMs": 5, "extra": 1 } }""", "limits.extra")]
     [InlineData("""{ "code": "1", "limits": { "timeoutMs": 999999 } }""", "limits.timeoutMs")]
     [InlineData("""{ "code": "1", "limits": { "memoryMb": 1 } }""", "limits.memoryMb")]
-    [InlineData("""{ "code": "1", "engine": "quickjs" }""", "engine")]
+    [InlineData("""{ "code": "1", "engine": "spidermonkey" }""", "engine")]
+    [InlineData("""{ "code": "1", "limits": { "fuel": 1000 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 0 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": -1 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 1.5 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 1e13 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 10000000000000 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 99999999999999999999 } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": "5" } }""", "limits.fuel")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": null, "fuel": 5 } }""", "limits.fuel")]
     [InlineData("""{ "code": "1", "modules": {} }""", "modules")]
     [InlineData("""{ "code": "1", "module": true, "modules": [] }""", "modules")]
     [InlineData("""{ "code": "1", "module": true, "modules": { "warden:x": "1" } }""", "modules")]
@@ -71,7 +80,65 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "spidermonkey" }""");
         Assert.Equal(400, status);
         Assert.Equal("engine", problem.GetProperty("field").GetString());
-        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8", problem.GetProperty("detail").GetString());
+        Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{ "code": "1", "limits": { "fuel": 1000 } }""", "limits.fuel: fuel is counted only by the quickjs engine (this submission runs on v8)")]
+    [InlineData("""{ "code": "1", "engine": "v8", "limits": { "timeoutMs": 100, "fuel": 1000 } }""", "limits.fuel: fuel is counted only by the quickjs engine (this submission runs on v8)")]
+    [InlineData("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 1000000000001 } }""", "limits.fuel must be between 1 and 1000000000000")]
+    public async Task AFuelRefusalSaysWhy(string request, string detail)
+    {
+        var (status, problem, _) = await server.PostAsync(request);
+        Assert.Equal(400, status);
+        Assert.Equal("limits.fuel", problem.GetProperty("field").GetString());
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task LimitsFuelReachesAQuickJsWorkerAndUsageFuelComesBack()
+    {
+        var directory = Directory.CreateTempSubdirectory("warden-fuel-").FullName;
+        var (app, client) = await ServerFixture.StartAsync(s =>
+            Warden.Tests.Protocol.FakeQuickJsWorker.Configure(s, directory, "\"fuel\":123456789", Warden.Tests.Protocol.FakeQuickJsWorker.FuelExhausted));
+        try
+        {
+            var (status, body, _) = await server.PostAsync("""{ "code": "1", "engine": "quickjs", "limits": { "fuel": 123456789 } }""", client);
+            Assert.Equal(200, status);
+            Assert.Equal("timeout", body.GetProperty("status").GetString());
+            Assert.Equal("fuel", body.GetProperty("error").GetProperty("limit").GetString());
+            Assert.Equal(123456789, body.GetProperty("usage").GetProperty("fuel").GetInt64());
+            Assert.Equal("quickjs", body.GetProperty("engine").GetString());
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task QuickJsUnderAKeyOfWarmContextsIs400()
+    {
+        var key = ApiKeyAuthenticator.NewKey();
+        var (app, client) = await ServerFixture.StartAsync(s => s.MaxWorkers = 1,
+            o => o.ApiKeys = [new ApiKeyOptions { Name = "warm", Sha256 = key.Sha256, IsolationUnit = IsolationUnit.Context }]);
+        try
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key.Token);
+            var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "quickjs" }""", client);
+            Assert.Equal(400, status);
+            Assert.Equal("isolationUnit", problem.GetProperty("field").GetString());
+            Assert.Equal("isolationUnit Context is not available on engine quickjs (it runs a fresh VM per execution)", problem.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 
     [Fact]
@@ -80,10 +147,10 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         var (app, client) = await ServerFixture.StartAsync(s => { s.MaxWorkers = 1; s.EnableTestEngine = true; });
         try
         {
-            var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "quickjs" }""", client);
+            var (status, problem, _) = await server.PostAsync("""{ "code": "1", "engine": "spidermonkey" }""", client);
             Assert.Equal(400, status);
             Assert.Equal("engine", problem.GetProperty("field").GetString());
-            Assert.Equal("engine 'quickjs' is not available; this sandbox offers: v8, test", problem.GetProperty("detail").GetString());
+            Assert.Equal("engine 'spidermonkey' is not available; this sandbox offers: v8, quickjs, test", problem.GetProperty("detail").GetString());
         }
         finally
         {
