@@ -25,7 +25,7 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 
     private async Task<(Outcome Outcome, TimeSpan Elapsed)> RunAsync(string code, string? input = null, int? timeoutMs = null,
-        int? cpuMs = null, int? memoryMb = null, bool module = false, IReadOnlyDictionary<string, string>? modules = null)
+        int? cpuMs = null, int? memoryMb = null, bool module = false, IReadOnlyDictionary<string, string>? modules = null, long? fuel = null)
     {
         var clock = Stopwatch.StartNew();
         var outcome = await _sandbox.RunAsync(new Submission
@@ -34,7 +34,7 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
             InputJson = input,
             IsModule = module,
             Modules = modules,
-            Limits = new ExecutionLimits(timeoutMs, cpuMs, memoryMb),
+            Limits = new ExecutionLimits(timeoutMs, cpuMs, memoryMb, fuel),
         });
         Assert.Equal("quickjs", outcome.Engine);
         return (outcome, clock.Elapsed);
@@ -122,6 +122,40 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
         string maps = File.ReadAllText($"/proc/{worker}/maps");
         Assert.Contains("libwasmtime", maps);
         Assert.DoesNotContain("ClearScriptV8", maps);
+    }
+
+    private const string Fib = "function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) } fib(22)";
+
+    /// <summary>usage.fuel is reported for every execution and is the same number on every run of the same submission.</summary>
+    [Fact]
+    public async Task FuelIsCountedAndDeterministic()
+    {
+        var (first, _) = await RunAsync(Fib);
+        var (second, _) = await RunAsync(Fib);
+        var (tiny, _) = await RunAsync("1");
+        OutcomeAssert.Ok("17711", first);
+        OutcomeAssert.Ok("17711", second);
+        Assert.NotNull(first.Usage.Fuel);
+        Assert.Equal(first.Usage.Fuel, second.Usage.Fuel);
+        Assert.True(tiny.Usage.Fuel > 0 && tiny.Usage.Fuel < first.Usage.Fuel / 10, $"tiny {tiny.Usage.Fuel}, fib {first.Usage.Fuel}");
+
+        // Exactly the fuel it used is enough, and it uses the same again under the limit; half of it is not enough.
+        var (enough, _) = await RunAsync(Fib, fuel: first.Usage.Fuel);
+        OutcomeAssert.Ok("17711", enough);
+        Assert.Equal(first.Usage.Fuel, enough.Usage.Fuel);
+        var (half, _) = await RunAsync(Fib, fuel: first.Usage.Fuel / 2);
+        Assert.Equal(LimitKind.Fuel, OutcomeAssert.Failed(OutcomeStatus.Timeout, "TimeoutError", half).Limit);
+    }
+
+    [Fact]
+    public async Task RunningOutOfFuelEndsABusyLoopAtOnce()
+    {
+        var (outcome, elapsed) = await RunAsync("while (true) {}", fuel: 100_000_000, timeoutMs: 30_000);
+        var error = OutcomeAssert.Failed(OutcomeStatus.Timeout, "TimeoutError", outcome);
+        Assert.Equal(LimitKind.Fuel, error.Limit);
+        Assert.Equal(100_000_000, outcome.Usage.Fuel);
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"took {elapsed}");
+        await AssertHealthyAsync();
     }
 
     public static TheoryData<string, string, int?, int?> TimeAttacks => new()
