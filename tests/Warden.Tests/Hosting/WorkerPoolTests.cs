@@ -306,8 +306,8 @@ public sealed class WorkerPoolTests
     [Fact]
     public void TheTestEngineIsOfferedOnlyWhenEnabled()
     {
-        Assert.Equal(new[] { "v8" }, EngineCatalog.Offered(new SandboxOptions()));
-        Assert.Equal(new[] { "v8", "test" }, EngineCatalog.Offered(new SandboxOptions { EnableTestEngine = true }));
+        Assert.Equal(new[] { "v8", "quickjs" }, EngineCatalog.Offered(new SandboxOptions()));
+        Assert.Equal(new[] { "v8", "quickjs", "test" }, EngineCatalog.Offered(new SandboxOptions { EnableTestEngine = true }));
     }
 
     [Fact]
