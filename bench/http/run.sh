@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Load on `warden serve` from wrk on loopback: the tiny workload at concurrency 1, 2 and 4.
 #
-#   bench/http/run.sh [--warm] [--peer isolated-vm] [--seconds S] [--levels 1,2,4] [--warmup S] [--port P]
+#   bench/http/run.sh [--warm] [--engine quickjs] [--peer isolated-vm] [--seconds S] [--levels 1,2,4] [--warmup S] [--port P]
 #   bench/http/run.sh 10            # the old form: seconds per level
 #
 #   --warm      run the server with Warden__Sandbox__IsolationUnit=Context: requests (all keyless, so
 #               one isolation key) reuse a warm isolate in their worker, a fresh context each.
 #               Default: the server's default, a fresh isolate per request (IsolationUnit=Isolate).
+#   --engine quickjs   run the server with Warden__Sandbox__DefaultEngine=quickjs: every request runs in a
+#               fresh QuickJS VM (QuickJS-NG in wasm, run by Wasmtime); no warm mode, so not with --warm
 #   --seconds   measured seconds per level (default 10)
 #   --levels    concurrency levels = wrk connections (default 1,2,4); wrk uses min(level, 2) threads
 #   --warmup    seconds of unreported load at the highest level first (default 3): worker start-up
@@ -20,7 +22,7 @@
 # server's log stay in a temporary folder named at the end. Needs wrk (apt-get install -y wrk).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-seconds=10 levels="1,2,4" warmup=3 port=18099 unit=Isolate peer=""
+seconds=10 levels="1,2,4" warmup=3 port=18099 unit=Isolate peer="" engine=v8
 while [ $# -gt 0 ]; do
   case "$1" in
     --warm) unit=Context ;;
@@ -29,8 +31,9 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift ;;
     --port) port="$2"; shift ;;
     --peer) peer="$2"; shift ;;
+    --engine) engine="$2"; shift ;;
     [0-9]*) seconds="$1" ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/http/run.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -57,10 +60,10 @@ if [ "$peer" = "isolated-vm" ]; then
 elif [ -n "$peer" ]; then
   echo "bench/http/run.sh: unknown peer $peer (isolated-vm)" >&2; exit 64
 else
-  # The configuration key Warden:Sandbox:IsolationUnit, set the way an operator would.
-  Warden__Sandbox__IsolationUnit="$unit" "$root/warden" serve --urls "$url" >"$out/server.log" 2>&1 &
+  # The configuration keys Warden:Sandbox:IsolationUnit and DefaultEngine, set the way an operator would.
+  Warden__Sandbox__IsolationUnit="$unit" Warden__Sandbox__DefaultEngine="$engine" "$root/warden" serve --urls "$url" >"$out/server.log" 2>&1 &
   server=$!
-  name="warden serve, IsolationUnit=$unit"
+  name="warden serve, engine $engine, IsolationUnit=$unit"
 fi
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 # The first use of ./warden builds it, so allow a few minutes before giving up.

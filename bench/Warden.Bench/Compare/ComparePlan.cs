@@ -10,7 +10,7 @@ internal sealed record ComparePlan(string Mode, int Repetitions, double TinySeco
     /// <summary>Three processes per figure (median, min, max across them), longer runs.</summary>
     public static ComparePlan Full { get; } = new("full", 3, 5, 5, 5, 5, 3, 2, 8, 4);
 
-    public static readonly string[] WardenSystems = ["warden-engine", "warden", "warden-http"];
+    public static readonly string[] WardenSystems = ["warden-engine", "warden", "warden-quickjs", "warden-http"];
     public static readonly string[] NodeSystems = ["isolated-vm", "node-vm", "quickjs", "deno"];
     public static readonly string[] AllSystems = [.. WardenSystems, .. NodeSystems, "jint"];
 

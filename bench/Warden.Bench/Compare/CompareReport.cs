@@ -17,6 +17,7 @@ internal sealed class CompareReport(ComparePlan plan, string? report, Dictionary
     {
         ["warden-engine"] = "V8 (ClearScript) in the caller's process, fresh runtime per execution, no prelude/worker/OS layer (`-warm`: one runtime, a fresh script engine — context — per execution)",
         ["warden"] = "Warden library: fresh isolate per execution in a locked-down worker process (`-warm`: `SandboxOptions.IsolationUnit = Context`, a warm isolate of the one, keyless isolation key with a fresh context per execution)",
+        ["warden-quickjs"] = "Warden library on the quickjs engine (QuickJS-NG in wasm, run by Wasmtime): a fresh VM in a fresh store per execution in a locked-down worker process (no warm mode)",
         ["warden-http"] = "`warden serve` over loopback HTTP, same workers (`-warm`: `Warden:Sandbox:IsolationUnit = Context`, keyless requests)",
         ["isolated-vm"] = "isolated-vm on Node 24: fresh `Isolate` per execution (`-warm`: one isolate, fresh context)",
         ["node-vm"] = "Node 24 `vm` context (`DONT_CONTEXTIFY`: an ordinary global) with `timeout` — not a security boundary: the plain-V8 baseline",

@@ -140,7 +140,8 @@ internal sealed class EngineExecutor(bool reuseRuntime) : IExecutor
 }
 
 /// <summary>
-/// <c>warden</c>: the library — a locked-down worker process per isolation key, and in it a fresh isolate
+/// <c>warden</c> (and <c>warden-quickjs</c>, the same on the quickjs engine: a fresh QuickJS VM in a Wasmtime store per
+/// execution, no warm mode): the library — a locked-down worker process per isolation key, and in it a fresh isolate
 /// per execution (<see cref="IsolationUnit.Isolate"/>) or, for the <c>-warm</c> workloads, a fresh context
 /// in a warm isolate (<see cref="IsolationUnit.Context"/>). Submissions carry no isolation key: keyless
 /// executions of one sandbox form one key, so they share warm isolates.
@@ -149,11 +150,12 @@ internal sealed class LibraryExecutor : IExecutor
 {
     private readonly Sandbox _sandbox;
 
-    private LibraryExecutor(IsolationUnit unit) => _sandbox = new(new SandboxOptions { IsolationUnit = unit });
+    private LibraryExecutor(IsolationUnit unit, string engine) => _sandbox = new(new SandboxOptions { IsolationUnit = unit, DefaultEngine = engine });
 
-    public static async Task<LibraryExecutor> StartAsync(IsolationUnit unit)
+    /// <param name="engine">The sandbox's default engine: <c>v8</c> (<c>warden</c>) or <c>quickjs</c> (<c>warden-quickjs</c>).</param>
+    public static async Task<LibraryExecutor> StartAsync(IsolationUnit unit, string engine = "v8")
     {
-        var executor = new LibraryExecutor(unit);
+        var executor = new LibraryExecutor(unit, engine);
         await executor._sandbox.WarmUpAsync();
         return executor;
     }

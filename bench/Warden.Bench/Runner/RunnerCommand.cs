@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Warden.Bench.Runner;
 
 /// <summary>
-/// <c>Warden.Bench runner warden|warden-engine|warden-http WORKLOAD ...</c>: Warden's side of
+/// <c>Warden.Bench runner warden|warden-quickjs|warden-engine|warden-http WORKLOAD ...</c>: Warden's side of
 /// bench/peers/PROTOCOL.md. Prints exactly one JSON line; any failure is a result, not a crash.
 /// </summary>
 internal static class RunnerCommand
@@ -17,10 +17,17 @@ internal static class RunnerCommand
             // The -warm workloads run in each layer's warm mode: a reused isolate, a fresh context per execution.
             bool warm = Workloads.IsWarm(parsed.Workload);
             var unit = warm ? IsolationUnit.Context : IsolationUnit.Isolate;
+            if (warm && parsed.System == "warden-quickjs")
+            {
+                // The quickjs engine has no warm mode: a fresh VM per execution is all it offers.
+                stdout.WriteLine(JsonSerializer.Serialize(RunnerResult.Unsupported(parsed.System, parsed.Workload, "the quickjs engine has no warm mode"), RunnerResult.Json));
+                return 0;
+            }
             await using IExecutor executor = parsed.System switch
             {
                 "warden-engine" => new EngineExecutor(reuseRuntime: warm),
                 "warden" => await LibraryExecutor.StartAsync(unit),
+                "warden-quickjs" => await LibraryExecutor.StartAsync(unit, "quickjs"),
                 "warden-http" => await HttpExecutor.StartAsync(unit),
                 _ => throw new ArgumentException("unknown system " + parsed.System),
             };

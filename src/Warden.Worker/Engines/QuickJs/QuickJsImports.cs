@@ -60,7 +60,7 @@ internal static class QuickJsImports
     {
         long ns = clockId switch
         {
-            0 => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
+            0 => owner.FixedRealtimeNs ?? (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
             1 => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency)),
             _ => -1,
         };
@@ -78,7 +78,8 @@ internal static class QuickJsImports
         {
             return ErrnoInvalid;
         }
-        RandomNumberGenerator.Fill(owner.Memory.Span(bufferPtr, length));
+        var target = owner.Memory.Span(bufferPtr, length);
+        RandomNumberGenerator.Fill(target);
         return ErrnoSuccess;
     }
 

@@ -104,7 +104,14 @@ internal sealed class QuickJsInstance : IEngineInstance
             var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
             var vm = new QuickJsInstance(store, recorder, instance, MemoryBudgets.BudgetBytes(memoryMb));
             store.SetData(vm);
-            vm.Prepare();
+            if (QuickJsSnapshot.Current is { } snapshot)
+            {
+                vm.Restore(instance, snapshot);
+            }
+            else
+            {
+                vm.Prepare();
+            }
             return vm;
         }
         catch (Exception e) when (e is WasmtimeException or EngineAbortException)
@@ -154,6 +161,86 @@ internal sealed class QuickJsInstance : IEngineInstance
         byte[] copy = Memory.Span(bytecode, Memory.ReadInt32(_scratch)).ToArray();
         _q.Free(bytecode);
         return copy;
+    }
+
+    /// <summary>
+    /// The realtime clock the VM that makes the snapshot reads, in microseconds (a multiple of the clocks' 100 µs
+    /// granularity, far from any real time: year ~2249). QuickJS seeds <c>Math.random</c>'s xorshift64* state from
+    /// this clock when it makes its context and advances it once (for its hash seed), so that VM's state is
+    /// <see cref="SnapshotRandomState"/>, which is then looked for in its memory (a test checks: exactly once).
+    /// </summary>
+    internal const ulong SnapshotClockMicroseconds = 8_812_345_678_912_300;
+
+    /// <summary><see cref="SnapshotClockMicroseconds"/> after one step of QuickJS's xorshift64* state update.</summary>
+    internal static ulong SnapshotRandomState
+    {
+        get
+        {
+            ulong x = SnapshotClockMicroseconds;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            return x;
+        }
+    }
+
+    /// <summary>Set only in the VM that makes the snapshot: the realtime clock it reads (QuickJsImports).</summary>
+    internal long? FixedRealtimeNs { get; private set; }
+
+    /// <summary>
+    /// An initialised VM with the prelude evaluated and its entry points made, as memory to copy into every fresh
+    /// instance (see <see cref="QuickJsSnapshot"/>), or null when this build of QuickJS does not allow it (the
+    /// random seed was not found exactly once). Made in a VM that runs Warden's own code only.
+    /// </summary>
+    internal static QuickJsSnapshot? CreateSnapshot()
+    {
+        using var store = new Store(QuickJsModule.Engine);
+        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
+        store.Fuel = PreparationFuel;
+        store.SetEpochDeadline(FarEpochDeadline);
+        var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
+        var vm = new QuickJsInstance(store, null, instance, MemoryBudgets.BudgetBytes(64)) { FixedRealtimeNs = (long)SnapshotClockMicroseconds * 1000 };
+        store.SetData(vm);
+        vm.Prepare();
+        byte[] memory = vm.Memory.Span(1, (int)vm.Memory.Length - 1).ToArray();
+        int stackPointer = (int)(instance.GetGlobal("__stack_pointer")?.GetValue() ?? throw new InvalidOperationException("The QuickJS module exports no __stack_pointer."));
+        // Byte 0 of the memory is not copied (the host never touches address 0); offsets below are +1.
+        int seed = FindOnce(memory, BitConverter.GetBytes(SnapshotRandomState));
+        return seed < 0 ? null : new QuickJsSnapshot(memory, stackPointer, vm._start, vm._tick, vm._scratch, seed + 1);
+    }
+
+    private static int FindOnce(byte[] haystack, byte[] needle)
+    {
+        int first = haystack.AsSpan().IndexOf(needle);
+        return first >= 0 && haystack.AsSpan(first + 1).IndexOf(needle) < 0 ? first : -1;
+    }
+
+    /// <summary>
+    /// Makes this fresh instance the snapshot's VM: its memory, its stack pointer, its entry points, and a new
+    /// <c>Math.random</c> seed from the host's CSPRNG (the snapshot's would replay one sequence in every execution).
+    /// </summary>
+    private void Restore(Instance instance, QuickJsSnapshot snapshot)
+    {
+        long needed = snapshot.Memory.Length + 1;
+        var memory = instance.GetMemory("memory")!;
+        long pages = (needed - memory.GetLength() + Wasmtime.Memory.PageSize - 1) / Wasmtime.Memory.PageSize;
+        if (pages > 0)
+        {
+            memory.Grow(pages);
+        }
+        snapshot.Memory.CopyTo(Memory.Span(1, snapshot.Memory.Length));
+        instance.GetGlobal("__stack_pointer")!.SetValue(snapshot.StackPointer);
+        // xorshift64*'s state must not be zero.
+        Span<byte> seed = stackalloc byte[8];
+        do
+        {
+            System.Security.Cryptography.RandomNumberGenerator.Fill(seed);
+        }
+        while (BitConverter.ToUInt64(seed) == 0);
+        seed.CopyTo(Memory.Span(snapshot.RandomStateAddress, seed.Length));
+        _start = snapshot.Start;
+        _tick = snapshot.Tick;
+        _scratch = snapshot.Scratch;
     }
 
     /// <summary>Initialises QuickJS, gives it the bridge and evaluates the prelude (our own code only).</summary>
@@ -501,7 +588,12 @@ internal sealed class QuickJsInstance : IEngineInstance
                 throw new GuestMemoryException();
             }
             var name = QuickJsBridge.Find(Memory.Span(namePtr, nameLength));
-            var recorder = _recorder ?? throw new GuestMemoryException();
+            if (_recorder is null)
+            {
+                // The VM that compiles scripts or makes the snapshot runs only Warden's code, which makes no bridge call.
+                throw new GuestMemoryException();
+            }
+            var recorder = _recorder;
             var arguments = new int[argc];
             for (int i = 0; i < argc; i++)
             {
