@@ -4,23 +4,52 @@
 // factory with a null-prototype record of host capabilities, none of which is the bridge itself:
 // timers from the event loop, the execution clock, and random bytes (a count out, a bounded string
 // back). Executions that touch no web global never load the bundle.
-import { global, ReflectDefineProperty, ObjectFreeze, MathFloor, DateNow, newList } from './primordials.js';
+import { global, ReflectApply, ReflectDefineProperty, ObjectFreeze, MathFloor, DateNow, newList } from './primordials.js';
 import { addTimer, clearTimer, reportUncaught } from './event-loop.js';
+
+const MathImul = Math.imul;
 
 // The bridge (set by installWebGlobals): Now, RandomBytes and LoadWebApis.
 let bridge = null;
 let webHost = null;
 const coarseNow = () => MathFloor(bridge.Now() * 10) / 10;
 let webApis = null;
-function loadWebApi(name) {
-  if (webApis === null) {
-    // The bundle returns a null-prototype record, never throws into .NET (see WebApis/build.mjs):
-    // a failure while it loads (a built-in the script patched) comes back here and is thrown in JS.
-    const loaded = bridge.LoadWebApis();
-    if (loaded.error !== undefined) throw loaded.error;
-    webApis = loaded.createWebApis(webHost);
+// The execution's Math object, captured before user code runs.
+const MathObject = Math;
+// A fixed sequence in [0, 1) (a 32-bit LCG): what Math.random gives the libraries while they load.
+function fixedRandom() {
+  fixedRandomState = (ReflectApply(MathImul, undefined, [fixedRandomState, 1664525]) + 1013904223) >>> 0;
+  return fixedRandomState / 4294967296;
+}
+let fixedRandomState = 1;
+// The bundle's libraries draw ids from Math.random while they load (core-js), which made usage.fuel of the same
+// submission differ from run to run on the quickjs engine (fuel must be deterministic): they load with a fixed
+// sequence instead, and the script's own Math.random is back before the script sees any web global. Ids only;
+// nothing of the web APIs' randomness (crypto) comes from Math.random.
+function withFixedRandom(load) {
+  const own = MathObject.random;
+  let swapped = false;
+  try {
+    MathObject.random = fixedRandom;
+    swapped = MathObject.random === fixedRandom;
+  } catch { /* Math is frozen by the script: the libraries use its Math.random */ }
+  try {
+    return load();
+  } finally {
+    if (swapped) MathObject.random = own;
   }
-  return webApis[name]();
+}
+function loadWebApi(name) {
+  return withFixedRandom(() => {
+    if (webApis === null) {
+      // The bundle returns a null-prototype record, never throws into .NET (see WebApis/build.mjs):
+      // a failure while it loads (a built-in the script patched) comes back here and is thrown in JS.
+      const loaded = bridge.LoadWebApis();
+      if (loaded.error !== undefined) throw loaded.error;
+      webApis = loaded.createWebApis(webHost);
+    }
+    return webApis[name]();
+  });
 }
 // Must match the keys createWebApis returns (WebApis/src/index.js); the conformance tests touch each.
 const webNames = ['TextEncoder', 'TextDecoder', 'structuredClone', 'atob', 'btoa', 'DOMException', 'Event',

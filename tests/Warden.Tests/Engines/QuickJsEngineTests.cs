@@ -139,6 +139,13 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
         Assert.Equal(first.Usage.Fuel, second.Usage.Fuel);
         Assert.True(tiny.Usage.Fuel > 0 && tiny.Usage.Fuel < first.Usage.Fuel / 10, $"tiny {tiny.Usage.Fuel}, fib {first.Usage.Fuel}");
 
+        // Loading the web APIs costs the same every time too (their libraries draw ids from a fixed sequence).
+        const string WebApis = "[new URL('https://x.example/a?b=1').pathname, new TextEncoder().encode('x').length, structuredClone({ a: 1 }).a, typeof AbortController]";
+        var (web1, _) = await RunAsync(WebApis);
+        var (web2, _) = await RunAsync(WebApis);
+        OutcomeAssert.Ok("[\"/a\",1,1,\"function\"]", web1);
+        Assert.Equal(web1.Usage.Fuel, web2.Usage.Fuel);
+
         // Exactly the fuel it used is enough, and it uses the same again under the limit; half of it is not enough.
         var (enough, _) = await RunAsync(Fib, fuel: first.Usage.Fuel);
         OutcomeAssert.Ok("17711", enough);
