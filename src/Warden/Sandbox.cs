@@ -109,10 +109,12 @@ public sealed class Sandbox : IAsyncDisposable
             return WorkerOutcomes.NoWorker(e.Message) with { Engine = engine };
         }
         OutcomeStatus? endedWith = null;
+        bool atEngineMemoryCap = false;
         try
         {
             var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false);
             endedWith = outcome.Status;
+            atEngineMemoryCap = outcome.Status == OutcomeStatus.MemoryLimit && outcome.Error?.Limit == LimitKind.Heap;
             if (outcome.WarmContext > 0)
             {
                 Interlocked.Increment(ref outcome.WarmContext == 1 ? ref _warmIsolatesMade : ref _warmIsolateReuses);
@@ -122,7 +124,7 @@ public sealed class Sandbox : IAsyncDisposable
         }
         finally
         {
-            _pool.Release(worker, key, endedWith);
+            _pool.Release(worker, key, endedWith, atEngineMemoryCap);
         }
     }
 

@@ -28,4 +28,12 @@ internal static class EngineCatalog
         unit == IsolationUnit.Context && engine == EngineNames.QuickJs
             ? $"Context is not available on engine {EngineNames.QuickJs} (it runs a fresh VM per execution)"
             : null;
+
+    /// <summary>
+    /// Whether an execution that this engine's own memory cap ended (<c>memory_limit</c>, limit <c>heap</c>) leaves
+    /// nothing behind in its worker: <c>quickjs</c>'s cap is its store's limit on linear memory, and the store, its
+    /// memory and its VM are dropped with the execution. V8's heap limit ends in an isolate whose teardown and
+    /// off-heap remains are not as certain, so its worker is retired.
+    /// </summary>
+    internal static bool LeavesWorkerCleanAtItsMemoryCap(string engine) => engine == EngineNames.QuickJs;
 }

@@ -11,9 +11,12 @@ internal static class RetirementPolicy
     /// <summary>
     /// When a worker comes back from an execution. <paramref name="endedWith"/> is null when the
     /// execution ended without an outcome (cancelled, or the host failed): its worker is retired.
+    /// <paramref name="atEngineMemoryCap"/>: the execution ended at its engine's own memory cap (limit <c>heap</c>).
     /// </summary>
-    public static RetirementReason? AfterExecution(IPooledWorker worker, OutcomeStatus? endedWith, SandboxOptions options, DateTime now) =>
-        endedWith is not { } status || !LeavesWorkerClean(status) ? RetirementReason.LimitOrFailure
+    public static RetirementReason? AfterExecution(IPooledWorker worker, OutcomeStatus? endedWith, SandboxOptions options, DateTime now,
+        bool atEngineMemoryCap = false) =>
+        endedWith is not { } status || !(LeavesWorkerClean(status) || LeavesWorkerCleanAtItsMemoryCap(worker, status, atEngineMemoryCap))
+            ? RetirementReason.LimitOrFailure
             : OnReturn(worker, options, now);
 
     /// <summary>When a worker comes back without having run anything (its grant was cancelled), or after a clean execution.</summary>
@@ -42,4 +45,13 @@ internal static class RetirementPolicy
     /// </summary>
     internal static bool LeavesWorkerClean(OutcomeStatus status) =>
         status is OutcomeStatus.Ok or OutcomeStatus.ScriptError or OutcomeStatus.Timeout;
+
+    /// <summary>
+    /// The same reasoning for a memory limit on an engine whose cap drops everything with the execution
+    /// (<see cref="EngineCatalog.LeavesWorkerCleanAtItsMemoryCap"/>): a quickjs memory bomb takes ~0.1 s, a worker
+    /// start-up with its module compilation ~1 s of CPU. The memory-at-rest check (<see cref="WhileIdle"/>) still
+    /// retires a worker that kept anything.
+    /// </summary>
+    private static bool LeavesWorkerCleanAtItsMemoryCap(IPooledWorker worker, OutcomeStatus status, bool atEngineMemoryCap) =>
+        status == OutcomeStatus.MemoryLimit && atEngineMemoryCap && EngineCatalog.LeavesWorkerCleanAtItsMemoryCap(worker.EngineName);
 }

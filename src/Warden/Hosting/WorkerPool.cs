@@ -198,10 +198,11 @@ internal sealed class WorkerPool<TWorker> : IAsyncDisposable
 
     /// <summary>
     /// Returns a worker after an execution that ended with <paramref name="endedWith"/> (null: it ended
-    /// without an outcome). The worker goes back idle for its key, or is retired.
+    /// without an outcome; <paramref name="atEngineMemoryCap"/>: with the engine's own memory limit). The worker
+    /// goes back idle for its key, or is retired.
     /// </summary>
-    public void Release(TWorker worker, WorkerKey key, OutcomeStatus? endedWith) =>
-        Return(worker, key, () => RetirementPolicy.AfterExecution(worker, endedWith, _options, DateTime.UtcNow));
+    public void Release(TWorker worker, WorkerKey key, OutcomeStatus? endedWith, bool atEngineMemoryCap = false) =>
+        Return(worker, key, () => RetirementPolicy.AfterExecution(worker, endedWith, _options, DateTime.UtcNow, atEngineMemoryCap));
 
     private void GiveBack(Grant grant, WorkerKey key)
     {

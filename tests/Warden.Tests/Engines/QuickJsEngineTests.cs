@@ -227,6 +227,19 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
         await AssertHealthyAsync();
     }
 
+    /// <summary>
+    /// Nothing of a bomb stays in its worker (the store and its memory are dropped), so the worker is kept for the
+    /// next execution: retiring it would make every 0.1 s bomb cost the host a worker start-up (~1 s of CPU).
+    /// </summary>
+    [Fact]
+    public async Task AWorkerIsKeptAfterAMemoryLimitAtTheCap()
+    {
+        var (bomb, _) = await RunAsync("const keep = []; for (;;) keep.push(new ArrayBuffer(1 << 20))", memoryMb: 32, timeoutMs: 20_000);
+        Assert.Equal(LimitKind.Heap, OutcomeAssert.Failed(OutcomeStatus.MemoryLimit, "MemoryLimitError", bomb).Limit);
+        Assert.Contains(bomb.WorkerPid, _sandbox.WorkerPids);
+        await AssertHealthyAsync();
+    }
+
     [Fact]
     public async Task TheWorkerGrowsByAtMostTheBudgetPlus32Mb()
     {

@@ -289,6 +289,13 @@ public sealed class WorkerPoolTests
         Assert.Null(RetirementPolicy.AfterExecution(fresh, OutcomeStatus.Timeout, options, now));
         Assert.Equal(RetirementReason.LimitOrFailure, RetirementPolicy.AfterExecution(fresh, OutcomeStatus.MemoryLimit, options, now));
         Assert.Equal(RetirementReason.LimitOrFailure, RetirementPolicy.AfterExecution(fresh, null, options, now));
+        // V8's heap limit retires its worker; quickjs's (its store's cap, dropped with the execution) does not,
+        // but its worker's own growth past the budget (limit process) does.
+        Assert.Equal(RetirementReason.LimitOrFailure, RetirementPolicy.AfterExecution(fresh, OutcomeStatus.MemoryLimit, options, now, atEngineMemoryCap: true));
+        var quickJs = new FakeWorker("quickjs", 4) { StartedAt = now, Executions = 1 };
+        Assert.Null(RetirementPolicy.AfterExecution(quickJs, OutcomeStatus.MemoryLimit, options, now, atEngineMemoryCap: true));
+        Assert.Equal(RetirementReason.LimitOrFailure, RetirementPolicy.AfterExecution(quickJs, OutcomeStatus.MemoryLimit, options, now));
+        Assert.Equal(RetirementReason.LimitOrFailure, RetirementPolicy.AfterExecution(quickJs, OutcomeStatus.OutputLimit, options, now, atEngineMemoryCap: true));
         Assert.Equal(RetirementReason.Lifetime, RetirementPolicy.AfterExecution(fresh, OutcomeStatus.Ok, options, now.AddMinutes(1)));
         Assert.Null(RetirementPolicy.WhileIdle(fresh, options, now));
 
