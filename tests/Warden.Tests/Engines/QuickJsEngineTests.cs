@@ -91,6 +91,10 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
 
         var (missing, _) = await RunAsync("import { y } from './nope.js'; export default 1", module: true);
         Assert.Contains("Cannot find module", OutcomeAssert.Failed(OutcomeStatus.ScriptError, "Error", missing).Message);
+
+        // A specifier of any length is the script's error, never the engine's; its quote in the message is bounded.
+        var (longName, _) = await RunAsync("import('a'.repeat(100000)).then(() => 'loaded', e => [e.name, e.message.length < 300])");
+        OutcomeAssert.Ok("[\"Error\",true]", longName);
     }
 
     [Fact]

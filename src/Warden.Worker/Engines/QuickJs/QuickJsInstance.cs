@@ -47,6 +47,9 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// <summary>The most bytes the host reads as one string from the guest: above every output limit.</summary>
     private const int MaxGuestStringBytes = 64 << 20;
 
+    /// <summary>The longest module name the loader reads: longer ones cannot be a submitted module's (the host bounds those).</summary>
+    private const int MaxModuleNameBytes = 4096;
+
     /// <summary>The most arguments a bridge call takes (Fail: six).</summary>
     private const int MaxBridgeArguments = 8;
 
@@ -419,6 +422,12 @@ internal sealed class QuickJsInstance : IEngineInstance
             _broken = true;
             throw new EngineAbortException(_nestedTrap is { } nested ? Classify(nested) : _outOfMemory ? EngineAbort.MemoryLimit : EngineAbort.Fault);
         }
+        catch (GuestMemoryException)
+        {
+            // A bad pointer from the guest, should Wasmtime hand the callback's own exception back unwrapped.
+            _broken = true;
+            throw new EngineAbortException(EngineAbort.Fault);
+        }
         finally
         {
             _store.SetEpochDeadline(FarEpochDeadline);
@@ -560,15 +569,22 @@ internal sealed class QuickJsInstance : IEngineInstance
         }
     }
 
-    /// <summary>A NUL-terminated string the guest passed (module names), bounded.</summary>
-    private string ReadCString(int pointer, int maxBytes)
+    /// <summary>
+    /// A NUL-terminated string the guest passed (module names), or null when it is longer than
+    /// <paramref name="maxBytes"/> (a script's specifier may be any length: that is its error, not the guest's).
+    /// </summary>
+    private string? ReadCString(int pointer, int maxBytes)
     {
-        long available = Math.Min(maxBytes, Memory.Length - (uint)pointer);
+        long available = Math.Min(maxBytes + 1, Memory.Length - (uint)pointer);
         var bytes = Memory.Span(pointer, (int)Math.Max(0, available));
         int end = bytes.IndexOf((byte)0);
         if (end < 0)
         {
-            throw new GuestMemoryException();
+            if (available <= maxBytes)
+            {
+                throw new GuestMemoryException();   // runs off the end of the guest's memory
+            }
+            return null;
         }
         return Encoding.UTF8.GetString(bytes[..end]);
     }
@@ -692,8 +708,11 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// </summary>
     internal int NormalizeModuleName(int basePtr, int namePtr)
     {
-        string importer = ReadCString(basePtr, 4096);
-        string specifier = ReadCString(namePtr, 4096);
+        string importer = ReadCString(basePtr, MaxModuleNameBytes) ?? "";
+        if (ReadCString(namePtr, MaxModuleNameBytes) is not { } specifier)
+        {
+            return ThrowIntoGuest(ModuleNames.NotFoundMessage(Encoding.UTF8.GetString(Memory.Span(namePtr, MaxModuleNameBytes))));
+        }
         string resolved = ModuleNames.Resolve(_modules.ContainsKey(importer) ? importer : ModuleNames.Entry, specifier);
         return WriteCString(resolved, out _);
     }
@@ -701,22 +720,28 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// <summary>The source of a submitted module, as a new guest string QuickJS frees; else a thrown Error.</summary>
     internal int LoadModule(int namePtr, int lengthPtr)
     {
-        string name = ReadCString(namePtr, 4096);
+        string name = ReadCString(namePtr, MaxModuleNameBytes) ?? "";
         if (!_modules.TryGetValue(name, out string? source))
         {
-            int error = Checked(_q.NewError());
-            int message = NewString(ModuleNames.NotFoundMessage(name));
-            int key = WriteCString("message", out _);
-            _q.SetPropString(error, key, message);
-            _q.Free(key);
-            _q.FreeValue(message);
-            _q.FreeValue(_q.Throw(error));
-            _q.FreeValue(error);
-            return 0;
+            return ThrowIntoGuest(ModuleNames.NotFoundMessage(name));
         }
         int buffer = WriteCString(source, out int length);
         Memory.WriteInt32(lengthPtr, length);
         return buffer;
+    }
+
+    /// <summary>Throws a new Error with <paramref name="message"/> into the guest; returns the 0 that says so to QuickJS.</summary>
+    private int ThrowIntoGuest(string message)
+    {
+        int error = Checked(_q.NewError());
+        int text = NewString(message);
+        int key = WriteCString("message", out _);
+        _q.SetPropString(error, key, text);
+        _q.Free(key);
+        _q.FreeValue(text);
+        _q.FreeValue(_q.Throw(error));
+        _q.FreeValue(error);
+        return 0;
     }
 
     public void Dispose()
