@@ -259,6 +259,18 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
         await AssertHealthyAsync();
     }
 
+    /// <summary>A large input counts against the guest's budget, and the worker has room for the frame that carries it.</summary>
+    [Fact]
+    public async Task ALargeInputFitsItsBudgetOrEndsAtTheCap()
+    {
+        string input = "{\"s\":\"" + new string('x', 15 << 20) + "\"}";
+        var (fits, _) = await RunAsync("input.s.length", input: input, memoryMb: 64);
+        OutcomeAssert.Ok((15 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture), fits);
+        var (tooBig, _) = await RunAsync("input.s.length", input: input, memoryMb: 16);
+        Assert.Equal(LimitKind.Heap, OutcomeAssert.Failed(OutcomeStatus.MemoryLimit, "MemoryLimitError", tooBig).Limit);
+        await AssertHealthyAsync();
+    }
+
     [Fact]
     public async Task DeepRecursionIsTheScriptsRangeError()
     {
