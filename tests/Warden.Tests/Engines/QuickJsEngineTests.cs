@@ -107,6 +107,12 @@ public sealed class QuickJsEngineTests : IAsyncLifetime
             + "r.map(x => x.status).join(), typeof std, typeof os, typeof scriptArgs, typeof print, typeof process, typeof require, typeof WebAssembly,"
             + " new Date(0).getTimezoneOffset(), Date.now() > 1.7e12])");
         OutcomeAssert.Ok("[\"rejected,rejected,rejected,rejected\",\"undefined\",\"undefined\",\"undefined\",\"undefined\",\"undefined\",\"undefined\",\"undefined\",0,true]", outcome);
+
+        // The clocks are as coarse as V8's in Warden: performance.now() in steps of 0.1 ms, Date.now() in whole ms.
+        var (clocks, _) = await RunAsync(
+            "const t = []; for (let i = 0; i < 2000; i++) t.push(performance.now());"
+            + " [t.every(x => Math.abs(x * 10 - Math.round(x * 10)) < 1e-6), Number.isInteger(Date.now()), new Set(t).size < 2000]");
+        OutcomeAssert.Ok("[true,true,true]", clocks);
     }
 
     [Fact]
