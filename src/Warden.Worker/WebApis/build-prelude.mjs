@@ -57,21 +57,18 @@ function check(name, code) {
   if (statement) fail(`${name}: a module statement is left: ${statement[0].trim()}`);
 }
 
-// The prelude: its completion value is the factory (the entry's default export).
-const preludeCode = await bundle('Engines/V8/prelude-v8.js');
-const exportClause = /\nexport\s*\{\s*([A-Za-z_$][\w$]*) as default\s*\};\s*$/.exec(preludeCode);
-if (!exportClause) fail('prelude: expected exactly one default export at the end of the bundle');
-const preludeBody = preludeCode.slice(0, exportClause.index) + '\n';
-check('prelude', preludeBody);
-const prelude = `(function () {\n'use strict';\n${preludeBody}return ${exportClause[1]};\n})();\n`;
-
+// A prelude: its completion value is the factory (the entry's default export).
+async function factoryScript(name, entry) {
+  const code = await bundle(entry);
+  const exportClause = /\nexport\s*\{\s*([A-Za-z_$][\w$]*) as default\s*\};\s*$/.exec(code);
+  if (!exportClause) fail(`${name}: expected exactly one default export at the end of the bundle`);
+  const body = code.slice(0, exportClause.index) + '\n';
+  check(name, body);
+  return `(function () {\n'use strict';\n${body}return ${exportClause[1]};\n})();\n`;
+}
+const prelude = await factoryScript('prelude', 'Engines/V8/prelude-v8.js');
 // QuickJS's prelude: the same shape, its own engine part (Engines/QuickJs).
-const quickJsCode = await bundle('Engines/QuickJs/prelude-quickjs.js');
-const quickJsExport = /\nexport\s*\{\s*([A-Za-z_$][\w$]*) as default\s*\};\s*$/.exec(quickJsCode);
-if (!quickJsExport) fail('prelude-quickjs: expected exactly one default export at the end of the bundle');
-const quickJsBody = quickJsCode.slice(0, quickJsExport.index) + '\n';
-check('prelude-quickjs', quickJsBody);
-const quickJsPrelude = `(function () {\n'use strict';\n${quickJsBody}return ${quickJsExport[1]};\n})();\n`;
+const quickJsPrelude = await factoryScript('prelude-quickjs', 'Engines/QuickJs/prelude-quickjs.js');
 
 // The guards: evaluating the script installs them; it exports nothing.
 const guardsBody = await bundle('Engines/V8/builtin-guards.js');

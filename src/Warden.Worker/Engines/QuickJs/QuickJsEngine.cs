@@ -29,16 +29,7 @@ internal sealed class QuickJsEngine : IEngine
 
     public WireEngine Description => QuickJsDescription;
 
-    public IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions { get; } =
-    [
-        ("console.log('warm', { a: [1, 'x'] }); new Promise(r => setTimeout(() => r({ input, n: JSON.parse('[1]') }), 0))", false),
-        ("export default async function (i) { await null; return [i]; }", true),
-        ("let broken = ;", false),
-        ("throw new TypeError('warm')", false),
-        ("[crypto.getRandomValues(new Uint8Array(8)).length, crypto.randomUUID(), new URL('https://b\u00fccher.example/a?b=1').href, "
-            + "new TextDecoder().decode(new TextEncoder().encode('\u20ac')), structuredClone({ a: [1] }), btoa(atob('aGk=')), "
-            + "new Blob(['x']).size, AbortSignal.abort().aborted, performance.now() >= 0]", false),
-    ];
+    public IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions => JavaScriptWarmUp.Submissions;
 
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
 

@@ -18,13 +18,11 @@ import { bindEngine } from '../../Prelude/engine.js';
 import { readWords } from '../../Prelude/words.js';
 import { createPrelude, entryPoint, moduleEvaluated } from '../../Prelude/entry.js';
 import { fail, settled } from '../../Prelude/result.js';
-import { SAFE_PREFIX_CHARS, hugeStringText } from '../../Prelude/render.js';
+import { boundedStackLines } from '../../Prelude/stack-lines.js';
 
 // Captured before any user code runs.
 const SyntaxErrorCtor = SyntaxError;
 
-const STACK_SCAN_CHARS = 64 * 1024;
-const STACK_LINE_CHARS = 1000;
 
 // The documents of the submission (set by start()): what a kept frame may name, and the name given
 // to a classic script's frames (QuickJS names code run by indirect eval "<input>").
@@ -45,13 +43,11 @@ function isUserDocument(name) {
 // script's "<input>" included) or is a built-in ("native"): stack text repeats the message, so a
 // thrown string could otherwise plant frames naming any path, and Warden's own frames must not show.
 function cleanStackText(stack, keepHeader) {
-  if (stack.length > SAFE_PREFIX_CHARS) return hugeStringText(stack.length);
-  if (stack.length > STACK_SCAN_CHARS) stack = StringSlice(stack, 0, STACK_SCAN_CHARS);
-  const lines = StringSplit(stack, '\n');
+  const lines = boundedStackLines(stack);
+  if (typeof lines === 'string') return lines;
   const kept = newList();
   for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    if (line.length > STACK_LINE_CHARS) line = StringSlice(line, 0, STACK_LINE_CHARS);
+    const line = lines[i];
     const trimmed = StringReplace(line, /^\s+/, '');
     const frame = RegExpExec(/^at (?:(.*) \((.*)\)|(.*))$/, trimmed);
     if (frame === null) {

@@ -5,14 +5,11 @@ import {
   ErrorCtor, ReflectApply, newList, StringSlice, StringSplit, StringEndsWith, StringStartsWith, StringReplace, RegExpExec,
   ArrayPush, ArrayPop, ArrayJoin,
 } from '../../Prelude/primordials.js';
-import { SAFE_PREFIX_CHARS, hugeStringText } from '../../Prelude/render.js';
+import { boundedStackLines } from '../../Prelude/stack-lines.js';
 
 // Captured before any user code runs: a script may replace Error.captureStackTrace, and would then be
 // handed stackHere itself (its second argument) and get a function of the prelude's.
 const ErrorCaptureStackTrace = ErrorCtor.captureStackTrace;
-
-const STACK_SCAN_CHARS = 64 * 1024;
-const STACK_LINE_CHARS = 1000;
 
 // The documents of the submission: what a kept stack frame may name as its location, and the name
 // a classic script's frames are given. Set by start().
@@ -44,14 +41,12 @@ function isUserFrame(frame) {
 // Classic scripts run through indirect eval, so their frames read
 // "at f (eval at start (warden:prelude...), <anonymous>:L:C)"; they become "at f (script.js:L:C)".
 export function cleanStackText(stack, keepHeader) {
-  // Stack text can be set by the script: bound it before any regular expression sees it.
-  if (stack.length > SAFE_PREFIX_CHARS) return hugeStringText(stack.length);   // too long to cut safely
-  if (stack.length > STACK_SCAN_CHARS) stack = StringSlice(stack, 0, STACK_SCAN_CHARS);
-  const lines = StringSplit(stack, '\n');
+  // Stack text can be set by the script: bounded before any regular expression sees it.
+  const lines = boundedStackLines(stack);
+  if (typeof lines === 'string') return lines;
   const kept = newList();
   for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    if (line.length > STACK_LINE_CHARS) line = StringSlice(line, 0, STACK_LINE_CHARS);
+    const line = lines[i];
     const trimmed = StringReplace(line, /^\s+/, '');
     if (!StringStartsWith(trimmed, 'at ')) {
       if (keepHeader) ArrayPush(kept, line);
