@@ -185,6 +185,23 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task QuickJsRunsFromTheCommandLineWithItsFuel()
+    {
+        var (exit, stdout, _) = await RunAsync("", "run", Write("q.js", "6 * 7"), "--engine", "quickjs");
+        Assert.Equal(0, exit);
+        var outcome = SingleOutcome(stdout);
+        Assert.Equal(42, outcome.GetProperty("result").GetInt32());
+        Assert.Equal("quickjs", outcome.GetProperty("engine").GetString());
+        Assert.True(outcome.GetProperty("usage").GetProperty("fuel").GetInt64() > 0);
+
+        (exit, stdout, _) = await RunAsync("", "run", Write("q.js", "while (true) {}"), "--engine", "quickjs", "--fuel", "1000000");
+        Assert.Equal(2, exit);
+        outcome = SingleOutcome(stdout);
+        Assert.Equal("fuel", outcome.GetProperty("error").GetProperty("limit").GetString());
+        Assert.Equal(1_000_000, outcome.GetProperty("usage").GetProperty("fuel").GetInt64());
+    }
+
+    [Fact]
     public async Task AnEngineTheSandboxDoesNotOfferIsAnInvalidRequestNamingTheOnesItDoes()
     {
         var (exit, stdout, _) = await RunAsync("", "run", Write("e.js", "1"), "--engine", "spidermonkey");
