@@ -37,6 +37,12 @@ internal sealed class QuickJsEngine : IEngine
             + "new Blob(['x']).size, AbortSignal.abort().aborted, performance.now() >= 0]", false),
     ];
 
+    /// <summary>
+    /// Nothing: Wasmtime compiled the module and the linker's host functions before the lockdown, and an
+    /// instance per execution maps only data (traced: no executable mapping and no open after lockdown).
+    /// </summary>
+    public Lockdown.EngineSyscalls SyscallsAfterLockdown => Lockdown.EngineSyscalls.None;
+
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) => QuickJsInstance.Create(memoryMb, recorder);
