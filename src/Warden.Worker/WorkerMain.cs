@@ -145,7 +145,7 @@ internal static class WorkerMain
             Console.Error.WriteLine("warden-worker: warm, locking down");
             Console.Error.Flush();
             AssemblyPreloader.LoadAll();
-            var lockdown = WorkerLockdown.Apply(configure.Lockdown);
+            var lockdown = WorkerLockdown.Apply(configure.Lockdown, engine.SyscallsAfterLockdown);
             channel.Send(new ReadyMessage(Environment.ProcessId, engine.Description, lockdown));
 
             using var warm = new WarmIsolateKeeper(engine, recorder);

@@ -30,6 +30,12 @@ internal interface IEngine
     IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions { get; }
 
     /// <summary>
+    /// What this engine needs from the kernel after the lockdown beyond the .NET runtime's own calls: its
+    /// worker's seccomp filter grants exactly this (derived by tracing its worker: tools/seccomp/README.md).
+    /// </summary>
+    Lockdown.EngineSyscalls SyscallsAfterLockdown { get; }
+
+    /// <summary>
     /// The worker's resident growth during one execution at which the watchdog stops it
     /// (<c>memory_limit</c>, limit <c>process</c>). It must stay under the cgroup cap that
     /// <see cref="Description"/>'s rule gives the host, with room for one sampling interval of growth,

@@ -35,7 +35,7 @@ internal static partial class SeccompFilter
     private static partial int Access(string path, int mode);
 
     /// <summary>Installs the filter; returns the number of distinct system calls it allows, or throws with the reason.</summary>
-    public static int Install(SeccompDefault mode, IReadOnlySet<string> omit, int selfPid)
+    public static int Install(SeccompDefault mode, IReadOnlySet<string> omit, int selfPid, EngineSyscalls engine)
     {
         if (Prctl(PrSetNoNewPrivs, 1, 0, 0, 0) != 0)
         {
@@ -48,7 +48,7 @@ internal static partial class SeccompFilter
             _ = Access(TraceMarkerPath, 0);
             return 0;
         }
-        var (context, allowed) = Build(mode, omit, selfPid);
+        var (context, allowed) = Build(mode, omit, selfPid, engine);
         try
         {
             Check(Load(context), "load the filter");
@@ -61,7 +61,7 @@ internal static partial class SeccompFilter
     }
 
     /// <summary>Compiles the policy into a libseccomp context (not loaded); the caller releases it.</summary>
-    internal static (nint Context, int Allowed) Build(SeccompDefault mode, IReadOnlySet<string> omit, int selfPid)
+    internal static (nint Context, int Allowed) Build(SeccompDefault mode, IReadOnlySet<string> omit, int selfPid, EngineSyscalls engine)
     {
         uint defaultAction = mode == SeccompDefault.Kill ? ActKillProcess : ActErrno(Errno.EPERM);
         nint context = Init(defaultAction);
@@ -77,7 +77,7 @@ internal static partial class SeccompFilter
             // written for x86-64 numbers: the whole process dies (libseccomp's default kills only the thread).
             Check(SetAttribute(context, FilterAttribute.BadArchAction, ActKillProcess), "kill on a foreign architecture");
             var allowed = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var rule in SyscallPolicy.Rules(selfPid))
+            foreach (var rule in SyscallPolicy.Rules(selfPid, engine))
             {
                 if (omit.Contains(rule.Name))
                 {

@@ -18,9 +18,10 @@ internal static unsafe partial class SelfTestProbes
     private const long SysClose = 3, SysSocket = 41, SysConnect = 42, SysClone = 56, SysFork = 57, SysVfork = 58,
         SysExecve = 59, SysKill = 62, SysPtrace = 101, SysSetuid = 105, SysChroot = 161, SysMount = 165, SysKeyctl = 250,
         SysOpenat = 257, SysUnshare = 272, SysSetns = 308, SysProcessVmReadv = 310, SysMemfdCreate = 319, SysBpf = 321,
-        SysUserfaultfd = 323, SysIoUringSetup = 425;
+        SysUserfaultfd = 323, SysIoUringSetup = 425, SysMmap = 9, SysMprotect = 10, SysMunmap = 11;
     private const long AtFdCwd = -100, ORdonly = 0, OWronly = 1, OCreat = 0x40, ODirectory = 0x10000;
     private const long AfInet = 2, SockStream = 1, PtraceAttach = 16, CloneNewUser = 0x10000000, SigChld = 17, SigKill = 9;
+    private const long ProtRead = 1, ProtWrite = 2, ProtExec = 4, MapPrivate = 2, MapAnonymous = 0x20, PageBytes = 4096;
 
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
@@ -31,7 +32,8 @@ internal static unsafe partial class SelfTestProbes
     public const string NamespacesPhase = "namespaces";
     public const string SeccompPhase = "seccomp";
 
-    public static List<WireProbe> Run(string phase, int loopbackPort)
+    /// <param name="engine">What the worker's engine was granted: the probes for what it was not granted run too.</param>
+    public static List<WireProbe> Run(string phase, int loopbackPort, EngineSyscalls engine)
     {
         bool afterSeccomp = phase == SeccompPhase;
         var probes = new List<WireProbe>
@@ -63,6 +65,12 @@ internal static unsafe partial class SelfTestProbes
             probes.Add(Probe(phase, "userfaultfd", Syscall(SysUserfaultfd, 0, 0, 0, 0, 0, 0)));
             probes.Add(Probe(phase, "keyctl", Syscall(SysKeyctl, 0, 0, 0, 0, 0, 0)));
             probes.Add(WithPath("x", p => Probe(phase, "memfd_create", Syscall(SysMemfdCreate, p, 0, 0, 0, 0, 0))));
+            if (!engine.HasFlag(EngineSyscalls.ExecutableMemory))
+            {
+                // What shellcode needs first: a page it can write and then run.
+                probes.Add(MapProbe(phase, "map executable memory", ProtRead | ProtExec, 0));
+                probes.Add(MapProbe(phase, "make a page writable+executable", ProtRead | ProtWrite, ProtRead | ProtWrite | ProtExec));
+            }
             probes.Add(ThreadFloodProbe(phase));
         }
         return probes;
@@ -153,6 +161,32 @@ internal static unsafe partial class SelfTestProbes
             argv[1] = 0;
             return Probe(phase, "execve /bin/sh", Syscall(SysExecve, path, (long)argv, 0, 0, 0, 0));
         });
+
+    /// <summary>
+    /// Maps an anonymous page with <paramref name="mapProt"/>; when <paramref name="protectTo"/> is not 0,
+    /// the probe is then changing it to that. Whatever was made is unmapped again.
+    /// </summary>
+    private static WireProbe MapProbe(string phase, string name, long mapProt, long protectTo)
+    {
+        long page = Syscall(SysMmap, 0, PageBytes, mapProt, MapPrivate | MapAnonymous, -1, 0);
+        if (page < 0 && protectTo != 0)
+        {
+            // The writable page itself must be allowed: a refusal here would pass the probe for the wrong reason.
+            return new WireProbe(name, phase, false, $"could not map the writable page to change (errno {Marshal.GetLastPInvokeError()})");
+        }
+        if (protectTo == 0)
+        {
+            var mapped = Probe(phase, name, page);
+            if (page >= 0)
+            {
+                Syscall(SysMunmap, page, PageBytes, 0, 0, 0, 0);
+            }
+            return mapped;
+        }
+        var probe = Probe(phase, name, Syscall(SysMprotect, page, PageBytes, protectTo, 0, 0, 0));
+        Syscall(SysMunmap, page, PageBytes, 0, 0, 0, 0);
+        return probe;
+    }
 
     /// <summary>If a fork ever succeeded, the child must leave at once: it is a copy of the runtime with one thread.</summary>
     private static WireProbe ForkProbe(string phase, string name, Func<long> fork)

@@ -7,9 +7,11 @@ internal sealed record SyscallRule(string Name, ArgCompare[]? Arguments = null, 
 
 /// <summary>
 /// The worker's system-call allowlist after warm-up (x86-64, .NET 10, glibc 2.36, ClearScript
-/// 7.5.1.1). Derived, not guessed: traced from a warm worker running the derivation workload, then
-/// each call removed once in errno mode, then soaked in kill mode — tools/seccomp/README.md has the
-/// procedure and the last results; re-run it when .NET, glibc or ClearScript change.
+/// 7.5.1.1, Wasmtime 50). Derived, not guessed: traced from a warm worker of each engine running that
+/// engine's derivation workload, then each call removed once in errno mode, then soaked in kill mode —
+/// tools/seccomp/README.md has the procedure and the last results; re-run it when .NET, glibc,
+/// ClearScript or Wasmtime change. The runtime's calls are common; what only one engine needs is
+/// granted by its <see cref="EngineSyscalls"/>.
 /// Everything not listed kills the worker (SIGSYS), which the host logs as a security event. The
 /// calls an attacker wants first are refused with EPERM instead, so that the lockdown self-test
 /// can observe each refusal from inside a live worker.
@@ -33,6 +35,9 @@ internal static class SyscallPolicy
     // prctl(2) options the runtime uses after warm-up (names threads, names anonymous mappings).
     private const ulong PrSetName = 15, PrGetName = 16, PrSetVma = 0x53564d41;
 
+    // mmap(2)/mprotect(2) protection bits (argument 2).
+    private const ulong ProtWrite = 0x2, ProtExec = 0x4;
+
     /// <summary>Plain allows: the runtime (GC, threads, timers, the protocol pipes) and V8 (JIT memory, isolates).</summary>
     public static readonly string[] Allowed =
     [
@@ -40,8 +45,9 @@ internal static class SyscallPolicy
         // read-only opens below.
         // writev: glibc's fatal-error messages (malloc corruption, fortify) go out through it.
         "read", "write", "writev", "pread64", "close", "lseek", "fstat", "newfstatat", "readlink", "pipe2",
-        // Memory: the GC, V8's heaps and its JIT (mprotect flips code pages), glibc's malloc.
-        "mmap", "munmap", "mprotect", "mremap", "madvise", "brk",
+        // Memory: the GC, V8's heaps, Wasmtime's linear memories, glibc's malloc. (mmap and mprotect
+        // are in Rules: whether they may make executable memory depends on the engine.)
+        "munmap", "mremap", "madvise", "brk",
         // Threads (new ones start after lockdown: V8 platform workers, the thread pool) and their
         // synchronisation; a missing one of these shows up as OutOfMemoryException from Thread.Start.
         "futex", "set_robust_list", "rseq", "sigaltstack", "sched_yield",
@@ -71,7 +77,7 @@ internal static class SyscallPolicy
         "chmod", "fchmod", "fchmodat", "chown", "fchown", "fchownat", "truncate", "ftruncate", "link", "linkat", "symlink", "symlinkat",
     ];
 
-    public static IEnumerable<SyscallRule> Rules(int selfPid)
+    public static IEnumerable<SyscallRule> Rules(int selfPid, EngineSyscalls engine)
     {
         foreach (var name in Allowed)
         {
@@ -103,11 +109,40 @@ internal static class SyscallPolicy
         // Opens are needed read-only inside the worker's own mount namespace (procfs for the runtime;
         // refusing them outright makes V8 seed its RNG and hash seeds from the clock). Anything that
         // writes or creates is refused, on top of the read-only mounts.
-        const ulong writeFlags = OWronly | ORdwr | OCreat | OTrunc;
-        yield return new SyscallRule("openat", [new(2, Compare.MaskedEqual, writeFlags, 0)]);
-        foreach (ulong flag in new[] { OWronly, ORdwr, OCreat, OTrunc })
+        // SECURITY: an engine that opens nothing after lockdown (QuickJS: traced, no open at all) gets
+        // none, not even read-only: procfs and the runtime's files stay out of reach of its worker.
+        if (engine.HasFlag(EngineSyscalls.ReadOnlyOpens))
         {
-            yield return new SyscallRule("openat", [new(2, Compare.MaskedEqual, flag, flag)], Errno: Lockdown.Errno.EPERM);
+            const ulong writeFlags = OWronly | ORdwr | OCreat | OTrunc;
+            yield return new SyscallRule("openat", [new(2, Compare.MaskedEqual, writeFlags, 0)]);
+            foreach (ulong flag in new[] { OWronly, ORdwr, OCreat, OTrunc })
+            {
+                yield return new SyscallRule("openat", [new(2, Compare.MaskedEqual, flag, flag)], Errno: Lockdown.Errno.EPERM);
+            }
+        }
+        else
+        {
+            yield return new SyscallRule("openat", Errno: Lockdown.Errno.EPERM);
+        }
+
+        // Executable memory. V8's JIT maps and flips code pages while scripts run. An engine without a
+        // JIT after lockdown (QuickJS: Wasmtime compiled the module and its trampolines before it) gets
+        // no new executable mapping and no page both writable and executable. SECURITY: mprotect to
+        // read+execute stays allowed for every engine: the .NET runtime's own JIT commits code pages
+        // that way after lockdown (traced: all in its executable-memory reservation), and a seccomp
+        // rule cannot tell those pages from others. Refused with EPERM so the self-test can observe it.
+        if (engine.HasFlag(EngineSyscalls.ExecutableMemory))
+        {
+            yield return new SyscallRule("mmap");
+            yield return new SyscallRule("mprotect");
+        }
+        else
+        {
+            yield return new SyscallRule("mmap", [new(2, Compare.MaskedEqual, ProtExec, 0)]);
+            yield return new SyscallRule("mmap", [new(2, Compare.MaskedEqual, ProtExec, ProtExec)], Errno: Lockdown.Errno.EPERM);
+            yield return new SyscallRule("mprotect", [new(2, Compare.MaskedEqual, ProtExec, 0)]);
+            yield return new SyscallRule("mprotect", [new(2, Compare.MaskedEqual, ProtWrite | ProtExec, ProtExec)]);
+            yield return new SyscallRule("mprotect", [new(2, Compare.MaskedEqual, ProtWrite | ProtExec, ProtWrite | ProtExec)], Errno: Lockdown.Errno.EPERM);
         }
 
         // Calls that take a pid (or a global scope) allowed only for this process: in BestEffort

@@ -10,9 +10,25 @@ using Warden.Worker.Lockdown;
 //   remove-one [ROUNDS [CALL...]]  for each allowed call (or the ones named): run the workload with that call refused (EPERM)
 //                    and report which calls it can live without
 //   soak N [C]       run the workload N times in kill mode, in C concurrent loops; any SIGSYS fails it
+//   --engine NAME    (anywhere) drive workers of that engine with its own workload: v8 (default) or quickjs
+string engine = Warden.Protocol.EngineNames.V8;
+int engineOption = Array.IndexOf(args, "--engine");
+if (engineOption >= 0)
+{
+    if (engineOption + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--engine needs a name: v8 or quickjs");
+        return 64;
+    }
+    engine = args[engineOption + 1];
+    args = args.Where((_, i) => i != engineOption && i != engineOption + 1).ToArray();
+}
+var workload = Workload.For(engine);
+// What that engine's worker is granted beyond the runtime's calls: the engine's own declaration.
+var syscalls = Warden.Worker.Engines.EngineRegistry.Create(engine, new Warden.Worker.Engines.EngineFeatures(false, false))!.SyscallsAfterLockdown;
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Warden.SeccompLab trace FILE | remove-one [ROUNDS] | soak N");
+    Console.Error.WriteLine("usage: Warden.SeccompLab [--engine v8|quickjs] trace FILE | remove-one [ROUNDS [CALL...]] | soak N [C] | dump | self-test [TRACE]");
     return 64;
 }
 return args[0] switch
@@ -20,29 +36,31 @@ return args[0] switch
     "trace" => await Trace(args.Length > 1 ? args[1] : "/tmp/warden-seccomp.trace"),
     "remove-one" => await RemoveOne(args.Length > 1 ? int.Parse(args[1]) : 2, args.Skip(2).ToHashSet()),
     "soak" => await Soak(args.Length > 1 ? int.Parse(args[1]) : 100, args.Length > 2 ? int.Parse(args[2]) : 1),
-    "dump" => Dump(),
+    "dump" => Dump(syscalls),
     "cgroup-cost" => CgroupCost(),
     "clone-test" => CloneTest(),
     "self-test" => await SelfTest(args.Length > 1 ? args[1] : null),
     _ => 64,
 };
 
-static SandboxOptions Options(string seccompDefault, string[]? omit = null, string[]? prefix = null) => new()
+SandboxOptions Options(string seccompDefault, string[]? omit = null, string[]? prefix = null) => new()
 {
     MaxWorkers = 1,
     SpareWorkers = 0,
-    EnableWebAssembly = true,
+    DefaultEngine = engine,
+    // V8's WebAssembly (a JavaScript feature); the QuickJS engine is WebAssembly itself and offers none.
+    EnableWebAssembly = engine == Warden.Protocol.EngineNames.V8,
     SeccompDefault = seccompDefault,
     SeccompOmit = omit,
     WorkerCommandPrefix = prefix,
 };
 
-static async Task<List<string>> RunWorkload(Sandbox sandbox, int rounds)
+async Task<List<string>> RunWorkload(Sandbox sandbox, int rounds)
 {
     var failures = new List<string>();
     for (int round = 0; round < rounds; round++)
     {
-        foreach (var (name, submission, expected) in Workload.Cases)
+        foreach (var (name, submission, expected) in workload)
         {
             var outcome = await sandbox.RunAsync(submission);
             if (outcome.Status != expected)
@@ -54,7 +72,7 @@ static async Task<List<string>> RunWorkload(Sandbox sandbox, int rounds)
     return failures;
 }
 
-static async Task<int> Trace(string file)
+async Task<int> Trace(string file)
 {
     string strace = new[] { "/usr/bin/strace", "/bin/strace" }.FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("strace is needed: apt-get install -y strace");
@@ -69,6 +87,7 @@ static async Task<int> Trace(string file)
     var calls = new SortedDictionary<string, int>(StringComparer.Ordinal);
     var processOf = new Dictionary<int, int>();
     var lockedProcesses = new HashSet<int>();
+    var executable = new SortedDictionary<string, int>(StringComparer.Ordinal);
     var line_ = new Regex(@"^(\d+)\s+(?:<\.\.\. )?([a-z0-9_]+)(\(| resumed>)", RegexOptions.CultureInvariant);
     var result = new Regex(@"= (?:\d+ /\* )?(\d+)(?: in strace.s PID NS \*/)?$", RegexOptions.CultureInvariant);
     // First pass: which process each thread belongs to (a new thread's first calls can be printed
@@ -109,22 +128,33 @@ static async Task<int> Trace(string file)
         if (lockedProcesses.Contains(process) && m.Groups[3].Value == "(")
         {
             calls[name] = calls.GetValueOrDefault(name) + 1;
+            // New executable memory after lockdown: what a filter refusing PROT_EXEC would break.
+            if (name is "mmap" or "mprotect" or "pkey_mprotect" && line.Contains("PROT_EXEC", StringComparison.Ordinal))
+            {
+                string shape = Regex.Replace(line[(m.Groups[1].Length + 1)..], @"0x[0-9a-f]+|\b\d+\b", "N");
+                executable[shape] = executable.GetValueOrDefault(shape) + 1;
+            }
         }
     }
     bool locked = lockedProcesses.Count > 0;
-    var handled = SyscallPolicy.Rules(0).Where(r => r.Errno is not null).Select(r => r.Name).ToHashSet();
-    var allowed = SyscallPolicy.Rules(0).Where(r => r.Errno is null).Select(r => r.Name).ToHashSet();
+    var handled = SyscallPolicy.Rules(0, syscalls).Where(r => r.Errno is not null).Select(r => r.Name).ToHashSet();
+    var allowed = SyscallPolicy.Rules(0, syscalls).Where(r => r.Errno is null).Select(r => r.Name).ToHashSet();
     Console.WriteLine($"{calls.Count} distinct system calls after lockdown in {lockedProcesses.Count} worker(s):");
     foreach (var (name, count) in calls)
     {
         Console.WriteLine($"  {name,-24} {count,8}  {(allowed.Contains(name) ? "allowed" : handled.Contains(name) ? "refused by rule" : "NOT IN POLICY")}");
     }
+    Console.WriteLine($"{executable.Values.Sum()} mmap/mprotect calls with PROT_EXEC after lockdown{(executable.Count > 0 ? ":" : "")}");
+    foreach (var (shape, count) in executable)
+    {
+        Console.WriteLine($"  {count,6} x {shape}");
+    }
     return locked ? 0 : 1;
 }
 
-static async Task<int> RemoveOne(int rounds, HashSet<string> only)
+async Task<int> RemoveOne(int rounds, HashSet<string> only)
 {
-    var names = SyscallPolicy.Rules(0).Where(r => r.Errno is null).Select(r => r.Name).Distinct()
+    var names = SyscallPolicy.Rules(0, syscalls).Where(r => r.Errno is null).Select(r => r.Name).Distinct()
         .Where(n => only.Count == 0 || only.Contains(n)).ToList();
     foreach (var name in names)
     {
@@ -146,7 +176,7 @@ static async Task<int> RemoveOne(int rounds, HashSet<string> only)
 
 static int CloneTest()
 {
-    int allowed = SeccompFilter.Install(SeccompDefault.Errno, new HashSet<string>(), Environment.ProcessId);
+    int allowed = SeccompFilter.Install(SeccompDefault.Errno, new HashSet<string>(), Environment.ProcessId, EngineSyscalls.ExecutableMemory | EngineSyscalls.ReadOnlyOpens);
     long rc = RawSyscall.Invoke(56, 17, 0, 0, 0, 0, 0);
     if (rc == 0)
     {
@@ -175,9 +205,9 @@ static int CgroupCost()
     return 0;
 }
 
-static int Dump()
+static int Dump(EngineSyscalls syscalls)
 {
-    var (context, allowed) = SeccompFilter.Build(SeccompDefault.Kill, new HashSet<string>(), 2);
+    var (context, allowed) = SeccompFilter.Build(SeccompDefault.Kill, new HashSet<string>(), 2, syscalls);
     Console.Out.Flush();
     LibSeccomp.ExportPseudoCode(context, 1);
     LibSeccomp.Release(context);
@@ -185,7 +215,7 @@ static int Dump()
     return 0;
 }
 
-static async Task<int> SelfTest(string? traceFile)
+async Task<int> SelfTest(string? traceFile)
 {
     var options = Options("kill", prefix: traceFile is null ? null : ["/usr/bin/strace", "-f", "-qq", "--pidns-translation", "-o", traceFile]);
     var report = await Sandbox.RunLockdownSelfTestAsync(options);
@@ -197,7 +227,7 @@ static async Task<int> SelfTest(string? traceFile)
     return report.Passed ? 0 : 1;
 }
 
-static async Task<int> Soak(int rounds, int concurrency)
+async Task<int> Soak(int rounds, int concurrency)
 {
     // Concurrent loops on different keys: more workers, a busier thread pool, more GC pressure.
     var options = Options("kill");
@@ -209,7 +239,7 @@ static async Task<int> Soak(int rounds, int concurrency)
         var failures = new List<string>();
         for (int round = 0; round < rounds; round++)
         {
-            foreach (var (name, submission, expected) in Workload.Cases)
+            foreach (var (name, submission, expected) in workload)
             {
                 var outcome = await sandbox.RunAsync(submission with { IsolationKey = "soak-" + i });
                 if (outcome.Status != expected)
@@ -221,7 +251,7 @@ static async Task<int> Soak(int rounds, int concurrency)
         return failures;
     })).ToArray();
     var all = (await Task.WhenAll(loops)).SelectMany(f => f).ToList();
-    Console.WriteLine($"{rounds * Workload.Cases.Length * loops.Length} executions ({loops.Length} concurrent) in {clock.Elapsed.TotalSeconds:F0} s; {all.Count} unexpected outcomes");
+    Console.WriteLine($"{rounds * workload.Length * loops.Length} executions ({loops.Length} concurrent) in {clock.Elapsed.TotalSeconds:F0} s; {all.Count} unexpected outcomes");
     foreach (var group in all.GroupBy(f => f).OrderByDescending(g => g.Count()))
     {
         Console.WriteLine($"  {group.Count(),5} x {group.Key}");

@@ -31,6 +31,12 @@ internal sealed class QuickJsEngine : IEngine
 
     public IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions => JavaScriptWarmUp.Submissions;
 
+    /// <summary>
+    /// Nothing: Wasmtime compiled the module and the linker's host functions before the lockdown, and an
+    /// instance per execution maps only data (traced: no executable mapping and no open after lockdown).
+    /// </summary>
+    public Lockdown.EngineSyscalls SyscallsAfterLockdown => Lockdown.EngineSyscalls.None;
+
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) => QuickJsInstance.Create(memoryMb, recorder);

@@ -37,6 +37,9 @@ internal sealed class TestEngine : IEngine
         ("result 1", true),
     ];
 
+    /// <summary>Not derived for this engine (it exists for tests only): the widest grant, which every engine had before.</summary>
+    public Lockdown.EngineSyscalls SyscallsAfterLockdown => Lockdown.EngineSyscalls.ExecutableMemory | Lockdown.EngineSyscalls.ReadOnlyOpens;
+
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.BudgetBytes(memoryMb) + RuntimeAllowanceBytes;
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) => new TestEngineInstance(recorder);

@@ -20,6 +20,9 @@ internal sealed class V8Engine(EngineFeatures features) : IEngine
 
     public IReadOnlyList<(string Code, bool Module)> WarmUpSubmissions => JavaScriptWarmUp.Submissions;
 
+    /// <summary>V8's JIT makes code while scripts run; it reads its entropy source when it makes an isolate.</summary>
+    public Lockdown.EngineSyscalls SyscallsAfterLockdown => Lockdown.EngineSyscalls.ExecutableMemory | Lockdown.EngineSyscalls.ReadOnlyOpens;
+
     public long ResidentTripBytes(int memoryMb) => MemoryBudgets.ResidentTripBytes(memoryMb);
 
     public IEngineInstance CreateInstance(int memoryMb, ExecutionRecorder recorder) =>
