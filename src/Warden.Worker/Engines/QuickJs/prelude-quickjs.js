@@ -15,7 +15,7 @@
 // stops any code, a built-in's included).
 import {
   ErrorCtor, StringSlice, StringSplit, StringReplace, RegExpExec, ArrayPush, ArrayPop, ArrayJoin, newList,
-  ReflectDefineProperty, ReflectGetPrototypeOf, uncurry,
+  ReflectDefineProperty, ReflectDeleteProperty, ReflectGetPrototypeOf, uncurry, global,
 } from '../../Prelude/primordials.js';
 import { bindEngine } from '../../Prelude/engine.js';
 import { readWords } from '../../Prelude/words.js';
@@ -135,6 +135,15 @@ function guardCallSites() {
   ReflectDefineProperty(proto, 'getFunction', { value: guarded.getFunction, writable: false, configurable: false, enumerable: false });
 }
 
+// SECURITY: in this QuickJS build an InternalError is uncatchable (so that its out-of-memory error cannot be
+// swallowed), the script's own `new InternalError()` included: thrown, it passed every catch, the
+// prelude's too, and the host read it as the memory cap's (a forged memory_limit, with the whole budget
+// reported as used). V8 has no such global; it is removed before any user code runs, so that the only
+// InternalErrors are the engine's own.
+function removeInternalError() {
+  ReflectDeleteProperty(global, 'InternalError');
+}
+
 // The store's limit is the budget, enforced by Wasmtime; nothing to do in the VM.
 function setMemoryBudget() {}
 // QuickJS's out-of-memory error is uncatchable: it never reaches the prelude's handlers.
@@ -143,6 +152,7 @@ function memoryRefusalLimit() { return undefined; }
 // Returns the entry points [start, tick] the worker calls (each catches every exception: see entryPoint).
 export default function createQuickJsPrelude(bridge, userAgent, wordsJson) {
   guardCallSites();
+  removeInternalError();
   readWords(wordsJson);
   bindEngine({ cleanStackText, stackHere, setDocuments, setMemoryBudget, memoryRefusalLimit });
   const prelude = createPrelude(bridge, userAgent, startModule);
