@@ -79,9 +79,6 @@ public sealed class ConformanceTests(SandboxFixture fx)
     /// </summary>
     private static readonly Dictionary<string, string> KnownQuickJsDifferences = new(StringComparer.Ordinal)
     {
-        // Warden's QuickJS prelude does not delete SharedArrayBuffer, as V8's memory guards do (QuickJS-NG's wasm
-        // build has no Atomics): a bug of prelude-quickjs.js, reported, not fixed here.
-        ["SharedArrayBuffer and Atomics are not provided"] = "[\"function\",\"undefined\"]",
         // QuickJS-NG's own bug: get ArrayBuffer.prototype.maxByteLength returns the old maximum of a detached
         // resizable buffer instead of 0 (ECMA-262 step "If IsDetachedBuffer(O) is true, return +0").
         ["transfer keeps resizability, transferToFixedLength drops it"] = "[true,8,true,8,false,6,5]",

@@ -47,7 +47,10 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// <summary>The most bytes the host reads as one string from the guest: above every output limit.</summary>
     private const int MaxGuestStringBytes = 64 << 20;
 
-    /// <summary>The longest module name the loader reads: longer ones cannot be a submitted module's (the host bounds those).</summary>
+    /// <summary>
+    /// The longest module name or specifier the loader reads, in UTF-8 bytes: far above any name the host accepts
+    /// (256 characters), so a longer one is no submitted module.
+    /// </summary>
     private const int MaxModuleNameBytes = 4096;
 
     /// <summary>The most arguments a bridge call takes (Fail: six).</summary>
@@ -74,6 +77,8 @@ internal sealed class QuickJsInstance : IEngineInstance
     private int _start;
     private int _tick;
     private ulong _fuelAtStart;
+    /// <summary>The running execution's limits (set by <see cref="Start"/>): what the console and the result may hold.</summary>
+    private WireLimits? _limits;
     private long? _fuelConsumed;
     private bool _broken;
 
@@ -283,6 +288,7 @@ internal sealed class QuickJsInstance : IEngineInstance
     public void Start(ExecuteMessage request, Func<bool> mayContinue) => Enter(() =>
     {
         var limits = request.Limits;
+        _limits = limits;
         _fuelAtStart = limits.Fuel > 0 ? (ulong)limits.Fuel : UnlimitedFuel;
         _store.Fuel = _fuelAtStart;
         _modules.Clear();
@@ -549,6 +555,21 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// <summary>A JS value as a .NET string (QuickJS's own conversion, bounded), or null when it failed.</summary>
     private string? ReadString(int value)
     {
+        string? text = ReadString(value, MaxGuestStringBytes, out long bytes);
+        if (text is null && bytes > MaxGuestStringBytes)
+        {
+            throw new GuestMemoryException();
+        }
+        return text;
+    }
+
+    /// <summary>
+    /// A JS value as a .NET string if its UTF-8 is at most <paramref name="maxBytes"/> long; null when longer
+    /// (<paramref name="bytes"/> then says how long, and nothing was copied) or when the conversion failed.
+    /// </summary>
+    private string? ReadString(int value, long maxBytes, out long bytes)
+    {
+        bytes = 0;
         int text = _q.GetStringLength(value, _scratch);
         if (text == 0)
         {
@@ -556,12 +577,12 @@ internal sealed class QuickJsInstance : IEngineInstance
         }
         try
         {
-            int length = Memory.ReadInt32(_scratch);
-            if (length is < 0 or > MaxGuestStringBytes)
+            bytes = (uint)Memory.ReadInt32(_scratch);
+            if (bytes > maxBytes)
             {
-                throw new GuestMemoryException();
+                return null;
             }
-            return length == 0 ? "" : Encoding.UTF8.GetString(Memory.Span(text, length));
+            return bytes == 0 ? "" : Encoding.UTF8.GetString(Memory.Span(text, (int)bytes));
         }
         finally
         {
@@ -570,23 +591,17 @@ internal sealed class QuickJsInstance : IEngineInstance
     }
 
     /// <summary>
-    /// A NUL-terminated string the guest passed (module names), or null when it is longer than
-    /// <paramref name="maxBytes"/> (a script's specifier may be any length: that is its error, not the guest's).
+    /// A NUL-terminated string the guest passed (module names), read to at most <paramref name="maxBytes"/>:
+    /// false, with the bytes that fit in <paramref name="text"/>, when it is longer. A pointer outside the
+    /// guest's memory still traps.
     /// </summary>
-    private string? ReadCString(int pointer, int maxBytes)
+    private bool TryReadCString(int pointer, int maxBytes, out string text)
     {
         long available = Math.Min(maxBytes + 1, Memory.Length - (uint)pointer);
         var bytes = Memory.Span(pointer, (int)Math.Max(0, available));
         int end = bytes.IndexOf((byte)0);
-        if (end < 0)
-        {
-            if (available <= maxBytes)
-            {
-                throw new GuestMemoryException();   // runs off the end of the guest's memory
-            }
-            return null;
-        }
-        return Encoding.UTF8.GetString(bytes[..end]);
+        text = Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
+        return end >= 0;
     }
 
     // ---- Calls from the guest (QuickJsImports) ----
@@ -618,9 +633,8 @@ internal sealed class QuickJsInstance : IEngineInstance
             return name switch
             {
                 QuickJsBridge.Function.Now => Checked(_q.NewNumber(recorder.ElapsedMs)),
-                QuickJsBridge.Function.Log => Checked(recorder.Log(StringArgument(arguments, 0), StringArgument(arguments, 1), NumberArgument(arguments, 2))
-                    ? _q.GetTrue() : _q.GetFalse()),
-                QuickJsBridge.Function.Complete => Undefined(() => recorder.Complete(StringArgument(arguments, 0))),
+                QuickJsBridge.Function.Log => Checked(Log(recorder, arguments) ? _q.GetTrue() : _q.GetFalse()),
+                QuickJsBridge.Function.Complete => Undefined(() => Complete(recorder, arguments)),
                 QuickJsBridge.Function.Fail => Undefined(() =>
                 {
                     RefuseAtMemoryCap();
@@ -644,6 +658,47 @@ internal sealed class QuickJsInstance : IEngineInstance
             // Our own refusal inside a host call (out of memory): the call traps; Enter reads the flags.
             throw;
         }
+    }
+
+    /// <summary>
+    /// A console entry. SECURITY: the prelude bounds an entry in UTF-16 units, but its UTF-8 can be three times
+    /// longer, past what the host reads from the guest (<see cref="MaxGuestStringBytes"/>; a console limit of
+    /// 22 MiB was enough): an entry longer in UTF-8 than the console limit is refused by its length, never
+    /// copied out, so that it ends the execution as output_limit, not as Warden's internal_error.
+    /// </summary>
+    private bool Log(ExecutionRecorder recorder, int[] arguments)
+    {
+        string level = StringArgument(arguments, 0);
+        double oversize = NumberArgument(arguments, 2);
+        if (arguments.Length > 1 && _q.IsString(arguments[1]) != 0 && _limits is { } limits)
+        {
+            string? text = ReadString(arguments[1], limits.MaxConsoleBytes, out long bytes);
+            return text is null && bytes > limits.MaxConsoleBytes ? recorder.Log(level, "", bytes) : recorder.Log(level, text ?? "", oversize);
+        }
+        return recorder.Log(level, StringArgument(arguments, 1), oversize);
+    }
+
+    /// <summary>
+    /// The result's JSON. SECURITY: the prelude's count is a lower bound (an escaped character is six), so the
+    /// JSON can pass what the host reads from the guest: JSON longer in UTF-8 than the result limit is refused
+    /// by its length (output_limit, as the recorder refuses it), never copied out; JSON within the limit is
+    /// read whatever its size (the limit may be set above <see cref="MaxGuestStringBytes"/>).
+    /// </summary>
+    private void Complete(ExecutionRecorder recorder, int[] arguments)
+    {
+        if (arguments.Length > 0 && _q.IsString(arguments[0]) != 0 && _limits is { } limits)
+        {
+            string? json = ReadString(arguments[0], limits.MaxResultBytes, out long bytes);
+            if (json is null && bytes > limits.MaxResultBytes)
+            {
+                recorder.Fail(new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, WireErrorNames.OutputLimit,
+                    LimitMessages.ResultTooLarge(limits.MaxResultBytes), "", "result"));
+                return;
+            }
+            recorder.Complete(json ?? "");
+            return;
+        }
+        recorder.Complete(StringArgument(arguments, 0));
     }
 
     /// <summary>
@@ -706,39 +761,46 @@ internal sealed class QuickJsInstance : IEngineInstance
     /// importing module, or the entry for an import from a classic script or the prelude. Returned as a new
     /// guest string QuickJS frees.
     /// </summary>
+    /// <remarks>
+    /// SECURITY: the specifier is any string the script likes (<c>import('x'.repeat(5000))</c>): one longer than
+    /// any module name can be (<see cref="MaxModuleNameBytes"/>) is refused in the guest, as not found, never by
+    /// a trap (which ended the execution as Warden's own internal_error). An importer that long is no
+    /// submitted module, so imports from it resolve from the entry.
+    /// </remarks>
     internal int NormalizeModuleName(int basePtr, int namePtr)
     {
-        string importer = ReadCString(basePtr, MaxModuleNameBytes) ?? "";
-        if (ReadCString(namePtr, MaxModuleNameBytes) is not { } specifier)
+        bool importerFits = TryReadCString(basePtr, MaxModuleNameBytes, out string importer);
+        if (!TryReadCString(namePtr, MaxModuleNameBytes, out string specifier))
         {
-            return ThrowIntoGuest(ModuleNames.NotFoundMessage(Encoding.UTF8.GetString(Memory.Span(namePtr, MaxModuleNameBytes))));
+            // The message quotes only the specifier's first characters: the prefix read stands for it.
+            return ThrowNotFound(specifier + "...");
         }
-        string resolved = ModuleNames.Resolve(_modules.ContainsKey(importer) ? importer : ModuleNames.Entry, specifier);
+        string resolved = ModuleNames.Resolve(importerFits && _modules.ContainsKey(importer) ? importer : ModuleNames.Entry, specifier);
         return WriteCString(resolved, out _);
     }
 
     /// <summary>The source of a submitted module, as a new guest string QuickJS frees; else a thrown Error.</summary>
     internal int LoadModule(int namePtr, int lengthPtr)
     {
-        string name = ReadCString(namePtr, MaxModuleNameBytes) ?? "";
-        if (!_modules.TryGetValue(name, out string? source))
+        bool fits = TryReadCString(namePtr, MaxModuleNameBytes, out string name);
+        if (!fits || !_modules.TryGetValue(name, out string? source))
         {
-            return ThrowIntoGuest(ModuleNames.NotFoundMessage(name));
+            return ThrowNotFound(fits ? name : name + "...");
         }
         int buffer = WriteCString(source, out int length);
         Memory.WriteInt32(lengthPtr, length);
         return buffer;
     }
 
-    /// <summary>Throws a new Error with <paramref name="message"/> into the guest; returns the 0 that says so to QuickJS.</summary>
-    private int ThrowIntoGuest(string message)
+    /// <summary>Throws, in the guest, the error an import of a module that was not submitted throws; returns 0 (the loader's failure).</summary>
+    private int ThrowNotFound(string name)
     {
         int error = Checked(_q.NewError());
-        int text = NewString(message);
+        int message = NewString(ModuleNames.NotFoundMessage(name));
         int key = WriteCString("message", out _);
-        _q.SetPropString(error, key, text);
+        _q.SetPropString(error, key, message);
         _q.Free(key);
-        _q.FreeValue(text);
+        _q.FreeValue(message);
         _q.FreeValue(_q.Throw(error));
         _q.FreeValue(error);
         return 0;

@@ -13,7 +13,10 @@
 // memory guards (the store's limit on linear memory is exact, and QuickJS's out-of-memory error is
 // uncatchable, so the host decides memory_limit) and no built-in guards (Wasmtime's epoch interruption
 // stops any code, a built-in's included).
-import { ErrorCtor, StringSlice, StringSplit, StringReplace, RegExpExec, ArrayPush, ArrayPop, ArrayJoin, newList } from '../../Prelude/primordials.js';
+import {
+  ErrorCtor, StringSlice, StringSplit, StringReplace, RegExpExec, ArrayPush, ArrayPop, ArrayJoin, newList,
+  ReflectDefineProperty, ReflectDeleteProperty, ReflectGetPrototypeOf, uncurry, global,
+} from '../../Prelude/primordials.js';
 import { bindEngine } from '../../Prelude/engine.js';
 import { readWords } from '../../Prelude/words.js';
 import { createPrelude, entryPoint, moduleEvaluated } from '../../Prelude/entry.js';
@@ -103,6 +106,48 @@ function startModule(specifier) {
   })();
 }
 
+// SECURITY: QuickJS-NG's call sites (what Error.prepareStackTrace receives) answer getFunction() with
+// the function of ANY frame, strict or not (V8 answers undefined for strict code): a script could take
+// the prelude's own closures off the stack (start, fail, emitEntry, tick...) and call them with its own
+// arguments, e.g. start() with larger limits. So getFunction is replaced, before any user code runs, by
+// one that answers only for frames of the submission's own documents (a classic script's "<input>"
+// included), and made non-writable and non-configurable; the original stays in this closure.
+function guardCallSites() {
+  let sites = null;
+  // Error.prepareStackTrace is QuickJS's own accessor (it keeps the function in the context): set and
+  // reset through it, so that it stays as a fresh VM has it.
+  ErrorCtor.prepareStackTrace = (e, callSites) => { sites = callSites; return ''; };
+  new ErrorCtor();
+  ErrorCtor.prepareStackTrace = undefined;
+  const proto = ReflectGetPrototypeOf(sites[0]);
+  const originalGetFunction = uncurry(proto.getFunction);
+  const getFileName = uncurry(proto.getFileName);
+  const guarded = {
+    getFunction() {
+      const file = getFileName(this);
+      return file === '<input>' || isUserDocument(file) ? originalGetFunction(this) : undefined;
+    },
+  };
+  ReflectDefineProperty(proto, 'getFunction', { value: guarded.getFunction, writable: false, configurable: false, enumerable: false });
+}
+
+// SECURITY: in this QuickJS build an InternalError is uncatchable (so that its out-of-memory error cannot be
+// swallowed), the script's own `new InternalError()` included: thrown, it passed every catch, the
+// prelude's too, and the host read it as the memory cap's (a forged memory_limit, with the whole budget
+// reported as used). V8 has no such global; it is removed before any user code runs, so that the only
+// InternalErrors are the engine's own.
+function removeInternalError() {
+  ReflectDeleteProperty(global, 'InternalError');
+}
+
+// Shared memory is not offered on this engine, whatever the operator's switches (the VM has no threads and
+// QuickJS-NG's WebAssembly build no Atomics): SharedArrayBuffer is removed as on V8 without EnableSharedMemory,
+// so the same script sees the same globals on both engines.
+function removeSharedMemory() {
+  ReflectDeleteProperty(global, 'SharedArrayBuffer');
+  ReflectDeleteProperty(global, 'Atomics');
+}
+
 // The store's limit is the budget, enforced by Wasmtime; nothing to do in the VM.
 function setMemoryBudget() {}
 // QuickJS's out-of-memory error is uncatchable: it never reaches the prelude's handlers.
@@ -110,6 +155,9 @@ function memoryRefusalLimit() { return undefined; }
 
 // Returns the entry points [start, tick] the worker calls (each catches every exception: see entryPoint).
 export default function createQuickJsPrelude(bridge, userAgent, wordsJson) {
+  guardCallSites();
+  removeInternalError();
+  removeSharedMemory();
   readWords(wordsJson);
   bindEngine({ cleanStackText, stackHere, setDocuments, setMemoryBudget, memoryRefusalLimit });
   const prelude = createPrelude(bridge, userAgent, startModule);
