@@ -112,14 +112,7 @@ internal sealed class QuickJsInstance : IEngineInstance
             var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
             var vm = new QuickJsInstance(store, recorder, instance, MemoryBudgets.BudgetBytes(memoryMb));
             store.SetData(vm);
-            if (QuickJsSnapshot.Current is { } snapshot)
-            {
-                vm.Restore(instance, snapshot);
-            }
-            else
-            {
-                vm.Prepare();
-            }
+            vm.Prepare();
             return vm;
         }
         catch (Exception e) when (e is WasmtimeException or EngineAbortException)
@@ -172,19 +165,19 @@ internal sealed class QuickJsInstance : IEngineInstance
     }
 
     /// <summary>
-    /// The realtime clock the VM that makes the snapshot reads, in microseconds (a multiple of the clocks' 100 µs
-    /// granularity, far from any real time: year ~2249). QuickJS seeds <c>Math.random</c>'s xorshift64* state from
-    /// this clock when it makes its context and advances it once (for its hash seed), so that VM's state is
-    /// <see cref="SnapshotRandomState"/>, which is then looked for in its memory (a test checks: exactly once).
+    /// The realtime clock QuickJS reads while it makes its context, in microseconds (a multiple of the clocks'
+    /// 100 µs granularity, far from any real time: year ~2249). QuickJS seeds <c>Math.random</c>'s xorshift64*
+    /// state from this clock and advances it once (for its hash seed), so that right after initialisation the
+    /// state is <see cref="FixedClockRandomState"/>: found in memory, then replaced (<see cref="ReseedMathRandom"/>).
     /// </summary>
-    internal const ulong SnapshotClockMicroseconds = 8_812_345_678_912_300;
+    internal const ulong FixedClockMicroseconds = 8_812_345_678_912_300;
 
-    /// <summary><see cref="SnapshotClockMicroseconds"/> after one step of QuickJS's xorshift64* state update.</summary>
-    internal static ulong SnapshotRandomState
+    /// <summary><see cref="FixedClockMicroseconds"/> after one step of QuickJS's xorshift64* state update.</summary>
+    internal static ulong FixedClockRandomState
     {
         get
         {
-            ulong x = SnapshotClockMicroseconds;
+            ulong x = FixedClockMicroseconds;
             x ^= x >> 12;
             x ^= x << 25;
             x ^= x >> 27;
@@ -192,73 +185,59 @@ internal sealed class QuickJsInstance : IEngineInstance
         }
     }
 
-    /// <summary>Set only in the VM that makes the snapshot: the realtime clock it reads (QuickJsImports).</summary>
+    /// <summary>Set only while QuickJS makes its context: the realtime clock it reads (QuickJsImports).</summary>
     internal long? FixedRealtimeNs { get; private set; }
 
     /// <summary>
-    /// An initialised VM with the prelude evaluated and its entry points made, as memory to copy into every fresh
-    /// instance (see <see cref="QuickJsSnapshot"/>), or null when this build of QuickJS does not allow it (the
-    /// random seed was not found exactly once). Made in a VM that runs Warden's own code only.
+    /// Where QuickJS keeps <c>Math.random</c>'s state, the same in every fresh VM of this module (its allocations
+    /// after instantiation are deterministic): found once per worker, checked in every VM before it is written.
     /// </summary>
-    internal static QuickJsSnapshot? CreateSnapshot()
-    {
-        using var store = new Store(QuickJsModule.Engine);
-        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
-        store.Fuel = PreparationFuel;
-        store.SetEpochDeadline(FarEpochDeadline);
-        var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
-        var vm = new QuickJsInstance(store, null, instance, MemoryBudgets.BudgetBytes(64)) { FixedRealtimeNs = (long)SnapshotClockMicroseconds * 1000 };
-        store.SetData(vm);
-        vm.Prepare();
-        byte[] memory = vm.Memory.Span(1, (int)vm.Memory.Length - 1).ToArray();
-        int stackPointer = (int)(instance.GetGlobal("__stack_pointer")?.GetValue() ?? throw new InvalidOperationException("The QuickJS module exports no __stack_pointer."));
-        // Byte 0 of the memory is not copied (the host never touches address 0); offsets below are +1.
-        int seed = FindOnce(memory, BitConverter.GetBytes(SnapshotRandomState));
-        return seed < 0 ? null : new QuickJsSnapshot(memory, stackPointer, vm._start, vm._tick, vm._scratch, seed + 1);
-    }
-
-    private static int FindOnce(byte[] haystack, byte[] needle)
-    {
-        int first = haystack.AsSpan().IndexOf(needle);
-        return first >= 0 && haystack.AsSpan(first + 1).IndexOf(needle) < 0 ? first : -1;
-    }
+    private static int _randomStateAddress;
 
     /// <summary>
-    /// Makes this fresh instance the snapshot's VM: its memory, its stack pointer, its entry points, and a new
-    /// <c>Math.random</c> seed from the host's CSPRNG (the snapshot's would replay one sequence in every execution).
+    /// SECURITY: gives <c>Math.random</c> 64 bits from the host's CSPRNG. QuickJS seeds it from the clock in
+    /// microseconds, which two VMs made in the same 100 µs of two workers share (the clock a guest sees is
+    /// coarsened), and which a script can guess from <c>Date.now()</c>. Initialisation ran with a fixed clock, so
+    /// the state is a known value: it is looked for at the worker's known address (or, the first time, in the
+    /// whole memory, where it must be found exactly once) and replaced. Not found: the VM is refused (a worker
+    /// fault), never handed a fixed seed.
     /// </summary>
-    private void Restore(Instance instance, QuickJsSnapshot snapshot)
+    private void ReseedMathRandom()
     {
-        long needed = snapshot.Memory.Length + 1;
-        var memory = instance.GetMemory("memory")!;
-        long pages = (needed - memory.GetLength() + Wasmtime.Memory.PageSize - 1) / Wasmtime.Memory.PageSize;
-        if (pages > 0)
+        var expected = BitConverter.GetBytes(FixedClockRandomState);
+        int address = Volatile.Read(ref _randomStateAddress);
+        if (address == 0 || !Memory.Span(address, 8).SequenceEqual(expected))
         {
-            memory.Grow(pages);
+            var memory = Memory.Span(1, (int)Memory.Length - 1);
+            int first = memory.IndexOf(expected);
+            if (first < 0 || memory[(first + 1)..].IndexOf(expected) >= 0)
+            {
+                throw new InvalidOperationException("Math.random's state was not found exactly once in a fresh QuickJS VM.");
+            }
+            address = first + 1;
+            Volatile.Write(ref _randomStateAddress, address);
         }
-        snapshot.Memory.CopyTo(Memory.Span(1, snapshot.Memory.Length));
-        instance.GetGlobal("__stack_pointer")!.SetValue(snapshot.StackPointer);
-        // xorshift64*'s state must not be zero.
         Span<byte> seed = stackalloc byte[8];
         do
         {
             System.Security.Cryptography.RandomNumberGenerator.Fill(seed);
         }
-        while (BitConverter.ToUInt64(seed) == 0);
-        seed.CopyTo(Memory.Span(snapshot.RandomStateAddress, seed.Length));
-        _start = snapshot.Start;
-        _tick = snapshot.Tick;
-        _scratch = snapshot.Scratch;
+        while (BitConverter.ToUInt64(seed) == 0);   // xorshift64*'s state must not be zero
+        seed.CopyTo(Memory.Span(address, 8));
     }
 
     /// <summary>Initialises QuickJS, gives it the bridge and evaluates the prelude (our own code only).</summary>
     private void Prepare()
     {
         _q.Initialize();
-        if (_q.Init() != 0)
+        FixedRealtimeNs = (long)FixedClockMicroseconds * 1000;
+        int initialised = _q.Init();
+        FixedRealtimeNs = null;
+        if (initialised != 0)
         {
             throw new EngineAbortException(EngineAbort.Fault);
         }
+        ReseedMathRandom();
         _q.SetMaxStackSize(QuickJsStackBytes);
         _q.SetModuleLoader(1);
         _scratch = Checked(_q.Malloc(8));
