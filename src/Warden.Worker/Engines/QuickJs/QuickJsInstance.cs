@@ -16,12 +16,14 @@ namespace Warden.Worker.Engines.QuickJs;
 /// <list type="bullet">
 /// <item>Memory: the store may grow its linear memory to the budget and no further (exact: the memory QuickJS
 /// allocates from is that memory). QuickJS's out-of-memory error is uncatchable, so it always reaches the
-/// host, which reads it as <see cref="EngineAbort.MemoryLimit"/>; no error text is parsed.</item>
+/// host, which reads it as <see cref="EngineAbort.MemoryLimit"/>; a failure reported with the memory at the cap is
+/// the cap's too (<see cref="RefuseAtMemoryCap"/>); no error text is parsed.</item>
 /// <item>Time: the watchdog's <see cref="Interrupt"/> advances Wasmtime's epoch; the running store's deadline is
 /// one epoch ahead, so the guest traps at its next check wherever it is.</item>
 /// <item>Fuel: set before the execution's first entry, read after its last (<see cref="FuelConsumed"/>).</item>
 /// <item>Stack: QuickJS's own limit (<see cref="QuickJsStackBytes"/>) makes deep recursion a catchable
-/// RangeError; Wasmtime's stack limit (<see cref="QuickJsModule.MaxWasmStackBytes"/>) is the backstop.</item>
+/// RangeError; Wasmtime's stack limit (<see cref="QuickJsModule.MaxWasmStackBytes"/>) is the backstop, which
+/// recursion inside QuickJS's C code reaches first (<see cref="EngineAbort.StackOverflow"/>, uncatchable).</item>
 /// </list>
 /// After any trap the VM is left as the trap found it (QuickJS's C state half-updated) and is never entered
 /// again.
