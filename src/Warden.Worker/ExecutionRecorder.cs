@@ -84,11 +84,23 @@ internal sealed class ExecutionRecorder(ProtocolChannel channel, Watchdog watchd
         }
         if (Encoding.UTF8.GetByteCount(json) > _limits.MaxResultBytes)
         {
-            Failure = new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, WireErrorNames.OutputLimit,
-                LimitMessages.ResultTooLarge(_limits.MaxResultBytes), "", "result");
+            RefuseTooLargeResult();
             return;
         }
         ResultJson = json;
+    }
+
+    /// <summary>
+    /// The result's JSON passed the result limit, measured where it lies (an engine that reads its length before
+    /// it copies the JSON out): the same output_limit as <see cref="Complete"/> gives.
+    /// </summary>
+    public void RefuseTooLargeResult()
+    {
+        if (!HasOutcome)
+        {
+            Failure = new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, WireErrorNames.OutputLimit,
+                LimitMessages.ResultTooLarge(_limits.MaxResultBytes), "", "result");
+        }
     }
 
     /// <summary>A failure described inside the sandbox as bounded strings.</summary>

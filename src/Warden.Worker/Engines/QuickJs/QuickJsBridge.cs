@@ -23,17 +23,21 @@ internal static class QuickJsBridge
         LoadWebApis,
     }
 
-    public static IReadOnlyList<string> Names { get; } =
-        [.. Enum.GetValues<Function>().Where(f => f != Function.None).Select(f => f.ToString())];
+    private static readonly Function[] Functions = [.. Enum.GetValues<Function>().Where(f => f != Function.None)];
+
+    public static IReadOnlyList<string> Names { get; } = [.. Functions.Select(f => f.ToString())];
+
+    /// <summary>The names as the guest passes them (UTF-8), made once: every bridge call is looked up here.</summary>
+    private static readonly byte[][] Utf8Names = [.. Names.Select(System.Text.Encoding.UTF8.GetBytes)];
 
     /// <summary>The function the UTF-8 <paramref name="name"/> names, or <see cref="Function.None"/>.</summary>
     public static Function Find(ReadOnlySpan<byte> name)
     {
-        foreach (var function in Enum.GetValues<Function>())
+        for (int i = 0; i < Utf8Names.Length; i++)
         {
-            if (function != Function.None && name.Length == function.ToString().Length && System.Text.Encoding.ASCII.GetString(name) == function.ToString())
+            if (name.SequenceEqual(Utf8Names[i]))
             {
-                return function;
+                return Functions[i];
             }
         }
         return Function.None;

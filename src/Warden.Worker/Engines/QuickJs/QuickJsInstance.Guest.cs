@@ -8,13 +8,16 @@ namespace Warden.Worker.Engines.QuickJs;
 internal sealed partial class QuickJsInstance
 {
     /// <summary>Evaluates one of our own scripts (from its cached bytecode) and returns its completion value.</summary>
-    private int EvaluateScript(byte[] bytecode)
+    private int EvaluateScript(byte[] bytecode) => ThrowIfException(EvalBytecode(bytecode));
+
+    /// <summary>Copies our own <paramref name="bytecode"/> into the guest and evaluates it; the value as QuickJS gave it (an exception included).</summary>
+    private int EvalBytecode(byte[] bytecode)
     {
         int buffer = Checked(_q.Malloc(bytecode.Length));
         bytecode.CopyTo(Memory.Span(buffer, bytecode.Length));
         int value = Checked(_q.EvalBytecode(buffer, bytecode.Length));
         _q.Free(buffer);
-        return ThrowIfException(value);
+        return value;
     }
 
     /// <summary>Calls <paramref name="function"/> with <c>this</c> undefined; frees the arguments when asked.</summary>

@@ -22,7 +22,7 @@ internal sealed partial class QuickJsInstance
             var name = QuickJsBridge.Find(Memory.Span(namePtr, nameLength));
             if (_recorder is null)
             {
-                // The VM that compiles scripts or makes the snapshot runs only Warden's code, which makes no bridge call.
+                // The VM that compiles Warden's scripts runs no code, so it makes no bridge call.
                 throw new GuestMemoryException();
             }
             var recorder = _recorder;
@@ -92,8 +92,7 @@ internal sealed partial class QuickJsInstance
             string? json = ReadString(arguments[0], limits.MaxResultBytes, out long bytes);
             if (json is null && bytes > limits.MaxResultBytes)
             {
-                recorder.Fail(new ReportedFailure(WireStatus.OutputLimit, WireStatus.LimitResult, WireErrorNames.OutputLimit,
-                    LimitMessages.ResultTooLarge(limits.MaxResultBytes), "", "result"));
+                recorder.RefuseTooLargeResult();
                 return;
             }
             recorder.Complete(json ?? "");
@@ -125,10 +124,7 @@ internal sealed partial class QuickJsInstance
     /// </summary>
     private int EvaluateWebApis()
     {
-        int buffer = Checked(_q.Malloc(QuickJsScripts.WebApis.Length));
-        QuickJsScripts.WebApis.CopyTo(Memory.Span(buffer, QuickJsScripts.WebApis.Length));
-        int value = Checked(_q.EvalBytecode(buffer, QuickJsScripts.WebApis.Length));
-        _q.Free(buffer);
+        int value = EvalBytecode(QuickJsScripts.WebApis);
         if (_q.IsException(value) != 0)
         {
             _q.FreeValue(value);
