@@ -124,7 +124,7 @@ internal sealed partial class QuickJsInstance
     /// </summary>
     private int EvaluateWebApis()
     {
-        int value = EvalBytecode(QuickJsScripts.WebApis);
+        int value = EvalBytecode(QuickJsPreparedModule.Current.WebApisBytecode);
         if (_q.IsException(value) != 0)
         {
             _q.FreeValue(value);

@@ -101,9 +101,14 @@ internal sealed partial class QuickJsInstance : IEngineInstance
 
     internal GuestMemory Memory { get; }
 
-    /// <summary>A fresh store and VM with the prelude evaluated, its memory capped at the budget of <paramref name="memoryMb"/>.</summary>
+    /// <summary>
+    /// A fresh store and VM with the prelude evaluated, its memory capped at the budget of <paramref name="memoryMb"/>:
+    /// an instance of the prepared module (<see cref="QuickJsPreparedModule"/>), whose memory starts as a VM that
+    /// was initialised and had the prelude evaluated, mapped copy-on-write; only <c>Math.random</c>'s seed is new.
+    /// </summary>
     public static QuickJsInstance Create(int memoryMb, ExecutionRecorder recorder)
     {
+        var prepared = QuickJsPreparedModule.Current;
         var store = new Store(QuickJsModule.Engine);
         try
         {
@@ -111,13 +116,18 @@ internal sealed partial class QuickJsInstance : IEngineInstance
             store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(memoryMb), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
             store.Fuel = PreparationFuel;
             store.SetEpochDeadline(FarEpochDeadline);
-            var instance = QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module);
-            var vm = new QuickJsInstance(store, recorder, instance, MemoryBudgets.BudgetBytes(memoryMb));
+            var instance = QuickJsModule.Linker.Instantiate(store, prepared.Module);
+            var vm = new QuickJsInstance(store, recorder, instance, MemoryBudgets.BudgetBytes(memoryMb))
+            {
+                _start = prepared.Start,
+                _tick = prepared.Tick,
+                _scratch = prepared.Scratch,
+            };
             store.SetData(vm);
-            vm.Prepare();
+            vm.ReseedMathRandom(prepared.RandomStateAddress);
             return vm;
         }
-        catch (Exception e) when (e is WasmtimeException or EngineAbortException)
+        catch (Exception e) when (e is WasmtimeException or EngineAbortException or GuestMemoryException)
         {
             store.Dispose();
             throw new EngineAbortException(EngineAbort.Fault);
@@ -130,16 +140,41 @@ internal sealed partial class QuickJsInstance : IEngineInstance
     }
 
     /// <summary>
-    /// Compiles Warden's prelude and web API bundle to QuickJS bytecode in a VM of their own (budget 64 MB),
-    /// which runs no code at all and is dropped afterwards (see <see cref="QuickJsScripts"/>).
+    /// Initialises a VM of the module as shipped and evaluates the prelude (<paramref name="preludeBytecode"/>) in it
+    /// (Warden's own code only: no submission has run in this process when it is made, and none runs in this VM),
+    /// then returns its whole memory, its stack pointer and where its entry points and <c>Math.random</c>'s state
+    /// are: what every VM of <see cref="QuickJsPreparedModule"/> starts from.
     /// </summary>
-    internal static (byte[] Prelude, byte[] WebApis) CompileOwnScripts(string prelude, string webApis)
+    internal static QuickJsVmImage MakeImage(QuickJsPreparation preparation, byte[] preludeBytecode)
     {
-        using var store = new Store(QuickJsModule.Engine);
+        using var store = new Store(preparation.Engine);
         store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
         store.Fuel = PreparationFuel;
         store.SetEpochDeadline(FarEpochDeadline);
-        var vm = new QuickJsInstance(store, null, QuickJsModule.Linker.Instantiate(store, QuickJsModule.Module), MemoryBudgets.BudgetBytes(64));
+        var instance = preparation.Linker.Instantiate(store, preparation.Module);
+        var vm = new QuickJsInstance(store, null, instance, MemoryBudgets.BudgetBytes(64));
+        store.SetData(vm);
+        vm.Prepare(preludeBytecode);
+        int randomState = vm.FindFixedRandomState();
+        int stackPointer = (int)(instance.GetGlobal("__stack_pointer")?.GetValue()
+            ?? throw new InvalidOperationException("The QuickJS module exports no __stack_pointer."));
+        var memory = instance.GetMemory("memory")!;
+        byte[] bytes = memory.GetSpan(0, checked((int)memory.GetLength())).ToArray();
+        return new QuickJsVmImage(bytes, stackPointer, vm._start, vm._tick, vm._scratch, randomState);
+    }
+
+    /// <summary>
+    /// Compiles Warden's prelude and web API bundle to QuickJS bytecode in a VM of their own (budget 64 MB),
+    /// which runs no code at all and is dropped afterwards. SECURITY: bytecode read out of a VM that had run a
+    /// script could carry whatever that script made of the VM's memory into every later VM; this one runs none.
+    /// </summary>
+    internal static (byte[] Prelude, byte[] WebApis) CompileOwnScripts(QuickJsPreparation preparation, string prelude, string webApis)
+    {
+        using var store = new Store(preparation.Engine);
+        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
+        store.Fuel = PreparationFuel;
+        store.SetEpochDeadline(FarEpochDeadline);
+        var vm = new QuickJsInstance(store, null, preparation.Linker.Instantiate(store, preparation.Module), MemoryBudgets.BudgetBytes(64));
         store.SetData(vm);
         vm._q.Initialize();
         if (vm._q.Init() != 0)
@@ -191,33 +226,33 @@ internal sealed partial class QuickJsInstance : IEngineInstance
     internal long? FixedRealtimeNs { get; private set; }
 
     /// <summary>
-    /// Where QuickJS keeps <c>Math.random</c>'s state, the same in every fresh VM of this module (its allocations
-    /// after instantiation are deterministic): found once per worker, checked in every VM before it is written.
+    /// Where QuickJS keeps <c>Math.random</c>'s state in the image: the one place in its memory that holds
+    /// <see cref="FixedClockRandomState"/> (found exactly once, else the module is refused).
     /// </summary>
-    private static int _randomStateAddress;
-
-    /// <summary>
-    /// SECURITY: gives <c>Math.random</c> 64 bits from the host's CSPRNG. QuickJS seeds it from the clock in
-    /// microseconds, which two VMs made in the same 100 µs of two workers share (the clock a guest sees is
-    /// coarsened), and which a script can guess from <c>Date.now()</c>. Initialisation ran with a fixed clock, so
-    /// the state is a known value: it is looked for at the worker's known address (or, the first time, in the
-    /// whole memory, where it must be found exactly once) and replaced. Not found: the VM is refused (a worker
-    /// fault), never handed a fixed seed.
-    /// </summary>
-    private void ReseedMathRandom()
+    private int FindFixedRandomState()
     {
         var expected = BitConverter.GetBytes(FixedClockRandomState);
-        int address = Volatile.Read(ref _randomStateAddress);
-        if (address == 0 || !Memory.Span(address, 8).SequenceEqual(expected))
+        var memory = Memory.Span(1, (int)Memory.Length - 1);
+        int first = memory.IndexOf(expected);
+        if (first < 0 || memory[(first + 1)..].IndexOf(expected) >= 0)
         {
-            var memory = Memory.Span(1, (int)Memory.Length - 1);
-            int first = memory.IndexOf(expected);
-            if (first < 0 || memory[(first + 1)..].IndexOf(expected) >= 0)
-            {
-                throw new InvalidOperationException("Math.random's state was not found exactly once in a fresh QuickJS VM.");
-            }
-            address = first + 1;
-            Volatile.Write(ref _randomStateAddress, address);
+            throw new InvalidOperationException("Math.random's state was not found exactly once in an initialised QuickJS VM.");
+        }
+        return first + 1;
+    }
+
+    /// <summary>
+    /// SECURITY: gives <c>Math.random</c> 64 bits from the host's CSPRNG. Every VM starts from the same image, whose
+    /// QuickJS seeded it from a fixed clock: left alone, every execution would replay one sequence (and QuickJS's
+    /// own seeding, the clock in microseconds, is guessable from <c>Date.now()</c>). The state is checked to still
+    /// be the image's before it is replaced: anything else refuses the VM (a worker fault), never runs with a
+    /// fixed seed.
+    /// </summary>
+    private void ReseedMathRandom(int address)
+    {
+        if (!Memory.Span(address, 8).SequenceEqual(BitConverter.GetBytes(FixedClockRandomState)))
+        {
+            throw new InvalidOperationException("Math.random's state is not where the image put it.");
         }
         Span<byte> seed = stackalloc byte[8];
         do
@@ -228,8 +263,8 @@ internal sealed partial class QuickJsInstance : IEngineInstance
         seed.CopyTo(Memory.Span(address, 8));
     }
 
-    /// <summary>Initialises QuickJS, gives it the bridge and evaluates the prelude (our own code only).</summary>
-    private void Prepare()
+    /// <summary>Initialises QuickJS, gives it the bridge and evaluates the prelude (our own code only), for the image.</summary>
+    private void Prepare(byte[] preludeBytecode)
     {
         _q.Initialize();
         FixedRealtimeNs = (long)FixedClockMicroseconds * 1000;
@@ -237,9 +272,8 @@ internal sealed partial class QuickJsInstance : IEngineInstance
         FixedRealtimeNs = null;
         if (initialised != 0)
         {
-            throw new EngineAbortException(EngineAbort.Fault);
+            throw new InvalidOperationException("QuickJS did not initialise.");
         }
-        ReseedMathRandom();
         _q.SetMaxStackSize(QuickJsStackBytes);
         _q.SetModuleLoader(1);
         _scratch = Checked(_q.Malloc(8));
@@ -258,7 +292,7 @@ internal sealed partial class QuickJsInstance : IEngineInstance
                 throw new EngineAbortException(EngineAbort.Fault);
             }
         }
-        int factory = EvaluateScript(QuickJsScripts.Prelude);
+        int factory = EvaluateScript(preludeBytecode);
         int control = CallFunction(factory, [bridge, NewString(EmbeddedScripts.UserAgent), NewString(PreludeWords.Json)], freeArguments: true);
         _q.FreeValue(factory);
         _start = Checked(_q.GetPropUint32(control, 0));
