@@ -271,4 +271,40 @@ public sealed class QuickJsAttackTests : IAsyncLifetime
         Assert.Equal(first.Usage.Fuel, second.Usage.Fuel);
         await AssertHealthyAsync();
     }
+
+    /// <summary>
+    /// Every VM starts from one memory image (QuickJsPreparedModule): what an execution writes into its VM — globals,
+    /// patched built-ins and prototypes, the prelude's own state, a grown heap — must never be seen by the next VM
+    /// made from the same image, in the same worker (one worker, executions back to back).
+    /// </summary>
+    [Fact]
+    public async Task WhatAnExecutionWritesNeverReachesTheNextVmFromTheSameImage()
+    {
+        await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, DefaultEngine = "quickjs" });
+        const string poison = """
+            globalThis.leaked = 'secret';
+            Object.prototype.polluted = 1;
+            Array.prototype.push = () => 'patched';
+            JSON.stringify = () => '"forged"';
+            Math.random = () => 0.5;
+            const keep = []; for (let i = 0; i < 2e5; i++) keep.push({ i, s: 'secret' + i });
+            console.log('done'); 1
+            """;
+        const string probe = """
+            ({ leaked: typeof leaked, polluted: ({}).polluted === undefined, push: [].push(1),
+               random: Math.random() !== 0.5, found: JSON.stringify({ ok: true }) })
+            """;
+        var pids = new HashSet<int>();
+        for (int i = 0; i < 3; i++)
+        {
+            var poisoned = await sandbox.RunAsync(new Submission { Code = poison });
+            OutcomeAssert.Ok("1", poisoned);
+            var seen = await sandbox.RunAsync(new Submission { Code = probe });
+            OutcomeAssert.Ok("{\"leaked\":\"undefined\",\"polluted\":true,\"push\":1,\"random\":true,\"found\":\"{\\\"ok\\\":true}\"}", seen);
+            // A probe that allocates must not find the poison's strings anywhere in what it can reach.
+            var search = await sandbox.RunAsync(new Submission { Code = "Object.getOwnPropertyNames(globalThis).filter(k => String(k).includes('secret') || k === 'leaked').length" });
+            OutcomeAssert.Ok("0", search);
+        }
+        Assert.Equal(1, sandbox.Statistics.WorkersStarted);
+    }
 }
