@@ -12,6 +12,30 @@ internal static class HostCallWords
     /// <summary>The module that exports the granted host functions.</summary>
     public const string ModuleName = "warden:host";
 
+    /// <summary>
+    /// The global the prelude puts the granted functions on while <c>warden:host</c> is evaluated, before any user
+    /// code runs, and removes right after (Prelude/host.js).
+    /// </summary>
+    public const string HandoffGlobal = "__wardenHostFunctions";
+
+    /// <summary>
+    /// The source of <c>warden:host</c> for these granted names (valid names only, so this text is Warden's own):
+    /// one export per name, taken from the prelude's handoff.
+    /// </summary>
+    public static string ModuleSource(IEnumerable<string> names)
+    {
+        var source = new System.Text.StringBuilder("const f = globalThis." + HandoffGlobal + ";\n");
+        foreach (var name in names)
+        {
+            if (!IsValidName(name))
+            {
+                throw new ArgumentException("not a host function name", nameof(names));
+            }
+            source.Append("export const ").Append(name).Append(" = f.").Append(name).Append(";\n");
+        }
+        return source.ToString();
+    }
+
     /// <summary>Longest host function name.</summary>
     public const int MaxNameLength = 64;
 

@@ -12,6 +12,7 @@ import { installTimers, uncaught, runNextTask } from './event-loop.js';
 import { installWebGlobals } from './web-globals.js';
 import { installResult, setLimits, fail, settled, settleWith } from './result.js';
 import { engine } from './engine.js';
+import { installHost, readGrant, loadHostModule, deliverHostReplies } from './host.js';
 
 // A module's namespace once its evaluation has settled (the engine part says when); its default
 // export is then run from tick(), on the shallow stack of a call from the host.
@@ -46,6 +47,24 @@ function start(inputJson, code, isModule, entrySpecifier, documentNames, maxCons
   });
   // One name a line (module names cannot hold control characters: the host refuses them).
   engine.setDocuments(entrySpecifier, StringSplit(documentNames, '\n'));
+  // With host functions granted, `warden:host` is evaluated first, before any user code runs (see host.js);
+  // the submission then starts once it is.
+  if (readGrant()) {
+    (async () => {
+      try {
+        await loadHostModule();
+      } catch (e) {
+        fail(e, 'run');
+        return;
+      }
+      runSubmission(code, isModule, entrySpecifier);
+    })();
+    return;
+  }
+  runSubmission(code, isModule, entrySpecifier);
+}
+
+function runSubmission(code, isModule, entrySpecifier) {
   if (!isModule) {
     let completion;
     try {
@@ -69,6 +88,8 @@ function tick() {
     fail(uncaught.error, 'run');
   }
   if (settled) return -2;
+  // Host calls' replies first: their reactions run when this entry ends, before the next turn.
+  if (deliverHostReplies()) return 0;
   if (moduleNamespace !== null) {
     runModuleDefault();
     return 0;
@@ -101,5 +122,6 @@ export function createPrelude(bridge, userAgent, engineStartModule) {
   installConsole(bridge);
   installTimers(bridge);
   installWebGlobals(bridge, userAgent);
+  installHost(bridge);
   return { __proto__: null, start: entryPoint(start, undefined), tick: entryPoint(tick, -2) };
 }

@@ -48,6 +48,9 @@ function revocableBridge(hostBridge) {
     Log: (level, text, oversizeChars) => host !== null && host.Log(level, text, oversizeChars),
     Complete: (json) => { if (host !== null) host.Complete(json); },
     Fail: (status, limit, name, message, stack, phase) => { if (host !== null) host.Fail(status, limit, name, message, stack, phase); },
+    HostGrant: () => (host === null ? '' : host.HostGrant()),
+    HostCall: (name, json) => (host === null ? '' : host.HostCall(name, json)),
+    HostReply: () => (host === null ? '' : host.HostReply()),
   };
   return [bridge, () => { host = null; }];
 }
