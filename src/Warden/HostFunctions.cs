@@ -64,7 +64,10 @@ public sealed class HostFunctionCollection : IEnumerable<HostFunctionRegistratio
         return registration;
     }
 
-    /// <summary>Registers a synchronous function (run on the thread pool, never on the host's frame reader).</summary>
+    /// <summary>
+    /// Registers a synchronous function (run on the thread pool, never on the host's frame reader). A lambda that
+    /// only returns <c>null</c> or only throws fits both overloads: give its return type, <c>JsonNode? (args, call) =&gt; null</c>.
+    /// </summary>
     /// <inheritdoc cref="Add(string, Func{JsonElement, HostCallContext, Task{JsonNode}}, IEnumerable{string})"/>
     public HostFunctionRegistration Add(string name, Func<JsonElement, HostCallContext, JsonNode?> function,
         IEnumerable<string>? allowedIsolationKeys = null)
