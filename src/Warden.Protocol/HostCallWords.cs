@@ -87,5 +87,6 @@ internal static class HostCallWords
     /// <summary>What a delegate's failure shows when it is not a HostFunctionException: nothing of its own text.</summary>
     public static string Failed(string name) => string.Format(CultureInfo.InvariantCulture, "The host function {0} failed", name);
 
-    public const string ArgumentsNotJson = "Host call arguments could not be read as JSON";
+    /// <summary>A reply that carries neither a result nor an error (the host never sends one).</summary>
+    public const string NoAnswer = "The host sent no answer to the call";
 }

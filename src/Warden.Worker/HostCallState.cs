@@ -167,7 +167,7 @@ internal sealed class HostCallState(ProtocolChannel channel)
                 w.WriteNumber("id", reply.CallId);
                 if (reply.Error is { } error || reply.Result is null)
                 {
-                    var e = reply.Error ?? new WireHostError(HostCallWords.ErrorName, HostCallWords.ArgumentsNotJson);
+                    var e = reply.Error ?? new WireHostError(HostCallWords.ErrorName, HostCallWords.NoAnswer);
                     w.WriteStartObject("error");
                     w.WriteString("name", e.Name is HostCallWords.RangeErrorName or HostCallWords.TypeErrorName ? e.Name : HostCallWords.ErrorName);
                     w.WriteString("message", e.Message);
