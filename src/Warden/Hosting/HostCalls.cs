@@ -179,19 +179,27 @@ internal sealed class HostCallDispatcher
     {
         string? result = null;
         WireHostError? error = null;
+        JsonDocument? document = null;
         try
         {
             if (depth > MaxArgumentDepth)
             {
                 error = new WireHostError(HostCallWords.TypeErrorName, $"Host call arguments are nested more than {MaxArgumentDepth} deep");
             }
-            else if (!_scope.Gate.TryEnter())
-            {
-                error = new WireHostError(HostCallWords.RangeErrorName, HostCallWords.HostBusy());
-            }
             else
             {
-                (result, error) = await RunDelegateAsync(callId, name, arguments, target).ConfigureAwait(false);
+                // Parsed before a slot is taken: nothing between taking the slot and starting the delegate can fail.
+                document = JsonDocument.Parse(arguments, new JsonDocumentOptions { MaxDepth = MaxArgumentDepth + 1 });
+                if (!_scope.Gate.TryEnter())
+                {
+                    error = new WireHostError(HostCallWords.RangeErrorName, HostCallWords.HostBusy());
+                }
+                else
+                {
+                    var owned = document;
+                    document = null;
+                    (result, error) = await RunDelegateAsync(callId, name, owned, target).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e)
@@ -200,29 +208,24 @@ internal sealed class HostCallDispatcher
             Log.HostFunctionFailed(_logger, _executionId, name, e);
             error = new WireHostError(HostCallWords.ErrorName, HostCallWords.Failed(name));
         }
+        finally
+        {
+            document?.Dispose();
+        }
         await ReplyAsync(callId, result, error).ConfigureAwait(false);
     }
 
-    /// <summary>Runs the delegate (its gate slot already taken) under the call's timeout and the execution's token.</summary>
-    private async Task<(string? Result, WireHostError? Error)> RunDelegateAsync(long callId, string name, string arguments, HostCallTarget target)
+    /// <summary>
+    /// Runs the delegate under the call's timeout and the execution's token. Its gate slot is already taken; the slot,
+    /// the arguments and the token are released when the delegate returns, whenever that is.
+    /// </summary>
+    private async Task<(string? Result, WireHostError? Error)> RunDelegateAsync(long callId, string name, JsonDocument document, HostCallTarget target)
     {
-        var document = JsonDocument.Parse(arguments, new JsonDocumentOptions { MaxDepth = MaxArgumentDepth + 1 });
         var call = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token);
         var context = new HostCallContext(name, _scope.IsolationKey, _executionId, callId, call.Token);
-        Task<JsonNode?> running;
-        try
-        {
-            // Off the frame reader, always: a synchronous delegate must not stall the execution's frames.
-            running = Task.Run(() => target(document.RootElement, context));
-        }
-        catch
-        {
-            _scope.Gate.Exit();
-            document.Dispose();
-            call.Dispose();
-            throw;
-        }
-        // The slot, the arguments and the token live until the delegate returns, whenever that is.
+        // Off the frame reader, always: a synchronous delegate must not stall the execution's frames. Task.Run
+        // turns a synchronous throw into a faulted task.
+        Task<JsonNode?> running = Task.Run(() => target(document.RootElement, context));
         _ = running.ContinueWith(_ =>
         {
             _scope.Gate.Exit();
@@ -230,11 +233,24 @@ internal sealed class HostCallDispatcher
             call.Dispose();
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-        var timeout = Task.Delay(_grant.CallTimeoutMs, _execution.Token);
-        if (await Task.WhenAny(running, timeout).ConfigureAwait(false) != running)
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token))
         {
-            await call.CancelAsync().ConfigureAwait(false);
-            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
+            var timeout = Task.Delay(_grant.CallTimeoutMs, timer.Token);
+            bool answered = await Task.WhenAny(running, timeout).ConfigureAwait(false) == running;
+            // The timer is not left running for a call that answered.
+            await timer.CancelAsync().ConfigureAwait(false);
+            if (!answered)
+            {
+                try
+                {
+                    await call.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The delegate returned in the meantime.
+                }
+                return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
+            }
         }
         JsonNode? node;
         try
@@ -245,7 +261,7 @@ internal sealed class HostCallDispatcher
         {
             return (null, new WireHostError(HostCallWords.ErrorName, Utf8Text.Truncate(e.Message ?? "", _maxErrorTextBytes)));
         }
-        catch (OperationCanceledException) when (call.IsCancellationRequested)
+        catch (OperationCanceledException) when (_execution.IsCancellationRequested)
         {
             return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
         }
