@@ -65,6 +65,19 @@ public sealed class HostFunctionTests : IAsyncLifetime
             }
             return null;
         });
+        options.HostFunctions.Add("sleep", async (args, call) =>
+        {
+            await Task.Delay(args[0].GetInt32(), call.CancellationToken);
+            return JsonValue.Create("slept");
+        });
+        // As in the README.
+        options.HostFunctions.Add("lookupUser", async (JsonElement args, HostCallContext call) =>
+        {
+            var user = await FindUserAsync(args[0].GetInt32(), call.CancellationToken);
+            return user is null
+                ? throw new HostFunctionException("no such user")
+                : new JsonObject { ["name"] = user };
+        }, allowedIsolationKeys: ["tenant-a"]);
         options.HostFunctions.Add("huge", (args, call) => JsonValue.Create(new string('x', 10_000)));
         options.HostFunctions.Add("tenantOnly", (args, call) => JsonValue.Create("ok"), allowedIsolationKeys: ["tenant-a"]);
         _sandbox = new Sandbox(options);
@@ -73,8 +86,15 @@ public sealed class HostFunctionTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 
+    private static async Task<string?> FindUserAsync(int id, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        cancellationToken.ThrowIfCancellationRequested();
+        return id == 7 ? "Ada" : null;
+    }
+
     private async Task<(Outcome Outcome, TimeSpan Elapsed)> RunAsync(string engine, string code, string[]? grant, bool module = false,
-        int? timeoutMs = null, string? key = null, IsolationUnit? unit = null)
+        int? timeoutMs = null, string? key = null, IsolationUnit? unit = null, int? cpuMs = null)
     {
         var clock = Stopwatch.StartNew();
         var outcome = await _sandbox.RunAsync(new Submission
@@ -85,7 +105,7 @@ public sealed class HostFunctionTests : IAsyncLifetime
             HostFunctions = grant,
             IsolationKey = key,
             IsolationUnit = unit,
-            Limits = new ExecutionLimits(TimeoutMs: timeoutMs),
+            Limits = new ExecutionLimits(TimeoutMs: timeoutMs, CpuMs: cpuMs),
         });
         return (outcome, clock.Elapsed);
     }
@@ -342,6 +362,45 @@ public sealed class HostFunctionTests : IAsyncLifetime
         var error = OutcomeAssert.Failed(OutcomeStatus.InvalidRequest, "InvalidRequest", outcome);
         Assert.Equal(message, error.Message);
         Assert.Equal("hostFunctions", error.Field);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task TheReadmeExampleWorks(string engine)
+    {
+        var (outcome, _) = await RunAsync(engine, """
+            import { lookupUser } from 'warden:host';
+            export default async () => [(await lookupUser(7)).name, await lookupUser(8).catch(e => e.message)];
+            """, ["lookupUser"], module: true, key: "tenant-a");
+        OutcomeAssert.Ok("[\"Ada\",\"no such user\"]", outcome);
+        Assert.Equal(2, outcome.Usage.HostCalls);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task HostTimeCountsAsWallTimeNotCpuTime(string engine)
+    {
+        // 300 ms in the host under a 150 ms CPU limit: waiting costs the script thread nothing.
+        var (outcome, _) = await RunAsync(engine, """
+            import { sleep } from 'warden:host';
+            export default () => sleep(300);
+            """, ["sleep"], module: true, timeoutMs: 5000, cpuMs: 150);
+        OutcomeAssert.Ok("\"slept\"", outcome);
+        Assert.InRange(outcome.Usage.HostMs!.Value, 250, 5000);
+        Assert.True(outcome.Usage.WallMs >= outcome.Usage.HostMs, outcome.ToJson());
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task DeeplyNestedArgumentsAreRefusedByTheHost(string engine)
+    {
+        var (outcome, _) = await RunAsync(engine, """
+            (async () => { const { echo } = await import('warden:host');
+              let deep = 0; for (let i = 0; i < 1200; i++) deep = [deep];
+              try { await echo(deep); return 'answered'; } catch (e) { return e.name + ': ' + e.message; } })()
+            """, ["echo"]);
+        OutcomeAssert.Ok("\"TypeError: Host call arguments are nested more than 1000 deep\"", outcome);
+        await AssertHealthyAsync(engine);
     }
 
     [Fact]
