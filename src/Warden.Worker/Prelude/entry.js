@@ -113,7 +113,7 @@ export function entryPoint(fn, valueOnError) {
 
 // Installs the engine-neutral globals (console, timers, web APIs, `self`) after the engine part
 // has installed its own, and returns the entry points start(...) and tick().
-// `bridge` is the host object: seven methods that take and return only primitives, but for
+// `bridge` is the host object: ten methods that take and return only primitives (three of them for host calls: host.js), but for
 // LoadWebApis, which returns the web API bundle's factory (kept in web-globals.js, never stored
 // where user code can reach it).
 export function createPrelude(bridge, userAgent, engineStartModule) {
