@@ -20,19 +20,27 @@ internal static class HostCallWords
 
     /// <summary>
     /// The source of <c>warden:host</c> for these granted names (valid names only, so this text is Warden's own):
-    /// one export per name, taken from the prelude's handoff.
+    /// one export per name, taken from the prelude's handoff. Its own bindings are non-ASCII (<c>ω</c>, <c>ω0</c>, …)
+    /// and every name is exported with <c>export { ωN as name }</c>, which binds nothing: no granted name (all ASCII)
+    /// can collide with them or shadow <c>globalThis</c> in the module's scope (a function named <c>f</c> or
+    /// <c>globalThis</c> broke an earlier form), and reserved words (<c>for</c>) are valid export names.
     /// </summary>
     public static string ModuleSource(IEnumerable<string> names)
     {
-        var source = new System.Text.StringBuilder("const f = globalThis." + HandoffGlobal + ";\n");
+        var source = new System.Text.StringBuilder("const \u03c9 = globalThis." + HandoffGlobal + ";\n");
+        var exports = new List<string>();
+        int i = 0;
         foreach (var name in names)
         {
             if (!IsValidName(name))
             {
                 throw new ArgumentException("not a host function name", nameof(names));
             }
-            source.Append("export const ").Append(name).Append(" = f.").Append(name).Append(";\n");
+            source.Append("const \u03c9").Append(i).Append(" = \u03c9[\"").Append(name).Append("\"];\n");
+            exports.Add("\u03c9" + i + " as " + name);
+            i++;
         }
+        source.Append("export { ").Append(string.Join(", ", exports)).Append(" };\n");
         return source.ToString();
     }
 

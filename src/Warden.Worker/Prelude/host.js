@@ -60,12 +60,12 @@ function callHost(name, args) {
   // UTF-16 units never outnumber UTF-8 bytes: longer than the limit here is longer there. Checked before the
   // string crosses, so a huge argument is never copied out of the isolate.
   if (json.length > grant.maxArgumentBytes) {
-    reject(new RangeErrorCtor(grant.argumentsTooLarge));
+    reject(errorOf({ name: 'RangeError', message: grant.argumentsTooLarge }));
     return promise;
   }
   const answer = bridge.HostCall(name, json);
   if (typeof answer !== 'number') {
-    reject(new RangeErrorCtor(typeof answer === 'string' ? answer : 'Host call refused'));
+    reject(errorOf({ name: 'RangeError', message: typeof answer === 'string' ? answer : 'Host call refused' }));
     return promise;
   }
   MapSet(pending, answer, { __proto__: null, resolve, reject });
@@ -79,11 +79,18 @@ function makeHostFunction(name) {
   return holder[name];
 }
 
+// The rejection of a failed call. Its stack is replaced by its header alone: made here, it would list the
+// prelude's own frames (function names and lines of Warden's bundle), which are none of the script's business.
 function errorOf(error) {
   const message = typeof error.message === 'string' ? error.message : '';
-  if (error.name === 'RangeError') return new RangeErrorCtor(message);
-  if (error.name === 'TypeError') return new TypeErrorCtor(message);
-  return new ErrorCtor(message);
+  const name = error.name === 'RangeError' || error.name === 'TypeError' ? error.name : 'Error';
+  const e = name === 'RangeError' ? new RangeErrorCtor(message) : name === 'TypeError' ? new TypeErrorCtor(message) : new ErrorCtor(message);
+  hideStack(e, name, message);
+  return e;
+}
+
+function hideStack(e, name, message) {
+  ReflectDefineProperty(e, 'stack', { value: message === '' ? name : name + ': ' + message, writable: true, configurable: true, enumerable: false });
 }
 
 // Delivers every reply the worker holds into its call's promise (the reactions run after this entry, under
