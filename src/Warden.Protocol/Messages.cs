@@ -10,6 +10,7 @@ namespace Warden.Protocol;
 [JsonDerivedType(typeof(ConfigureMessage), "configure")]
 [JsonDerivedType(typeof(ExecuteMessage), "execute")]
 [JsonDerivedType(typeof(ShutdownMessage), "shutdown")]
+[JsonDerivedType(typeof(HostReplyMessage), "hostReply")]
 internal abstract record HostMessage;
 
 /// <summary>First frame to a new worker: the engine it runs, what it prepares for, and which engine features exist.</summary>
@@ -46,7 +47,37 @@ internal sealed record ExecuteMessage(
     [property: JsonRequired] bool Module,
     [property: JsonRequired] WireLimits Limits,
     IReadOnlyDictionary<string, string>? Modules = null,
-    WireWarmIsolate? WarmIsolate = null) : HostMessage;
+    WireWarmIsolate? WarmIsolate = null,
+    WireHostGrant? Host = null) : HostMessage;
+
+/// <summary>
+/// The host functions granted to one execution and the limits on calling them; absent (null) when none were
+/// granted: the script then has no <c>warden:host</c> module and the execution's frames are exactly those of an
+/// execution without the feature.
+/// </summary>
+/// <param name="Functions">The granted names (JS identifiers, checked by the host): one export of <c>warden:host</c> each.</param>
+internal sealed record WireHostGrant(
+    [property: JsonRequired] string[] Functions,
+    [property: JsonRequired] int MaxCalls,
+    [property: JsonRequired] int MaxConcurrentCalls,
+    [property: JsonRequired] int MaxArgumentBytes,
+    [property: JsonRequired] int MaxResultBytes,
+    [property: JsonRequired] int CallTimeoutMs);
+
+/// <summary>
+/// The host's answer to one <see cref="HostCallMessage"/>: exactly one of <see cref="Result"/> (JSON text the
+/// host serialised) and <see cref="Error"/>.
+/// </summary>
+internal sealed record HostReplyMessage(
+    [property: JsonRequired] string Id,
+    [property: JsonRequired] long CallId,
+    string? Result,
+    WireHostError? Error) : HostMessage;
+
+/// <summary>How a host call failed, as the script's rejection shows it: <see cref="Name"/> is <c>Error</c>, <c>RangeError</c> or <c>TypeError</c>.</summary>
+internal sealed record WireHostError(
+    [property: JsonRequired] string Name,
+    [property: JsonRequired] string Message);
 
 /// <summary>When the worker replaces its warm isolate (see WarmIsolateOptions): after this many executions, at this age, past this growth.</summary>
 internal sealed record WireWarmIsolate(
@@ -61,6 +92,7 @@ internal sealed record ShutdownMessage : HostMessage;
 [JsonDerivedType(typeof(StartedMessage), "started")]
 [JsonDerivedType(typeof(ConsoleMessage), "console")]
 [JsonDerivedType(typeof(ResultMessage), "result")]
+[JsonDerivedType(typeof(HostCallMessage), "hostCall")]
 internal abstract record WorkerMessage;
 
 internal sealed record ReadyMessage(
@@ -106,6 +138,19 @@ internal sealed record ConsoleMessage(
     [property: JsonRequired] string Id,
     [property: JsonRequired] string Level,
     [property: JsonRequired] string Text) : WorkerMessage;
+
+/// <summary>
+/// The script called a granted host function. SECURITY: attacker-controlled like every worker frame: the host
+/// checks the execution id, that <see cref="CallId"/> is the next one, that <see cref="Name"/> was granted to
+/// this execution, the arguments' size and shape (a JSON array) and the call limits, and kills the worker on
+/// any breach (docs/threat-model.md).
+/// </summary>
+/// <param name="Arguments">The call's arguments as a JSON array, serialised inside the isolate.</param>
+internal sealed record HostCallMessage(
+    [property: JsonRequired] string Id,
+    [property: JsonRequired] long CallId,
+    [property: JsonRequired] string Name,
+    [property: JsonRequired] string Arguments) : WorkerMessage;
 
 /// <param name="WarmContext">0: the execution had a fresh isolate; n: it ran in the n-th fresh context of a warm isolate.</param>
 internal sealed record ResultMessage(

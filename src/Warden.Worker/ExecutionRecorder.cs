@@ -14,8 +14,11 @@ namespace Warden.Worker;
 /// SECURITY: everything arriving here was made by the script (or by Warden's prelude on its behalf):
 /// only strings and numbers, sizes and levels checked before anything is kept or sent.
 /// </remarks>
-internal sealed class ExecutionRecorder(ProtocolChannel channel, Watchdog watchdog)
+internal sealed class ExecutionRecorder(ProtocolChannel channel, Watchdog watchdog, HostCallState? hostCalls = null)
 {
+    /// <summary>The execution's host calls (what an engine's bridge forwards them to).</summary>
+    public HostCallState HostCalls { get; } = hostCalls ?? new HostCallState(channel);
+
     private string _executionId = "";
     private WireLimits _limits = null!;
     private long _startTimestamp;

@@ -18,6 +18,9 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
     {
         var limits = request.Limits;
         recorder.Begin(request.Id, limits);
+        // Host functions only in a fresh isolate (the host refuses grants for warm ones; a grant arriving with one is ignored).
+        var hostCalls = recorder.HostCalls;
+        hostCalls.Begin(request.Id, request.WarmIsolate is null ? request.Host : null);
         double cpuStart = Native.ProcessCpuMs();
         long peakMemory = 0;
         bool engineMemoryLimit = false;
@@ -40,7 +43,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 {
                     break;
                 }
-                if (turn.State == EventLoopState.Idle)
+                if (turn.State == EventLoopState.Idle && hostCalls.Pending == 0)
                 {
                     recorder.OverrideFailure(new ReportedFailure(WireStatus.ScriptError, null, "Error",
                         "The result can never settle: it is still pending, and no timer or other work is left that could settle it",
@@ -52,11 +55,21 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                     engineFailure = "the event loop returned an unexpected value";
                     break;
                 }
-                // Never sleep past the wall deadline, whatever the next timer says.
-                double waitMs = Math.Min(turn.NextTimerAtMs - recorder.ElapsedMs, limits.TimeoutMs - recorder.ElapsedMs + 1);
+                // Never sleep past the wall deadline, whatever the next timer says. While host calls are pending,
+                // their replies wake the loop too (the engine takes them on its next turn); with no timer left,
+                // only a reply, the wall limit or a trip ends the wait.
+                double nextAtMs = turn.State == EventLoopState.Idle ? double.PositiveInfinity : turn.NextTimerAtMs;
+                double waitMs = Math.Min(nextAtMs - recorder.ElapsedMs, limits.TimeoutMs - recorder.ElapsedMs + 1);
                 if (waitMs > 0)
                 {
-                    watchdog.WaitTripped(TimeSpan.FromMilliseconds(waitMs));
+                    if (hostCalls.Pending > 0)
+                    {
+                        watchdog.WaitTrippedOr(hostCalls.ReplyArrived, TimeSpan.FromMilliseconds(waitMs));
+                    }
+                    else
+                    {
+                        watchdog.WaitTripped(TimeSpan.FromMilliseconds(waitMs));
+                    }
                 }
             }
         }
@@ -94,6 +107,7 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
                 peakMemory = Math.Max(peakMemory, instance.MemoryInUseBytes());
             }
             watchdog.Disarm();
+            hostCalls.End();
         }
 
         if (engineMemoryLimit)

@@ -113,6 +113,9 @@ internal sealed class Watchdog
     /// <summary>Sleeps until the timeout passes or the execution is tripped; true when tripped.</summary>
     public bool WaitTripped(TimeSpan timeout) => _trippedSignal.Wait(timeout);
 
+    /// <summary>Sleeps until the timeout passes, the execution is tripped, or <paramref name="other"/> is set.</summary>
+    public void WaitTrippedOr(WaitHandle other, TimeSpan timeout) => WaitHandle.WaitAny([_trippedSignal.WaitHandle, other], timeout);
+
     private void Loop()
     {
         lock (_gate)

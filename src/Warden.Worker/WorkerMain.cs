@@ -52,7 +52,8 @@ internal static class WorkerMain
         }
 
         var executions = new BlockingCollection<ExecuteMessage>();
-        var scriptThread = new Thread(() => ScriptLoop(channel, configure, engine, executions), ScriptThreadStackBytes)
+        var hostCalls = new HostCallState(channel);
+        var scriptThread = new Thread(() => ScriptLoop(channel, configure, engine, executions, hostCalls), ScriptThreadStackBytes)
         {
             Name = "warden-script",
             IsBackground = true,
@@ -73,6 +74,10 @@ internal static class WorkerMain
                 {
                     case ExecuteMessage execute when execute.Engine == configure.Engine:
                         executions.Add(execute);
+                        break;
+                    case HostReplyMessage reply:
+                        // Routed to the running execution; a reply for one that ended is dropped there.
+                        hostCalls.Deliver(reply);
                         break;
                     case ShutdownMessage:
                         executions.CompleteAdding();
@@ -124,14 +129,14 @@ internal static class WorkerMain
     }
 
     private static void ScriptLoop(ProtocolChannel channel, ConfigureMessage configure, IEngine engine,
-        BlockingCollection<ExecuteMessage> executions)
+        BlockingCollection<ExecuteMessage> executions, HostCallState hostCalls)
     {
         try
         {
             var preparedLimits = configure.PreparedLimits;
             int cpuClock = Native.CurrentThreadCpuClock();
             var watchdog = new Watchdog();
-            var recorder = new ExecutionRecorder(channel, watchdog);
+            var recorder = new ExecutionRecorder(channel, watchdog, hostCalls);
             var runner = new ExecutionRunner(channel, watchdog, recorder, engine, cpuClock, configure.Lockdown.ResidentMemoryBackstop);
             // The first instance of a process costs most (V8: ~70 ms for its platform) and the first run
             // of each code path pays for JIT compilation: pay both before "ready", not in a user's time.

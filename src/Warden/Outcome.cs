@@ -32,6 +32,15 @@ public sealed record ExecutionError(string Name, string Message, string Stack, L
 /// </param>
 public sealed record ResourceUsage(double WallMs, double CpuMs, long MemoryBytes, long? Fuel = null)
 {
+    /// <summary>Host-function calls the execution made, counted by the host; null when it was granted none.</summary>
+    public int? HostCalls { get; init; }
+
+    /// <summary>
+    /// Wall-clock milliseconds during which at least one of the execution's host calls was outstanding on the host,
+    /// by the host's own clock (part of <see cref="WallMs"/>, none of <see cref="CpuMs"/>); null when it was granted none.
+    /// </summary>
+    public double? HostMs { get; init; }
+
     internal static readonly ResourceUsage None = new(0, 0, 0);
 }
 

@@ -75,6 +75,12 @@ public static class OutcomeJson
             {
                 w.WriteNumber("fuel", fuel);
             }
+            // Only executions granted host functions report them: other outcomes keep the members they always had.
+            if (outcome.Usage.HostCalls is { } hostCalls)
+            {
+                w.WriteNumber("hostCalls", hostCalls);
+                w.WriteNumber("hostMs", Math.Round(outcome.Usage.HostMs ?? 0, 3));
+            }
             w.WriteEndObject();
             w.WriteString("engine", outcome.Engine);
             w.WriteEndObject();

@@ -16,6 +16,7 @@ public sealed class Sandbox : IAsyncDisposable
     private readonly SandboxOptions _options;
     private readonly WorkerPool<EngineWorker> _pool;
     private readonly ILogger _logger;
+    private readonly HostCallGate _hostCallGate;
     private long _executionCounter;
     private int _disposed;
 
@@ -31,6 +32,7 @@ public sealed class Sandbox : IAsyncDisposable
         }
         _options = options.Snapshot();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _hostCallGate = new HostCallGate(_options.Limits.MaxOutstandingHostCalls);
         var spec = WorkerLaunchSpec.Resolve(_options);
         foreach (var layer in spec.Isolation.Report.Missing)
         {
@@ -112,7 +114,8 @@ public sealed class Sandbox : IAsyncDisposable
         bool atEngineMemoryCap = false;
         try
         {
-            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken).ConfigureAwait(false);
+            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken,
+                HostCallScope.For(submission, _options, _hostCallGate)).ConfigureAwait(false);
             endedWith = outcome.Status;
             atEngineMemoryCap = outcome.Status == OutcomeStatus.MemoryLimit && outcome.Error?.Limit == LimitKind.Heap;
             if (outcome.WarmContext > 0)

@@ -41,6 +41,39 @@ public sealed class SandboxLimits
     private int _killGraceMs = 1000;
     private long _maxFuel = AbsoluteMaxFuel;
     private long? _defaultFuel;
+    private int _maxHostCalls = 100;
+    private int _maxConcurrentHostCalls = 8;
+    private int _maxHostCallArgumentBytes = 1 << 20;
+    private int _maxHostCallResultBytes = 1 << 20;
+    private int _hostCallTimeoutMs = 5_000;
+    private int _maxOutstandingHostCalls = 256;
+
+    /// <summary>Most host-function calls one execution may make (docs/limits.md, "Host functions"). Default 100, at most 100,000.
+    /// The next call rejects with a RangeError naming the limit.</summary>
+    public int MaxHostCalls { get => _maxHostCalls; set => _maxHostCalls = InRange(value, 1, 100_000); }
+
+    /// <summary>Most host-function calls of one execution waiting for their answer at once. Default 8, at most 1024.</summary>
+    public int MaxConcurrentHostCalls { get => _maxConcurrentHostCalls; set => _maxConcurrentHostCalls = InRange(value, 1, 1024); }
+
+    /// <summary>Largest arguments of one host call, as JSON in UTF-8 bytes. Default 1 MiB, at most 16 MiB (the
+    /// host parses them; a call frame holds them escaped, up to 6 bytes a byte).</summary>
+    public int MaxHostCallArgumentBytes { get => _maxHostCallArgumentBytes; set => _maxHostCallArgumentBytes = InRange(value, 16, 16 << 20); }
+
+    /// <summary>Largest result of one host call, as JSON in UTF-8 bytes. Default 1 MiB, at most 16 MiB (parsed inside
+    /// the isolate by one uninterruptible <c>JSON.parse</c>).</summary>
+    public int MaxHostCallResultBytes { get => _maxHostCallResultBytes; set => _maxHostCallResultBytes = InRange(value, 16, 16 << 20); }
+
+    /// <summary>How long one host call may take before its promise rejects with a RangeError and its delegate's
+    /// token is cancelled. Default 5 s, at most <see cref="AbsoluteMaxTimeoutMs"/>. The execution's own wall limit
+    /// still runs while it waits.</summary>
+    public int HostCallTimeoutMs { get => _hostCallTimeoutMs; set => _hostCallTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }
+
+    /// <summary>
+    /// Most host-function delegates running at once in this sandbox, all executions together, counting those
+    /// whose call already timed out or whose execution already ended but which ignore their cancellation token
+    /// (they keep their slot until they return). Past it a call rejects at once with a RangeError. Default 256, at most 100,000.
+    /// </summary>
+    public int MaxOutstandingHostCalls { get => _maxOutstandingHostCalls; set => _maxOutstandingHostCalls = InRange(value, 1, 100_000); }
 
     /// <summary>Wall-clock timeout when a submission names none. Default 5 s: rules and transforms finish in milliseconds; 5 s leaves room for slow ones without letting a hog hold a worker long.</summary>
     public int DefaultTimeoutMs { get => _defaultTimeoutMs; set => _defaultTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }

@@ -10,6 +10,13 @@ public sealed class SandboxOptions
     public SandboxLimits Limits { get; set; } = new();
 
     /// <summary>
+    /// The .NET functions scripts may call, by name, as async functions of the module <c>warden:host</c>. None is
+    /// reachable unless a submission grants it (<see cref="Submission.HostFunctions"/>); each call is held to the
+    /// host-call limits of <see cref="Limits"/>. Registered before the sandbox is constructed (it takes a copy).
+    /// </summary>
+    public HostFunctionCollection HostFunctions { get; set; } = new();
+
+    /// <summary>
     /// Most executions running at once, each in its own worker process. Default: one per core. At most
     /// <c>MaxWorkers + SpareWorkers</c> processes are alive, busy or idle.
     /// </summary>
@@ -187,6 +194,10 @@ public sealed class SandboxOptions
             // Every submission that names no engine would be refused: a configuration mistake, said at start.
             errors.Add($"IsolationUnit {engineUnitProblem}, the DefaultEngine.");
         }
+        if (HostFunctions is null)
+        {
+            errors.Add("HostFunctions must be set.");
+        }
         if (WarmIsolate is null)
         {
             errors.Add("WarmIsolate must be set.");
@@ -217,6 +228,7 @@ public sealed class SandboxOptions
     internal SandboxOptions Snapshot() => new()
     {
         Limits = Limits.Clone(),
+        HostFunctions = HostFunctions.Clone(),
         MaxWorkers = MaxWorkers,
         SpareWorkers = SpareWorkers,
         MaxExecutionsPerWorker = MaxExecutionsPerWorker,

@@ -55,6 +55,15 @@ public sealed record Submission
     /// <c>invalid_request</c>, never quietly run in a fresh VM.
     /// </summary>
     public IsolationUnit? IsolationUnit { get; init; }
+
+    /// <summary>
+    /// The host functions this execution may call (names registered in <see cref="SandboxOptions.HostFunctions"/>),
+    /// exported by the module <c>warden:host</c>; null or empty: none, and <c>warden:host</c> does not exist. A name
+    /// that is not registered, or whose registration does not allow this <see cref="IsolationKey"/>, is
+    /// <c>invalid_request</c>; so is a grant in a warm isolate (<see cref="IsolationUnit.Context"/>). Set by the
+    /// application, never taken from the untrusted request as such.
+    /// </summary>
+    public IReadOnlyList<string>? HostFunctions { get; init; }
 }
 
 /// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>

@@ -12,6 +12,7 @@ import { installTimers, uncaught, runNextTask } from './event-loop.js';
 import { installWebGlobals } from './web-globals.js';
 import { installResult, setLimits, fail, settled, settleWith } from './result.js';
 import { engine } from './engine.js';
+import { installHost, readGrant, loadHostModule, deliverHostReplies } from './host.js';
 
 // A module's namespace once its evaluation has settled (the engine part says when); its default
 // export is then run from tick(), on the shallow stack of a call from the host.
@@ -46,6 +47,24 @@ function start(inputJson, code, isModule, entrySpecifier, documentNames, maxCons
   });
   // One name a line (module names cannot hold control characters: the host refuses them).
   engine.setDocuments(entrySpecifier, StringSplit(documentNames, '\n'));
+  // With host functions granted, `warden:host` is evaluated first, before any user code runs (see host.js);
+  // the submission then starts once it is.
+  if (readGrant()) {
+    (async () => {
+      try {
+        await loadHostModule();
+      } catch (e) {
+        fail(e, 'run');
+        return;
+      }
+      runSubmission(code, isModule, entrySpecifier);
+    })();
+    return;
+  }
+  runSubmission(code, isModule, entrySpecifier);
+}
+
+function runSubmission(code, isModule, entrySpecifier) {
   if (!isModule) {
     let completion;
     try {
@@ -69,6 +88,8 @@ function tick() {
     fail(uncaught.error, 'run');
   }
   if (settled) return -2;
+  // Host calls' replies first: their reactions run when this entry ends, before the next turn.
+  if (deliverHostReplies()) return 0;
   if (moduleNamespace !== null) {
     runModuleDefault();
     return 0;
@@ -92,7 +113,7 @@ export function entryPoint(fn, valueOnError) {
 
 // Installs the engine-neutral globals (console, timers, web APIs, `self`) after the engine part
 // has installed its own, and returns the entry points start(...) and tick().
-// `bridge` is the host object: seven methods that take and return only primitives, but for
+// `bridge` is the host object: ten methods that take and return only primitives (three of them for host calls: host.js), but for
 // LoadWebApis, which returns the web API bundle's factory (kept in web-globals.js, never stored
 // where user code can reach it).
 export function createPrelude(bridge, userAgent, engineStartModule) {
@@ -101,5 +122,6 @@ export function createPrelude(bridge, userAgent, engineStartModule) {
   installConsole(bridge);
   installTimers(bridge);
   installWebGlobals(bridge, userAgent);
+  installHost(bridge);
   return { __proto__: null, start: entryPoint(start, undefined), tick: entryPoint(tick, -2) };
 }

@@ -48,6 +48,7 @@ export const WeakMapCtor = WeakMap;
 export const WeakRefCtor = WeakRef;
 export const FinalizationRegistryCtor = FinalizationRegistry;
 export const ProxyCtor = Proxy;
+export const PromiseCtor = Promise;
 export const ArrayBufferIsView = ArrayBuffer.isView;
 export const SymbolToStringTag = Symbol.toStringTag;
 export const SymbolSpecies = Symbol.species;

@@ -79,10 +79,11 @@ internal sealed class EngineWorker : IPooledWorker, IAsyncDisposable
     }
 
     /// <summary>Runs one execution (see <see cref="ExecutionExchange"/>); the outcome names this worker and its engine.</summary>
-    public async Task<Outcome> ExecuteAsync(ExecuteMessage request, SandboxLimits caps, CancellationToken cancellationToken)
+    public async Task<Outcome> ExecuteAsync(ExecuteMessage request, SandboxLimits caps, CancellationToken cancellationToken,
+        HostCallScope? hostCalls = null)
     {
         Executions++;
-        var outcome = await ExecutionExchange.RunAsync(_process, _memory, Engine, request, caps, _logger, cancellationToken).ConfigureAwait(false);
+        var outcome = await ExecutionExchange.RunAsync(_process, _memory, Engine, request, caps, hostCalls, _logger, cancellationToken).ConfigureAwait(false);
         return outcome with { WorkerPid = Pid, Engine = Engine.Name };
     }
 

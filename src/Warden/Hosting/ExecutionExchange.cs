@@ -25,6 +25,7 @@ internal sealed class ExecutionExchange
     private readonly ExecuteMessage _request;
     private readonly SandboxLimits _caps;
     private readonly ILogger _logger;
+    private readonly HostCallDispatcher? _host;
     private readonly List<ConsoleEntry> _console = [];
     private readonly Stopwatch _clock = new();
     private long _consoleBytes;
@@ -32,7 +33,7 @@ internal sealed class ExecutionExchange
     private bool _started;
 
     private ExecutionExchange(WorkerProcess process, WorkerMemoryPolicy memory, WireEngine engine, ExecuteMessage request,
-        SandboxLimits caps, ILogger logger)
+        SandboxLimits caps, HostCallScope? hostCalls, ILogger logger)
     {
         _process = process;
         _memory = memory;
@@ -40,18 +41,48 @@ internal sealed class ExecutionExchange
         _request = request;
         _caps = caps;
         _logger = logger;
+        // Only an execution granted host functions can make host calls: without a grant a hostCall frame is a breach.
+        if (request.Host is { } grant && hostCalls is not null)
+        {
+            _host = new HostCallDispatcher(process, request.Id, grant, hostCalls, caps.MaxErrorTextBytes, logger);
+        }
     }
 
     /// <summary>Runs one execution. Never throws for anything the worker or the script does; throws only on cancellation.</summary>
     public static Task<Outcome> RunAsync(WorkerProcess process, WorkerMemoryPolicy memory, WireEngine engine, ExecuteMessage request,
-        SandboxLimits caps, ILogger logger, CancellationToken cancellationToken) =>
-        new ExecutionExchange(process, memory, engine, request, caps, logger).RunAsync(cancellationToken);
+        SandboxLimits caps, HostCallScope? hostCalls, ILogger logger, CancellationToken cancellationToken) =>
+        new ExecutionExchange(process, memory, engine, request, caps, hostCalls, logger).RunAsync(cancellationToken);
 
     private async Task<Outcome> RunAsync(CancellationToken cancellationToken)
     {
+        if (_host is null)
+        {
+            return await ExchangeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        Outcome outcome;
+        try
+        {
+            outcome = await ExchangeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Pending calls are cancelled and answered no more, whatever ended the execution.
+            await _host.EndAsync().ConfigureAwait(false);
+        }
+        // Counted by the host from its own frames and clock, never taken from the worker.
+        return outcome with { Usage = outcome.Usage with { HostCalls = _host.Calls, HostMs = _host.HostMs } };
+    }
+
+    private async Task<Outcome> ExchangeAsync(CancellationToken cancellationToken)
+    {
         // The largest frame a well-behaved worker can send: a result or console entry at its cap,
-        // JSON-escaped (at most 6 bytes per byte), plus the envelope.
-        int maxFrameBytes = (int)Math.Min(int.MaxValue, 6L * Math.Max(Math.Max(_caps.MaxResultBytes, _request.Limits.MaxConsoleBytes), 3 * _caps.MaxErrorTextBytes) + 64 * 1024);
+        // JSON-escaped (at most 6 bytes per byte), plus the envelope; or a host call at its cap.
+        long maxFrame = 6L * Math.Max(Math.Max(_caps.MaxResultBytes, _request.Limits.MaxConsoleBytes), 3 * _caps.MaxErrorTextBytes) + 64 * 1024;
+        if (_request.Host is { } grant)
+        {
+            maxFrame = Math.Max(maxFrame, HostCallDispatcher.MaxCallFrameBytes(grant));
+        }
+        int maxFrameBytes = (int)Math.Min(int.MaxValue, maxFrame);
 
         // A worker whose answer already waits unread in its pipe is not killed for the host's own lag
         // (ExecutionDeadline); the wait for the host to read it is bounded by the kill grace.
@@ -105,6 +136,9 @@ internal sealed class ExecutionExchange
                         break;
                     case ConsoleMessage c when c.Id == _request.Id && _started:
                         AddConsoleEntry(c);
+                        break;
+                    case HostCallMessage h when h.Id == _request.Id && _started && _host is not null:
+                        _host.Accept(h);
                         break;
                     case ResultMessage r when r.Id == _request.Id && _started:
                         return WorkerOutcomes.FromResult(r, _caps, _console, EngineCatalog.CountsFuel(_engine.Name));

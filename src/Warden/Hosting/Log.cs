@@ -51,4 +51,8 @@ internal static partial class Log
     /// </summary>
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Worker {Pid} was no longer usable when retired (exit code {ExitCode}, killed by the host for: {KillReason}); its last stderr output: {StderrTail}")]
     public static partial void WorkerFoundDead(ILogger logger, int pid, int exitCode, string killReason, string stderrTail);
+
+    /// <summary>A host function failed with an exception other than HostFunctionException: the script saw only a generic message.</summary>
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Execution {ExecutionId}: host function {Name} failed")]
+    public static partial void HostFunctionFailed(ILogger logger, string executionId, string name, Exception exception);
 }

@@ -89,6 +89,11 @@ internal static class SubmissionValidator
         {
             return new("isolationKey", $"isolationKey must be 1 to {Submission.MaxIsolationKeyLength} characters without control characters");
         }
+        if (submission.HostFunctions is { Count: > 0 } granted
+            && HostFunctionsProblem(granted, submission, engine, options) is { } hostProblem)
+        {
+            return hostProblem;
+        }
         int timeout = requested.TimeoutMs ?? Lowered(limits.DefaultTimeoutMs, submission.Ceilings?.MaxTimeoutMs);
         if (timeout < 1 || timeout > limits.MaxTimeoutMs)
         {
@@ -111,6 +116,42 @@ internal static class SubmissionValidator
             return new("limits.fuel", $"limits.fuel must be between 1 and {limits.MaxFuel}");
         }
         resolved = Resolve(limits, timeout, cpu, memory, fuel);
+        return null;
+    }
+
+    /// <summary>
+    /// Granted host functions: registered names, each allowed for the submission's isolation key, no name twice,
+    /// and only in a fresh isolate (a warm isolate's contexts would share the module cache the grant lives in).
+    /// </summary>
+    private static SubmissionProblem? HostFunctionsProblem(IReadOnlyList<string> granted, Submission submission, string engine, SandboxOptions options)
+    {
+        if ((submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context)
+        {
+            return new("hostFunctions", "hostFunctions can only be granted to an execution in a fresh isolate (isolationUnit Isolate)");
+        }
+        if (engine == EngineNames.Test)
+        {
+            return new("hostFunctions", $"hostFunctions are not offered by the {engine} engine");
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in granted)
+        {
+            // The name is the application's, but may have come from a request: echoed only once it is known.
+            if (name is null || options.HostFunctions.Find(name) is not { } registration)
+            {
+                return new("hostFunctions", HostCallWords.IsValidName(name)
+                    ? $"hostFunctions: no host function named '{name}' is registered"
+                    : "hostFunctions: every name must be a registered host function");
+            }
+            if (!registration.AllowsIsolationKey(submission.IsolationKey))
+            {
+                return new("hostFunctions", $"hostFunctions: '{name}' may not be granted to this isolation key");
+            }
+            if (!seen.Add(name))
+            {
+                return new("hostFunctions", $"hostFunctions: '{name}' is granted twice");
+            }
+        }
         return null;
     }
 

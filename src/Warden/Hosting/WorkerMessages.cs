@@ -20,7 +20,13 @@ internal static class WorkerMessages
     public static ExecuteMessage Execute(string id, string engine, Submission submission, WireLimits limits, SandboxOptions options) =>
         new(id, engine, submission.Code, submission.InputJson, submission.IsModule, limits,
             submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null,
-            (submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context ? WarmIsolate(options.WarmIsolate) : null);
+            (submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context ? WarmIsolate(options.WarmIsolate) : null,
+            submission.HostFunctions is { Count: > 0 } granted ? HostGrant(granted, options.Limits) : null);
+
+    /// <summary>The granted host functions and the sandbox's host-call limits; only for a submission that grants some.</summary>
+    private static WireHostGrant HostGrant(IReadOnlyList<string> granted, SandboxLimits limits) =>
+        new([.. granted], limits.MaxHostCalls, limits.MaxConcurrentHostCalls, limits.MaxHostCallArgumentBytes,
+            limits.MaxHostCallResultBytes, limits.HostCallTimeoutMs);
 
     private static WireWarmIsolate WarmIsolate(WarmIsolateOptions warm) =>
         new(warm.MaxExecutions, (int)Math.Min(int.MaxValue, warm.MaxAge.TotalMilliseconds), warm.MaxHeapGrowthMb);

@@ -92,4 +92,49 @@ public sealed class FrameCodecTests
         Assert.EndsWith("\u2026", Utf8Text.Truncate(new string('a', 100), 64));
         Assert.Equal(64, Encoding.UTF8.GetByteCount(Utf8Text.Truncate(new string('a', 100), 64)));
     }
+
+    /// <summary>Host functions are opt-in down to the wire: without a grant an execute frame is exactly what it was.</summary>
+    [Fact]
+    public void AnExecutionWithoutHostFunctionsCarriesNoTraceOfThem()
+    {
+        var options = new SandboxOptions();
+        options.HostFunctions.Add("f", (System.Text.Json.JsonElement a, HostCallContext c) => (System.Text.Json.Nodes.JsonNode?)null);
+        var limits = SubmissionValidator.Resolve(options.Limits, 1000, 1000, 128);
+        string plain = Encoding.UTF8.GetString(FrameCodec.Encode(WorkerMessages.Execute("x1", "v8", new Submission { Code = "1" }, limits, options)));
+        Assert.DoesNotContain("host", plain, StringComparison.OrdinalIgnoreCase);
+        string granted = Encoding.UTF8.GetString(FrameCodec.Encode(WorkerMessages.Execute("x1", "v8", new Submission { Code = "1", HostFunctions = ["f"] }, limits, options)));
+        Assert.Contains("\"host\":{\"functions\":[\"f\"],\"maxCalls\":100,\"maxConcurrentCalls\":8,\"maxArgumentBytes\":1048576,\"maxResultBytes\":1048576,\"callTimeoutMs\":5000}", granted);
+    }
+
+    [Fact]
+    public void HostCallFramesRoundTripAndRefuseUnknownMembers()
+    {
+        var call = new HostCallMessage("x1", 3, "lookupUser", "[1,{\"a\":\"b\"}]");
+        var payload = FrameCodec.Encode(call)[FrameCodec.HeaderBytes..];
+        Assert.Equal(call, FrameCodec.DecodeWorkerMessage(payload));
+        Assert.Throws<ProtocolViolationException>(() => FrameCodec.DecodeWorkerMessage(Encoding.UTF8.GetBytes(
+            "{\"type\":\"hostCall\",\"id\":\"x1\",\"callId\":1,\"name\":\"f\",\"arguments\":\"[]\",\"extra\":1}")));
+        Assert.Throws<ProtocolViolationException>(() => FrameCodec.DecodeWorkerMessage(Encoding.UTF8.GetBytes(
+            "{\"type\":\"hostCall\",\"id\":\"x1\",\"callId\":1,\"name\":\"f\"}")));
+    }
+
+    [Theory]
+    [InlineData("then")]
+    [InlineData("default")]
+    [InlineData("")]
+    [InlineData("1abc")]
+    [InlineData("a-b")]
+    [InlineData("caf\u00e9")]
+    [InlineData("a b")]
+    public void HostFunctionNamesMustBeSafeIdentifiers(string name)
+    {
+        var functions = new HostFunctionCollection();
+        Assert.Throws<ArgumentException>(() => functions.Add(name, (System.Text.Json.JsonElement a, HostCallContext c) => (System.Text.Json.Nodes.JsonNode?)null));
+        Assert.Throws<ArgumentException>(() => functions.Add(new string('a', HostCallWords.MaxNameLength + 1), (System.Text.Json.JsonElement a, HostCallContext c) => (System.Text.Json.Nodes.JsonNode?)null));
+        functions.Add("$ok_1", (System.Text.Json.JsonElement a, HostCallContext c) => (System.Text.Json.Nodes.JsonNode?)null);
+        Assert.Throws<ArgumentException>(() => functions.Add("$ok_1", (System.Text.Json.JsonElement a, HostCallContext c) => (System.Text.Json.Nodes.JsonNode?)null));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SandboxLimits { MaxHostCalls = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SandboxLimits { MaxHostCallArgumentBytes = (16 << 20) + 1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SandboxLimits { HostCallTimeoutMs = 0 });
+    }
 }

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Warden.Tests.Protocol;
 
@@ -145,6 +147,86 @@ public sealed class HostileWorkerTests : IDisposable
         var outcome = await sandbox.RunAsync(new Submission { Code = "1" });
         OutcomeAssert.Status(OutcomeStatus.InternalError, outcome);
         Assert.True(GC.GetTotalMemory(true) - before < 16 << 20, "stderr must not be buffered whole");
+    }
+
+    private static string HostCall(long callId, string name, string arguments = "[]", string id = "x1") =>
+        "{\"type\":\"hostCall\",\"id\":\"" + id + "\",\"callId\":" + callId + ",\"name\":\"" + name + "\",\"arguments\":" + JsonSerializer.Serialize(arguments) + "}";
+
+    /// <summary>Host calls a compromised worker could forge. Each must kill the worker as a protocol breach.</summary>
+    public static TheoryData<string, string[], string[]> ForgedHostCalls => new()
+    {
+        { "a call without any grant", [], [HostCall(1, "slow")] },
+        { "a function not granted to this execution", ["slow"], [HostCall(1, "secret")] },
+        { "a call for another execution", ["slow"], [HostCall(1, "slow", id: "x999")] },
+        { "a call id out of sequence", ["slow"], [HostCall(2, "slow")] },
+        { "a call id used twice", ["slow"], [HostCall(1, "slow"), HostCall(1, "slow")] },
+        { "arguments that are not an array", ["slow"], [HostCall(1, "slow", "{\"a\":1}")] },
+        { "arguments that are not JSON", ["slow"], [HostCall(1, "slow", "[1,")] },
+        { "arguments beyond their limit", ["slow"], [HostCall(1, "slow", "[\"" + new string('x', 200) + "\"]")] },
+        { "more calls at once than allowed", ["slow"], [HostCall(1, "slow"), HostCall(2, "slow"), HostCall(3, "slow")] },
+        { "more calls than allowed", ["fast"], [HostCall(1, "fast"), HostCall(2, "fast"), HostCall(3, "fast"), HostCall(4, "fast")] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ForgedHostCalls))]
+    public async Task ForgedHostCallsKillTheWorkerAsABreach(string name, string[] grant, string[] calls)
+    {
+        var output = new List<byte>([.. Frame(Ready), .. Frame(Started)]);
+        foreach (var call in calls)
+        {
+            output.AddRange(Frame(call));
+        }
+        var options = FakeWorker([.. output]);
+        options.Limits.MaxHostCalls = 3;
+        options.Limits.MaxConcurrentHostCalls = 2;
+        options.Limits.MaxHostCallArgumentBytes = 100;
+        int ran = 0;
+        options.HostFunctions.Add("slow", async (args, call) =>
+        {
+            Interlocked.Increment(ref ran);
+            await Task.Delay(5000, call.CancellationToken);
+            return null;
+        });
+        options.HostFunctions.Add("fast", JsonNode? (args, call) =>
+        {
+            Interlocked.Increment(ref ran);
+            return null;
+        });
+        options.HostFunctions.Add("secret", (args, call) =>
+        {
+            Interlocked.Increment(ref ran);
+            return System.Text.Json.Nodes.JsonValue.Create("secret");
+        });
+        var logger = new RecordingLogger<Sandbox>();
+        await using var sandbox = new Sandbox(options, logger);
+        var clock = Stopwatch.StartNew();
+        var outcome = await sandbox.RunAsync(new Submission { Code = "1", HostFunctions = grant, Limits = new ExecutionLimits(TimeoutMs: 2000) });
+        Assert.True(outcome.Status == OutcomeStatus.InternalError, $"{name}: {outcome.ToJson()}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{name}: took {clock.Elapsed}");
+        Assert.Contains(logger.Lines, line => line.Level == Microsoft.Extensions.Logging.LogLevel.Error && line.Message.Contains("SECURITY: worker", StringComparison.Ordinal));
+        // The forged call itself never reached a delegate (legitimate calls before it may have).
+        Assert.True(ran < calls.Length, $"{name}: {ran} delegates ran for {calls.Length} calls");
+        Assert.Empty(sandbox.WorkerPids);
+    }
+
+    [Fact]
+    public async Task AHostCallAfterTheResultIsABreachOfTheNextExecution()
+    {
+        string result = "{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\"," + Usage + "}";
+        var options = FakeWorker([.. Frame(Ready), .. Frame(Started), .. Frame(result), .. Frame(HostCall(1, "fast"))]);
+        int ran = 0;
+        options.HostFunctions.Add("fast", JsonNode? (args, call) =>
+        {
+            Interlocked.Increment(ref ran);
+            return null;
+        });
+        await using var sandbox = new Sandbox(options);
+        var first = await sandbox.RunAsync(new Submission { Code = "1", HostFunctions = ["fast"] });
+        OutcomeAssert.Ok("1", first);
+        Assert.Equal(0, first.Usage.HostCalls);
+        var second = await sandbox.RunAsync(new Submission { Code = "1", HostFunctions = ["fast"] });
+        OutcomeAssert.Status(OutcomeStatus.InternalError, second);
+        Assert.Equal(0, ran);
     }
 
     private SandboxOptions FakeWorker(byte[] output)

@@ -2,7 +2,7 @@ namespace Warden.Worker.Engines.QuickJs;
 
 /// <summary>
 /// The bridge's functions as the QuickJS prelude sees them (one host function each, on a record only the
-/// prelude holds) — the same seven as V8's <see cref="V8.SandboxBridge"/>, dispatched by
+/// prelude holds) — the same ten as V8's <see cref="V8.SandboxBridge"/>, dispatched by
 /// <see cref="QuickJsInstance.HostCall"/>.
 /// </summary>
 /// <remarks>
@@ -21,6 +21,9 @@ internal static class QuickJsBridge
         RandomBytes,
         CollectGarbage,
         LoadWebApis,
+        HostGrant,
+        HostCall,
+        HostReply,
     }
 
     private static readonly Function[] Functions = [.. Enum.GetValues<Function>().Where(f => f != Function.None)];

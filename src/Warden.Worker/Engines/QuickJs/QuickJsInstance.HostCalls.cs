@@ -46,6 +46,9 @@ internal sealed partial class QuickJsInstance
                 QuickJsBridge.Function.RandomBytes => NewString(SecureRandomText.Bytes(NumberArgument(arguments, 0))),
                 QuickJsBridge.Function.CollectGarbage => Undefined(_q.RunGc),
                 QuickJsBridge.Function.LoadWebApis => EvaluateWebApis(),
+                QuickJsBridge.Function.HostGrant => NewString(recorder.HostCalls.GrantJson()),
+                QuickJsBridge.Function.HostCall => CallHost(recorder.HostCalls, arguments),
+                QuickJsBridge.Function.HostReply => NewString(recorder.HostCalls.TakeReply()),
                 _ => throw new GuestMemoryException(),
             };
         }
@@ -59,6 +62,30 @@ internal sealed partial class QuickJsInstance
             // Our own refusal inside a host call (out of memory): the call traps; Enter reads the flags.
             throw;
         }
+    }
+
+    /// <summary>
+    /// A host call: its id, or the message of the RangeError it rejects with. The arguments' JSON is read only when
+    /// its UTF-8 fits the grant's limit (the prelude's length check is a lower bound), never copied out otherwise.
+    /// </summary>
+    private int CallHost(HostCallState hostCalls, int[] arguments)
+    {
+        string name = StringArgument(arguments, 0);
+        int maxBytes = hostCalls.MaxArgumentBytes;
+        if (arguments.Length < 2 || _q.IsString(arguments[1]) == 0)
+        {
+            return NewString(HostCallWords.Failed(name));
+        }
+        string? json = ReadString(arguments[1], maxBytes, out long bytes);
+        if (json is null)
+        {
+            return NewString(bytes > maxBytes ? HostCallWords.ArgumentsTooLarge(maxBytes) : HostCallWords.Failed(name));
+        }
+        return hostCalls.Call(name, json) switch
+        {
+            double callId => Checked(_q.NewNumber(callId)),
+            var refusal => NewString(refusal as string ?? HostCallWords.Failed(name)),
+        };
     }
 
     /// <summary>
@@ -180,7 +207,13 @@ internal sealed partial class QuickJsInstance
     internal int LoadModule(int namePtr, int lengthPtr)
     {
         bool fits = TryReadCString(namePtr, MaxModuleNameBytes, out string name);
-        if (!fits || !_modules.TryGetValue(name, out string? source))
+        string? source = null;
+        if (fits && name == HostCallWords.ModuleName)
+        {
+            // The execution's warden:host, generated from its grant; unknown like any other name without one.
+            source = _recorder?.HostCalls.ModuleSource;
+        }
+        if (!fits || (source is null && !_modules.TryGetValue(name, out source)))
         {
             return ThrowNotFound(fits ? name : name + "...");
         }

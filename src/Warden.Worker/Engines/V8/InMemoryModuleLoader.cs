@@ -28,6 +28,14 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
 
     private readonly Dictionary<string, Document> _documents = new(StringComparer.Ordinal);
 
+    /// <summary>The execution's <c>warden:host</c> (generated from its grant), or null: it then does not exist.
+    /// Not among <see cref="DocumentNames"/>: its frames are Warden's, never shown.</summary>
+    private Document? _hostModule;
+
+    /// <summary>Sets (or, with null, removes) the execution's <c>warden:host</c>: one Document, so one module instance.</summary>
+    public void SetHostModule(string? source) =>
+        _hostModule = source is null ? null : Module(HostCallWords.ModuleName, source);
+
     /// <summary>
     /// The names of this execution's documents, entry first: the only locations a stack frame may
     /// name. V8's frames show a module by the last segment of its name ("lib/a.js" as "a.js"), so
@@ -88,7 +96,8 @@ internal sealed class InMemoryModuleLoader : DocumentLoader
         // The prelude and the wrapper import the entry by its bare name; a classic script's import()
         // has no module as its importer. Everything else resolves against the importing module.
         string importer = sourceInfo?.Name is { } name && _documents.ContainsKey(name) ? name : EntrySpecifier;
-        return _documents.GetValueOrDefault(ModuleNames.Resolve(importer, specifier));
+        string resolved = ModuleNames.Resolve(importer, specifier);
+        return resolved == HostCallWords.ModuleName ? _hostModule : _documents.GetValueOrDefault(resolved);
     }
 
     private static FileNotFoundException NotFound(string? specifier) => new(ModuleNames.NotFoundMessage(specifier ?? ""));

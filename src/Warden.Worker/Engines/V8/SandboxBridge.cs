@@ -33,6 +33,9 @@ public sealed class SandboxBridge
     /// </summary>
     internal void Revoke() => _revoked = true;
 
+    /// <summary>The running execution's <c>warden:host</c> source, or null when it was granted nothing (.NET only).</summary>
+    internal string? HostModuleSource => _revoked ? null : _recorder.HostCalls.ModuleSource;
+
     /// <summary>Milliseconds since the execution began: the clock of timers and console.time.</summary>
     [ScriptUsage(ScriptAccess.Full)]
     public double Now() => _revoked ? 0 : _recorder.ElapsedMs;
@@ -91,4 +94,19 @@ public sealed class SandboxBridge
             _recorder.Fail(new ReportedFailure(status, limit.Length == 0 ? null : limit, name, message, stack, phase));
         }
     }
+
+    /// <summary>The execution's host-function grant as JSON for the prelude (see <see cref="HostCallState.GrantJson"/>); "" when none.</summary>
+    [ScriptUsage(ScriptAccess.Full)]
+    public string HostGrant() => _revoked ? "" : _recorder.HostCalls.GrantJson();
+
+    /// <summary>
+    /// A call of a granted host function with its arguments as JSON made in the isolate (the prelude bounds its
+    /// length before it crosses): the call's id, or the message of the RangeError it rejects with.
+    /// </summary>
+    [ScriptUsage(ScriptAccess.Full)]
+    public object HostCall(string name, string argumentsJson) => _revoked ? "" : _recorder.HostCalls.Call(name, argumentsJson);
+
+    /// <summary>The next host reply for the prelude to deliver, as JSON; "" when none waits.</summary>
+    [ScriptUsage(ScriptAccess.Full)]
+    public string HostReply() => _revoked ? "" : _recorder.HostCalls.TakeReply();
 }

@@ -134,6 +134,8 @@ internal sealed class V8Instance : IEngineInstance
         {
             _loader.SetEntry(request.Code, request.Modules);
         }
+        // Before the prelude starts: it imports warden:host first when host functions were granted.
+        _loader.SetHostModule(_bridge.HostModuleSource);
         _start.Invoke(false, request.Input, request.Module ? "" : request.Code, request.Module,
             request.Module ? InMemoryModuleLoader.EntrySpecifier : ClassicScriptName,
             string.Join('\n', request.Module ? _loader.DocumentNames : [ClassicScriptName]),

@@ -4,8 +4,8 @@
 //
 // SECURITY: this is the wrapper around user code (docs/threat-model.md, "The prelude").
 //  - The bundle is a single strict function expression. Its only object from .NET is `bridge`, a
-//    host object with seven methods that take and return only primitives (Now, Log, Complete, Fail,
-//    RandomBytes, CollectGarbage) — but for LoadWebApis, which returns the web API bundle's factory,
+//    host object with ten methods that take and return only primitives (Now, Log, Complete, Fail,
+//    RandomBytes, CollectGarbage, and HostGrant, HostCall, HostReply for host calls) — but for LoadWebApis, which returns the web API bundle's factory,
 //    a function of our own embedded source evaluated in this isolate; it stays in the bundle's
 //    closure and is never stored where user code can reach it (no global, no property of anything
 //    user code can see). Strict mode keeps `caller`/`arguments` and CallSite.getThis/getFunction from
@@ -48,6 +48,9 @@ function revocableBridge(hostBridge) {
     Log: (level, text, oversizeChars) => host !== null && host.Log(level, text, oversizeChars),
     Complete: (json) => { if (host !== null) host.Complete(json); },
     Fail: (status, limit, name, message, stack, phase) => { if (host !== null) host.Fail(status, limit, name, message, stack, phase); },
+    HostGrant: () => (host === null ? '' : host.HostGrant()),
+    HostCall: (name, json) => (host === null ? '' : host.HostCall(name, json)),
+    HostReply: () => (host === null ? '' : host.HostReply()),
   };
   return [bridge, () => { host = null; }];
 }

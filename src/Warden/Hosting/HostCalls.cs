@@ -1,0 +1,345 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Warden.Protocol;
+
+namespace Warden.Hosting;
+
+/// <summary>What serves a host call: the delegate behind one granted name (an operator's function today; fetch and
+/// webhooks are meant to be served through the same path).</summary>
+internal delegate Task<JsonNode?> HostCallTarget(JsonElement arguments, HostCallContext context);
+
+/// <summary>
+/// The sandbox-wide bound on host-call delegates running at once (<see cref="SandboxLimits.MaxOutstandingHostCalls"/>):
+/// a slot is held from a delegate's start until it returns, also past its call's timeout or its execution's end, so
+/// delegates that ignore cancellation cannot pile up without bound.
+/// </summary>
+internal sealed class HostCallGate(int max)
+{
+    private int _outstanding;
+
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public bool TryEnter()
+    {
+        if (Interlocked.Increment(ref _outstanding) <= max)
+        {
+            return true;
+        }
+        Interlocked.Decrement(ref _outstanding);
+        return false;
+    }
+
+    public void Exit() => Interlocked.Decrement(ref _outstanding);
+}
+
+/// <summary>The host functions one execution was granted, resolved to their targets, with what their calls may know.</summary>
+internal sealed record HostCallScope(IReadOnlyDictionary<string, HostCallTarget> Targets, string? IsolationKey, HostCallGate Gate)
+{
+    /// <summary>The scope of a submission whose grants passed validation (every name registered and allowed).</summary>
+    public static HostCallScope? For(Submission submission, SandboxOptions options, HostCallGate gate)
+    {
+        if (submission.HostFunctions is not { Count: > 0 } granted)
+        {
+            return null;
+        }
+        var targets = new Dictionary<string, HostCallTarget>(StringComparer.Ordinal);
+        foreach (var name in granted)
+        {
+            var function = options.HostFunctions.Find(name)!.Function;
+            targets[name] = (arguments, context) => function(arguments, context);
+        }
+        return new HostCallScope(targets, submission.IsolationKey, gate);
+    }
+}
+
+/// <summary>
+/// The host's side of one execution's host calls: checks each <c>hostCall</c> frame, runs its delegate off the frame
+/// reader, and sends the <c>hostReply</c>. SECURITY: every call frame is attacker-controlled. The call id must be the
+/// next one, the name granted to this execution, the arguments a JSON array within their size, and the call within
+/// the count and concurrency limits, all counted here by the host (the worker's own checks only make the error
+/// friendly); any breach is a <see cref="ProtocolViolationException"/>, which kills the worker. Only a
+/// <see cref="HostFunctionException"/>'s message, bounded, goes back to the script; any other failure is a generic
+/// message, logged on the host. When the execution ends every pending call's token is cancelled and no reply is sent.
+/// </summary>
+internal sealed class HostCallDispatcher
+{
+    /// <summary>Arguments nested deeper than this are refused with a TypeError (as input is: SubmissionValidator.MaxInputDepth).</summary>
+    private const int MaxArgumentDepth = SubmissionValidator.MaxInputDepth;
+
+    /// <summary>How long the end of an execution waits for a reply being written before it gives the worker up.</summary>
+    private static readonly TimeSpan EndWriteWait = TimeSpan.FromSeconds(1);
+
+    private readonly WorkerProcess _process;
+    private readonly string _executionId;
+    private readonly WireHostGrant _grant;
+    private readonly HostCallScope _scope;
+    private readonly int _maxErrorTextBytes;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _execution = new();
+    private readonly SemaphoreSlim _send = new(1, 1);
+    private readonly Lock _gate = new();
+    private readonly Stopwatch _busy = new();
+    private long _lastCallId;
+    private int _calls;
+    private int _pending;
+    private volatile bool _ended;
+
+    public HostCallDispatcher(WorkerProcess process, string executionId, WireHostGrant grant, HostCallScope scope, int maxErrorTextBytes, ILogger logger)
+    {
+        _process = process;
+        _executionId = executionId;
+        _grant = grant;
+        _scope = scope;
+        _maxErrorTextBytes = maxErrorTextBytes;
+        _logger = logger;
+    }
+
+    /// <summary>The largest <c>hostCall</c> frame a well-behaved worker sends: its arguments at their cap, escaped (6 bytes a byte), and the envelope.</summary>
+    public static long MaxCallFrameBytes(WireHostGrant grant) => 6L * grant.MaxArgumentBytes + 64 * 1024;
+
+    /// <summary>Calls accepted so far (the outcome's <c>usage.hostCalls</c>).</summary>
+    public int Calls => Volatile.Read(ref _calls);
+
+    /// <summary>Wall time during which at least one call was outstanding on the host (the outcome's <c>usage.hostMs</c>).</summary>
+    public double HostMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _busy.Elapsed.TotalMilliseconds;
+            }
+        }
+    }
+
+    /// <summary>Checks one call frame and starts serving it. Called by the frame reader only.</summary>
+    /// <exception cref="ProtocolViolationException">The frame breaches the grant or its limits.</exception>
+    public void Accept(HostCallMessage call)
+    {
+        if (call.CallId != _lastCallId + 1)
+        {
+            throw new ProtocolViolationException("a host call id out of sequence");
+        }
+        if (Array.IndexOf(_grant.Functions, call.Name) < 0 || !_scope.Targets.TryGetValue(call.Name, out var target))
+        {
+            throw new ProtocolViolationException("a host call of a function not granted to this execution");
+        }
+        if (Encoding.UTF8.GetByteCount(call.Arguments) > _grant.MaxArgumentBytes)
+        {
+            throw new ProtocolViolationException("host call arguments beyond their limit");
+        }
+        if (_calls >= _grant.MaxCalls)
+        {
+            throw new ProtocolViolationException("host calls beyond the execution's count");
+        }
+        int depth = ArgumentDepth(call.Arguments);
+        _lastCallId = call.CallId;
+        lock (_gate)
+        {
+            if (_pending >= _grant.MaxConcurrentCalls)
+            {
+                throw new ProtocolViolationException("host calls beyond the execution's concurrency");
+            }
+            if (_pending++ == 0)
+            {
+                _busy.Start();
+            }
+        }
+        Interlocked.Increment(ref _calls);
+        _ = ServeAsync(call.CallId, call.Name, call.Arguments, depth, target);
+    }
+
+    /// <summary>The arguments' nesting depth. SECURITY: they must be one JSON array (the prelude only ever sends one); anything else is a breach.</summary>
+    private static int ArgumentDepth(string arguments)
+    {
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(arguments), new JsonReaderOptions { MaxDepth = int.MaxValue });
+        int max = 0;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+            {
+                throw new ProtocolViolationException("host call arguments that are not a JSON array");
+            }
+            while (reader.Read())
+            {
+                max = Math.Max(max, reader.CurrentDepth);
+            }
+        }
+        catch (JsonException)
+        {
+            throw new ProtocolViolationException("host call arguments that are not JSON");
+        }
+        return max + 1;
+    }
+
+    private async Task ServeAsync(long callId, string name, string arguments, int depth, HostCallTarget target)
+    {
+        string? result = null;
+        WireHostError? error = null;
+        JsonDocument? document = null;
+        try
+        {
+            if (depth > MaxArgumentDepth)
+            {
+                error = new WireHostError(HostCallWords.TypeErrorName, $"Host call arguments are nested more than {MaxArgumentDepth} deep");
+            }
+            else
+            {
+                // Parsed before a slot is taken: nothing between taking the slot and starting the delegate can fail.
+                document = JsonDocument.Parse(arguments, new JsonDocumentOptions { MaxDepth = MaxArgumentDepth + 1 });
+                if (!_scope.Gate.TryEnter())
+                {
+                    error = new WireHostError(HostCallWords.RangeErrorName, HostCallWords.HostBusy());
+                }
+                else
+                {
+                    var owned = document;
+                    document = null;
+                    (result, error) = await RunDelegateAsync(callId, name, owned, target).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // Never an unobserved failure of the host's own: the script gets the generic message.
+            Log.HostFunctionFailed(_logger, _executionId, name, e);
+            error = new WireHostError(HostCallWords.ErrorName, HostCallWords.Failed(name));
+        }
+        finally
+        {
+            document?.Dispose();
+        }
+        await ReplyAsync(callId, result, error).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the delegate under the call's timeout and the execution's token. Its gate slot is already taken; the slot,
+    /// the arguments and the token are released when the delegate returns, whenever that is.
+    /// </summary>
+    private async Task<(string? Result, WireHostError? Error)> RunDelegateAsync(long callId, string name, JsonDocument document, HostCallTarget target)
+    {
+        var call = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token);
+        var context = new HostCallContext(name, _scope.IsolationKey, _executionId, callId, call.Token);
+        // Off the frame reader, always: a synchronous delegate must not stall the execution's frames. Task.Run
+        // turns a synchronous throw into a faulted task.
+        Task<JsonNode?> running = Task.Run(() => target(document.RootElement, context));
+        _ = running.ContinueWith(_ =>
+        {
+            _scope.Gate.Exit();
+            document.Dispose();
+            call.Dispose();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token))
+        {
+            var timeout = Task.Delay(_grant.CallTimeoutMs, timer.Token);
+            bool answered = await Task.WhenAny(running, timeout).ConfigureAwait(false) == running;
+            // The timer is not left running for a call that answered.
+            await timer.CancelAsync().ConfigureAwait(false);
+            if (!answered)
+            {
+                try
+                {
+                    await call.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The delegate returned in the meantime.
+                }
+                return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
+            }
+        }
+        JsonNode? node;
+        try
+        {
+            node = await running.ConfigureAwait(false);
+        }
+        catch (HostFunctionException e)
+        {
+            return (null, new WireHostError(HostCallWords.ErrorName, Utf8Text.Truncate(e.Message ?? "", _maxErrorTextBytes)));
+        }
+        catch (OperationCanceledException) when (_execution.IsCancellationRequested)
+        {
+            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
+        }
+        catch (Exception e)
+        {
+            Log.HostFunctionFailed(_logger, _executionId, name, e);
+            return (null, new WireHostError(HostCallWords.ErrorName, HostCallWords.Failed(name)));
+        }
+        string json;
+        try
+        {
+            json = node is null ? "null" : node.ToJsonString();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException)
+        {
+            Log.HostFunctionFailed(_logger, _executionId, name, e);
+            return (null, new WireHostError(HostCallWords.ErrorName, HostCallWords.Failed(name)));
+        }
+        if (Encoding.UTF8.GetByteCount(json) > _grant.MaxResultBytes)
+        {
+            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.ResultTooLarge(name, _grant.MaxResultBytes)));
+        }
+        return (json, null);
+    }
+
+    private async Task ReplyAsync(long callId, string? result, WireHostError? error)
+    {
+        await _send.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            // The host's count drops before the worker's can (it drops when the reply arrives), so the host
+            // never holds the worker to a concurrency the worker itself has not freed.
+            lock (_gate)
+            {
+                if (--_pending == 0)
+                {
+                    _busy.Stop();
+                }
+            }
+            if (_ended)
+            {
+                return;
+            }
+            await _process.SendAsync(new HostReplyMessage(_executionId, callId, result, error)).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The worker is gone; the exchange classifies its death.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            _send.Release();
+        }
+    }
+
+    /// <summary>
+    /// The execution is over: cancels every pending call's token and sends no more replies. Waits for a reply being
+    /// written (a reply must never interleave with the next execution's frames); a worker that does not read it in
+    /// time is killed.
+    /// </summary>
+    public async Task EndAsync()
+    {
+        _ended = true;
+        await _execution.CancelAsync().ConfigureAwait(false);
+        if (await _send.WaitAsync(EndWriteWait).ConfigureAwait(false))
+        {
+            _send.Release();
+        }
+        else
+        {
+            _process.Kill(WorkerKillReason.Violation);
+        }
+        lock (_gate)
+        {
+            _busy.Stop();
+        }
+    }
+}
