@@ -51,6 +51,54 @@ public sealed class WasmMemoryImageTests
         }
     }
 
+    /// <summary>
+    /// The executions' engine reuses memory slots (the pooling allocator, pages kept resident): every instance of the
+    /// prepared module must still start with exactly the image — nothing written into the image's pages, nor into
+    /// memory grown past it, by any earlier instance in any slot (more instances than slots, several live at once).
+    /// </summary>
+    [Fact]
+    public void EveryPooledInstanceStartsWithThePristineImage()
+    {
+        var prepared = QuickJsPreparedModule.Current;
+        byte[] pristine;
+        using (var first = new Store(QuickJsModule.Engine))
+        {
+            var memory = QuickJsModule.Linker.Instantiate(first, prepared.Module).GetMemory("memory")!;
+            pristine = memory.GetSpan(0, prepared.ImageBytes).ToArray();
+        }
+        var live = new Queue<Store>();
+        try
+        {
+            for (int i = 0; i < 3 * QuickJsModule.PooledSlots; i++)
+            {
+                var store = new Store(QuickJsModule.Engine);
+                live.Enqueue(store);
+                var memory = QuickJsModule.Linker.Instantiate(store, prepared.Module).GetMemory("memory")!;
+                Assert.Equal(prepared.ImageBytes, memory.GetLength());
+                Assert.True(memory.GetSpan(0, prepared.ImageBytes).SequenceEqual(pristine), $"instance {i} did not start with the image");
+                // Dirty every page of the image and 2 MB past it, inside and beyond what stays resident.
+                var image = memory.GetSpan(0, prepared.ImageBytes);
+                for (int p = 0; p < image.Length; p += 4096)
+                {
+                    image[p] ^= 0x5A;
+                }
+                memory.Grow(32);
+                memory.GetSpan(prepared.ImageBytes, 32 * Page).Fill(0xA5);
+                if (live.Count > 3)
+                {
+                    live.Dequeue().Dispose();
+                }
+            }
+        }
+        finally
+        {
+            while (live.Count > 0)
+            {
+                live.Dequeue().Dispose();
+            }
+        }
+    }
+
     [Fact]
     public void TheRealQuickJsModuleIsAccepted()
     {
