@@ -95,6 +95,9 @@ internal static class HostCallWords
     /// <summary>What a delegate's failure shows when it is not a HostFunctionException: nothing of its own text.</summary>
     public static string Failed(string name) => string.Format(CultureInfo.InvariantCulture, "The host function {0} failed", name);
 
+    /// <summary>A call made once the execution had its outcome (code still running in the turn that settled it): refused in the worker.</summary>
+    public const string ExecutionOver = "Host call refused: the execution already has its outcome";
+
     /// <summary>A reply that carries neither a result nor an error (the host never sends one).</summary>
     public const string NoAnswer = "The host sent no answer to the call";
 }

@@ -20,7 +20,8 @@ internal sealed class ExecutionRunner(ProtocolChannel channel, Watchdog watchdog
         recorder.Begin(request.Id, limits);
         // Host functions only in a fresh isolate (the host refuses grants for warm ones; a grant arriving with one is ignored).
         var hostCalls = recorder.HostCalls;
-        hostCalls.Begin(request.Id, request.WarmIsolate is null ? request.Host : null);
+        hostCalls.Begin(request.Id, request.WarmIsolate is null ? request.Host : null,
+            () => recorder.HasOutcome || recorder.ConsoleLimitHit || watchdog.Tripped != TripReason.None);
         double cpuStart = Native.ProcessCpuMs();
         long peakMemory = 0;
         bool engineMemoryLimit = false;

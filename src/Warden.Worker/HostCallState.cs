@@ -26,6 +26,7 @@ internal sealed class HostCallState(ProtocolChannel channel)
     private string _grantJson = "";
     private long _lastCallId;
     private int _calls;
+    private Func<bool> _over = static () => false;
 
     /// <summary>Set while a reply waits to be taken: the event loop wakes on it.</summary>
     public WaitHandle ReplyArrived => _arrived.WaitHandle;
@@ -40,8 +41,10 @@ internal sealed class HostCallState(ProtocolChannel channel)
     public int Pending => _pending.Count;
 
     /// <summary>Starts an execution's host calls; <paramref name="grant"/> null: none were granted.</summary>
-    public void Begin(string executionId, WireHostGrant? grant)
+    /// <param name="over">Whether the execution already has its outcome (a result, a failure or a limit): calls are then refused.</param>
+    public void Begin(string executionId, WireHostGrant? grant, Func<bool>? over = null)
     {
+        _over = over ?? (static () => false);
         lock (_gate)
         {
             _replies.Clear();
@@ -105,6 +108,12 @@ internal sealed class HostCallState(ProtocolChannel channel)
         if (_grant is not { } grant || _executionId is not { } id || Array.IndexOf(grant.Functions, name) < 0)
         {
             return HostCallWords.Failed(name);
+        }
+        // SECURITY: code still running in the turn that settled the outcome (a microtask chain) must not act through
+        // the host: its calls would run delegates, side effects included, for an execution that is already decided.
+        if (_over())
+        {
+            return HostCallWords.ExecutionOver;
         }
         if (_calls >= grant.MaxCalls)
         {

@@ -26,7 +26,11 @@ public sealed class HostFunctionCollection : IEnumerable<HostFunctionRegistratio
 
     /// <summary>Registers an asynchronous function.</summary>
     /// <param name="name">An ASCII JavaScript identifier of at most 64 characters, other than <c>then</c> and <c>default</c>.</param>
-    /// <param name="function">Called with the arguments (a JSON array) and the call's context; its result is sent back as JSON (null: <c>null</c>).</param>
+    /// <param name="function">
+    /// Called with the arguments (a JSON array) and the call's context; its result is sent back as JSON (null: <c>null</c>).
+    /// The arguments may be part of the result (<c>JsonArray.Create(args)</c>); they are valid until the returned task
+    /// completes and its result is serialised, so a function that keeps them longer keeps a copy (<c>args.Clone()</c>).
+    /// </param>
     /// <param name="allowedIsolationKeys">
     /// The isolation keys whose submissions may be granted this function; null (the default): any submission's,
     /// keyless ones included. A grant from another key is <c>invalid_request</c>.
@@ -160,12 +164,13 @@ public sealed class HostCallContext
 public sealed class HostFunctionException : Exception
 {
     /// <summary>A failure whose <paramref name="message"/> the script may see.</summary>
-    public HostFunctionException(string message) : base(message)
+    /// <remarks>A null message is empty: .NET's default text would name the exception's type to the script.</remarks>
+    public HostFunctionException(string message) : base(message ?? "")
     {
     }
 
     /// <summary>A failure whose <paramref name="message"/> the script may see; the inner exception stays on the host.</summary>
-    public HostFunctionException(string message, Exception innerException) : base(message, innerException)
+    public HostFunctionException(string message, Exception innerException) : base(message ?? "", innerException)
     {
     }
 }

@@ -82,6 +82,9 @@ internal sealed class HostCallDispatcher
     private readonly SemaphoreSlim _send = new(1, 1);
     private readonly Lock _gate = new();
     private readonly Stopwatch _busy = new();
+
+    /// <summary>The token sources of delegates still running (under <see cref="_gate"/>): cancelled at the end.</summary>
+    private readonly HashSet<CancellationTokenSource> _running = [];
     private long _lastCallId;
     private int _calls;
     private int _pending;
@@ -119,6 +122,11 @@ internal sealed class HostCallDispatcher
     /// <exception cref="ProtocolViolationException">The frame breaches the grant or its limits.</exception>
     public void Accept(HostCallMessage call)
     {
+        // The schema lets a required string be JSON null; read below, a null would throw out of the exchange.
+        if (call.Name is null || call.Arguments is null)
+        {
+            throw new ProtocolViolationException("a host call without its name or arguments");
+        }
         if (call.CallId != _lastCallId + 1)
         {
             throw new ProtocolViolationException("a host call id out of sequence");
@@ -216,38 +224,63 @@ internal sealed class HostCallDispatcher
     }
 
     /// <summary>
-    /// Runs the delegate under the call's timeout and the execution's token. Its gate slot is already taken; the slot,
-    /// the arguments and the token are released when the delegate returns, whenever that is.
+    /// Runs the delegate under the call's timeout and the execution's token. Its gate slot is already taken; the slot
+    /// and the token are released when the delegate returns, whenever that is, the arguments once it has returned and
+    /// its answer is made.
     /// </summary>
     private async Task<(string? Result, WireHostError? Error)> RunDelegateAsync(long callId, string name, JsonDocument document, HostCallTarget target)
     {
-        var call = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token);
+        // Not linked to the execution's token: EndAsync cancels each running call itself (see StartCancelling).
+        // Registered before the delegate starts, on the frame reader, so always before EndAsync looks.
+        var call = new CancellationTokenSource();
+        lock (_gate)
+        {
+            _running.Add(call);
+        }
         var context = new HostCallContext(name, _scope.IsolationKey, _executionId, callId, call.Token);
+        // The result may refer to the arguments (JsonArray.Create(args)): they live until the delegate has
+        // returned and its result is serialised (or abandoned at the timeout), whichever is later.
+        var arguments = new ArgumentsLease(document);
         // Off the frame reader, always: a synchronous delegate must not stall the execution's frames. Task.Run
         // turns a synchronous throw into a faulted task.
-        Task<JsonNode?> running = Task.Run(() => target(document.RootElement, context));
+        Task<JsonNode?> running = Task.Run(() => target(arguments.Root, context));
         _ = running.ContinueWith(_ =>
         {
             _scope.Gate.Exit();
-            document.Dispose();
+            arguments.Release();
+            // Removed under the lock before it is disposed: a cancellation (under the lock) never meets a disposed source.
+            lock (_gate)
+            {
+                _running.Remove(call);
+            }
             call.Dispose();
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            return await AnswerOfAsync(name, running, call).ConfigureAwait(false);
+        }
+        finally
+        {
+            arguments.Release();
+        }
+    }
 
+    private async Task<(string? Result, WireHostError? Error)> AnswerOfAsync(string name, Task<JsonNode?> running, CancellationTokenSource call)
+    {
         using (var timer = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token))
         {
             var timeout = Task.Delay(_grant.CallTimeoutMs, timer.Token);
             bool answered = await Task.WhenAny(running, timeout).ConfigureAwait(false) == running;
-            // The timer is not left running for a call that answered.
+            // The timer is not left running for a call that answered (its only callback is the delay's own).
             await timer.CancelAsync().ConfigureAwait(false);
             if (!answered)
             {
-                try
+                lock (_gate)
                 {
-                    await call.CancelAsync().ConfigureAwait(false);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The delegate returned in the meantime.
+                    if (_running.Contains(call))
+                    {
+                        StartCancelling(call, name);
+                    }
                 }
                 return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
             }
@@ -261,7 +294,7 @@ internal sealed class HostCallDispatcher
         {
             return (null, new WireHostError(HostCallWords.ErrorName, Utf8Text.Truncate(e.Message ?? "", _maxErrorTextBytes)));
         }
-        catch (OperationCanceledException) when (_execution.IsCancellationRequested)
+        catch (OperationCanceledException) when (_ended)
         {
             return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
         }
@@ -328,18 +361,58 @@ internal sealed class HostCallDispatcher
     public async Task EndAsync()
     {
         _ended = true;
-        await _execution.CancelAsync().ConfigureAwait(false);
+        // The timers of calls still being answered (their only callbacks are our own delays).
+        StartCancelling(_execution, "*");
+        lock (_gate)
+        {
+            // Every delegate's token is cancelled by the time the execution's outcome is returned; their callbacks
+            // run afterwards, on the thread pool.
+            foreach (var call in _running)
+            {
+                StartCancelling(call, "*");
+            }
+        }
         if (await _send.WaitAsync(EndWriteWait).ConfigureAwait(false))
         {
             _send.Release();
         }
         else
         {
+            Log.ProtocolViolation(_logger, _process.Pid, "a host reply it did not read within 1 s (the end of its execution waited for it)");
             _process.Kill(WorkerKillReason.Violation);
         }
         lock (_gate)
         {
             _busy.Stop();
+        }
+    }
+
+    /// <summary>
+    /// Cancels a token at once (its <c>IsCancellationRequested</c> is true on return) without running or waiting for
+    /// its callbacks, which run on the thread pool. SECURITY: the callbacks are the delegates' (operator code,
+    /// <c>CancellationToken.Register</c>): one that throws must not turn the end of an execution into an exception
+    /// from <see cref="Sandbox.RunAsync"/>, and one that blocks must not hold the execution; their failures are logged.
+    /// </summary>
+    private void StartCancelling(CancellationTokenSource source, string name)
+    {
+        Task cancelling = source.CancelAsync();
+        _ = cancelling.ContinueWith(t => Log.HostFunctionFailed(_logger, _executionId, name, t.Exception!.GetBaseException()),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>A call's parsed arguments, disposed by the last of its two holders (the delegate, the answer) to let go.</summary>
+    private sealed class ArgumentsLease(JsonDocument document)
+    {
+        private int _holders = 2;
+
+        public JsonElement Root => document.RootElement;
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _holders) == 0)
+            {
+                document.Dispose();
+            }
         }
     }
 }
