@@ -7,7 +7,7 @@ namespace Warden.Bench;
 /// Tiny-script throughput through the library, a fresh isolate per execution (the default and the
 /// recommended isolation unit) or a fresh context in a warm isolate (<c>context</c>), at a few
 /// concurrency levels, and the cost of starting a worker.
-/// Usage: Warden.Bench throughput [seconds-per-level] [required|none] [worker-cpu-cores] [isolate|context]
+/// Usage: Warden.Bench throughput [seconds-per-level] [required|none] [worker-cpu-cores] [isolate|context] [v8|quickjs]
 /// </summary>
 internal static class ThroughputCommand
 {
@@ -17,14 +17,15 @@ internal static class ThroughputCommand
         var isolation = args.Length > 1 && args[1] == "none" ? OsIsolationMode.Disabled : OsIsolationMode.Required;
         double cpuCores = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : new SandboxOptions().WorkerCpuCores;
         var unit = args.Length > 3 && args[3] == "context" ? IsolationUnit.Context : IsolationUnit.Isolate;
+        string engine = args.Length > 4 ? args[4] : "v8";
         var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
 
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}, worker CPU quota {cpuCores} cores, isolation unit {unit}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}, worker CPU quota {cpuCores} cores, isolation unit {unit}, engine {engine}");
 
         // Worker start-up: every new isolation key needs a fresh worker process; with one worker and no
         // spare, each run below waits for a full start (launcher, namespaces, runtime, warm-up, lockdown).
         {
-            await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, OsIsolation = isolation, WorkerCpuCores = cpuCores });
+            await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0, OsIsolation = isolation, WorkerCpuCores = cpuCores, DefaultEngine = engine });
             var starts = new List<double>();
             for (int i = 0; i < 11; i++)
             {
@@ -48,7 +49,7 @@ internal static class ThroughputCommand
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (int concurrency in new[] { 1, 2, 4 })
         {
-            await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1, OsIsolation = isolation, WorkerCpuCores = cpuCores, IsolationUnit = unit });
+            await using var sandbox = new Sandbox(new SandboxOptions { MaxWorkers = Environment.ProcessorCount, SpareWorkers = 1, OsIsolation = isolation, WorkerCpuCores = cpuCores, IsolationUnit = unit, DefaultEngine = engine });
             await sandbox.WarmUpAsync();
             // Warm both the host and every worker before measuring.
             await Task.WhenAll(Enumerable.Range(0, concurrency * 20).Select(_ => sandbox.RunAsync(submission)));

@@ -100,13 +100,23 @@ internal static class CompareCommand
     {
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = await process.StandardOutput.ReadToEndAsync();
-        // Nothing runs longer than a few minutes; a runner that hangs is itself a result.
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        var stdoutRead = process.StandardOutput.ReadToEndAsync();
+        // Nothing runs longer than a few minutes; a runner that hangs is itself a result. The bound covers the
+        // read too: a runner that printed its line but never exits keeps its stdout open (seen once: a
+        // quickjs-emscripten runner after the kill workload), and would otherwise stall the whole comparison.
+        bool exited = await Task.WhenAny(stdoutRead, Task.Delay(TimeSpan.FromMinutes(5))) == stdoutRead
+            && process.WaitForExit(TimeSpan.FromSeconds(10));
+        if (!exited)
         {
             process.Kill(entireProcessTree: true);
-            return (null, "runner hung (killed after 5 minutes)");
+            string printed = await stdoutRead;
+            // Its line, when it printed one before hanging, is still its result.
+            if (!printed.Split('\n').Any(l => l.TrimStart().StartsWith('{')))
+            {
+                return (null, "runner hung (killed after 5 minutes)");
+            }
         }
+        string stdout = await stdoutRead;
         string? line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith('{'));
         if (line is null)
         {

@@ -577,3 +577,5 @@ try {
   exitCode = 1;
 }
 process.stdout.write(JSON.stringify(line) + '\n', () => process.exit(exitCode));
+// A peer that leaves work behind (a module reload, a worker) must not keep the runner alive once its line is out.
+setTimeout(() => process.exit(exitCode), 2000);
