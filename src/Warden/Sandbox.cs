@@ -100,6 +100,9 @@ public sealed class Sandbox : IAsyncDisposable
         string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
         var request = WorkerMessages.Execute(id, engine, submission, limits, _options);
         var key = WorkerKey.For(engine, submission.IsolationKey);
+        // Taken with the request, before any wait: the grants the worker is told of and the ones the host serves
+        // come from the same reading of the submission, whatever the application does with it meanwhile.
+        var hostCalls = HostCallScope.For(submission, _options, _hostCallGate);
 
         EngineWorker worker;
         try
@@ -114,8 +117,7 @@ public sealed class Sandbox : IAsyncDisposable
         bool atEngineMemoryCap = false;
         try
         {
-            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken,
-                HostCallScope.For(submission, _options, _hostCallGate)).ConfigureAwait(false);
+            var outcome = await worker.ExecuteAsync(request, _options.Limits, cancellationToken, hostCalls).ConfigureAwait(false);
             endedWith = outcome.Status;
             atEngineMemoryCap = outcome.Status == OutcomeStatus.MemoryLimit && outcome.Error?.Limit == LimitKind.Heap;
             if (outcome.WarmContext > 0)
