@@ -104,18 +104,15 @@ internal sealed partial class QuickJsInstance : IEngineInstance
     /// <summary>
     /// A fresh store and VM with the prelude evaluated, its memory capped at the budget of <paramref name="memoryMb"/>:
     /// an instance of the prepared module (<see cref="QuickJsPreparedModule"/>), whose memory starts as a VM that
-    /// was initialised and had the prelude evaluated, mapped copy-on-write; only <c>Math.random</c>'s seed is new.
+    /// was initialised and had the prelude evaluated (the image, in a reused memory slot); only <c>Math.random</c>'s
+    /// seed is new.
     /// </summary>
     public static QuickJsInstance Create(int memoryMb, ExecutionRecorder recorder)
     {
         var prepared = QuickJsPreparedModule.Current;
-        var store = new Store(QuickJsModule.Engine);
+        var store = NewStore(QuickJsModule.Engine, memoryMb);
         try
         {
-            // One memory, capped at the budget: the only memory QuickJS allocates from. One instance, one table.
-            store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(memoryMb), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
-            store.Fuel = PreparationFuel;
-            store.SetEpochDeadline(FarEpochDeadline);
             var instance = QuickJsModule.Linker.Instantiate(store, prepared.Module);
             var vm = new QuickJsInstance(store, recorder, instance, MemoryBudgets.BudgetBytes(memoryMb))
             {
@@ -147,12 +144,9 @@ internal sealed partial class QuickJsInstance : IEngineInstance
     /// </summary>
     internal static QuickJsVmImage MakeImage(QuickJsPreparation preparation, byte[] preludeBytecode)
     {
-        using var store = new Store(preparation.Engine);
-        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
-        store.Fuel = PreparationFuel;
-        store.SetEpochDeadline(FarEpochDeadline);
+        using var store = NewStore(preparation.Engine, PreparationMemoryMb);
         var instance = preparation.Linker.Instantiate(store, preparation.Module);
-        var vm = new QuickJsInstance(store, null, instance, MemoryBudgets.BudgetBytes(64));
+        var vm = new QuickJsInstance(store, null, instance, MemoryBudgets.BudgetBytes(PreparationMemoryMb));
         store.SetData(vm);
         vm.Prepare(preludeBytecode);
         int randomState = vm.FindFixedRandomState();
@@ -164,17 +158,14 @@ internal sealed partial class QuickJsInstance : IEngineInstance
     }
 
     /// <summary>
-    /// Compiles Warden's prelude and web API bundle to QuickJS bytecode in a VM of their own (budget 64 MB),
+    /// Compiles Warden's prelude and web API bundle to QuickJS bytecode in a VM of their own,
     /// which runs no code at all and is dropped afterwards. SECURITY: bytecode read out of a VM that had run a
     /// script could carry whatever that script made of the VM's memory into every later VM; this one runs none.
     /// </summary>
     internal static (byte[] Prelude, byte[] WebApis) CompileOwnScripts(QuickJsPreparation preparation, string prelude, string webApis)
     {
-        using var store = new Store(preparation.Engine);
-        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(64), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
-        store.Fuel = PreparationFuel;
-        store.SetEpochDeadline(FarEpochDeadline);
-        var vm = new QuickJsInstance(store, null, preparation.Linker.Instantiate(store, preparation.Module), MemoryBudgets.BudgetBytes(64));
+        using var store = NewStore(preparation.Engine, PreparationMemoryMb);
+        var vm = new QuickJsInstance(store, null, preparation.Linker.Instantiate(store, preparation.Module), MemoryBudgets.BudgetBytes(PreparationMemoryMb));
         store.SetData(vm);
         vm._q.Initialize();
         if (vm._q.Init() != 0)
@@ -183,6 +174,22 @@ internal sealed partial class QuickJsInstance : IEngineInstance
         }
         vm._scratch = vm.Checked(vm._q.Malloc(8));
         return (vm.CompileScript(prelude, "warden:prelude"), vm.CompileScript(webApis, "warden:web-apis"));
+    }
+
+    /// <summary>The budget of the VMs that run only Warden's own code before any submission (the image's, the compiler's).</summary>
+    private const int PreparationMemoryMb = 64;
+
+    /// <summary>
+    /// A store for one VM: one memory, capped at the budget of <paramref name="memoryMb"/> (the only memory QuickJS
+    /// allocates from), one instance, one table; preparation's fuel and a far epoch deadline until the first entry.
+    /// </summary>
+    private static Store NewStore(Engine engine, int memoryMb)
+    {
+        var store = new Store(engine);
+        store.SetLimits(memorySize: MemoryBudgets.BudgetBytes(memoryMb), tableElements: 100_000, instances: 1, tables: 1, memories: 1);
+        store.Fuel = PreparationFuel;
+        store.SetEpochDeadline(FarEpochDeadline);
+        return store;
     }
 
     private byte[] CompileScript(string source, string name)

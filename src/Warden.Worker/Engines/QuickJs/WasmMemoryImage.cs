@@ -37,6 +37,7 @@ internal static class WasmMemoryImage
         {
             throw new InvalidOperationException("Not a WebAssembly 1.0 module.");
         }
+        var segments = Segments(memory);
         var output = new MemoryStream(wasm.Length + memory.Length);
         output.Write(wasm, 0, 8);
         bool sawMemory = false, sawData = false;
@@ -64,12 +65,12 @@ internal static class WasmMemoryImage
                     output.Write(wasm, sectionStart, position - sectionStart);
                     break;
                 case DataCountSectionId:
-                    WriteSection(output, DataCountSectionId, Unsigned((uint)Segments(memory).Count));
+                    WriteSection(output, DataCountSectionId, Unsigned((uint)segments.Count));
                     break;
                 case DataSectionId:
                     sawData = true;
                     CheckActiveSegmentsOnly(content);
-                    WriteSection(output, DataSectionId, DataSection(memory));
+                    WriteSection(output, DataSectionId, DataSection(memory, segments));
                     break;
                 default:
                     output.Write(wasm, sectionStart, position - sectionStart);
@@ -187,9 +188,8 @@ internal static class WasmMemoryImage
         }
     }
 
-    private static byte[] DataSection(ReadOnlySpan<byte> memory)
+    private static byte[] DataSection(ReadOnlySpan<byte> memory, List<(int Offset, int Length)> segments)
     {
-        var segments = Segments(memory);
         var content = new MemoryStream(memory.Length / 2);
         content.Write(Unsigned((uint)segments.Count));
         foreach (var (offset, length) in segments)
