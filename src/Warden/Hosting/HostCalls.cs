@@ -12,6 +12,16 @@ namespace Warden.Hosting;
 internal delegate Task<JsonNode?> HostCallTarget(JsonElement arguments, HostCallContext context);
 
 /// <summary>
+/// How one of Warden's own host-call targets (fetch) rejects a call with a script-visible error of its choosing:
+/// <see cref="ErrorName"/> is <c>TypeError</c>, <c>RangeError</c> or <c>Error</c>, and the message is Warden's own text
+/// (never an exception's from below). An operator's delegate cannot throw it: the type is internal.
+/// </summary>
+internal sealed class HostCallRejectedException(string errorName, string message) : Exception(message)
+{
+    public string ErrorName { get; } = errorName;
+}
+
+/// <summary>
 /// The sandbox-wide bound on host-call delegates running at once (<see cref="SandboxLimits.MaxOutstandingHostCalls"/>):
 /// a slot is held from a delegate's start until it returns, also past its call's timeout or its execution's end, so
 /// delegates that ignore cancellation cannot pile up without bound.
@@ -293,6 +303,10 @@ internal sealed class HostCallDispatcher
         catch (HostFunctionException e)
         {
             return (null, new WireHostError(HostCallWords.ErrorName, Utf8Text.Truncate(e.Message ?? "", _maxErrorTextBytes)));
+        }
+        catch (HostCallRejectedException e)
+        {
+            return (null, new WireHostError(e.ErrorName, Utf8Text.Truncate(e.Message, _maxErrorTextBytes)));
         }
         catch (OperationCanceledException) when (_ended)
         {
