@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runInThisContext } from 'node:vm';
-import { createFetchApi, toBase64, fromBase64 } from '../src/fetch.js';
+import { createFetchApi, encodeBase64 as toBase64, decodeBase64 as fromBase64 } from '../src/fetch.js';
 
 const nodeWeb = { URL, Blob, AbortController, AbortSignal, DOMException, TextEncoder, TextDecoder, URLSearchParams };
 let web = nodeWeb;
@@ -108,6 +108,49 @@ await same('headers: immutable on Response.error()', ({ Response }) => Response.
 await same('headers: iterator shape', ({ Headers }) => {
   const it = new Headers({ a: '1' })[Symbol.iterator]();
   return [Object.prototype.toString.call(it), typeof it[Symbol.iterator], it.next(), it.next()];
+});
+await same('headers: iteration sees changes made during it', ({ Headers }) => {
+  const h = new Headers({ a: '1', c: '3' });
+  const seen = [];
+  for (const [name] of h) {
+    seen.push(name);
+    if (name === 'a') h.append('b', '2');
+  }
+  return seen;
+});
+await check('headers: guards (request drops forbidden silently; script Responses keep Set-Cookie)', () => {
+  const r = new ours.Request('https://a.test/', { headers: { Cookie: 'a', 'Sec-X': '1', 'X-Ok': '1', 'X-HTTP-Method': ' track ' } });
+  r.headers.append('Host', 'x');
+  r.headers.set('Proxy-Authorization', 'x');
+  r.headers.append('X-HTTP-Method-Override', 'POST');
+  assert.deepEqual([...r.headers], [['x-http-method-override', 'POST'], ['x-ok', '1']]);
+  assert.equal(new ours.Response('', { headers: { 'Set-Cookie': 'a=1' } }).headers.get('set-cookie'), 'a=1');
+  assert.equal(r.clone().headers.has('cookie'), false);
+  r.clone().headers.append('cookie', 'x'); // the clone keeps the request guard: silently dropped
+  const c = r.clone();
+  c.headers.append('Cookie', 'x');
+  assert.equal(c.headers.has('cookie'), false);
+  assert.throws(() => ours.Response.redirect('https://a.test/').headers.set('a', 'b'), TypeError);
+});
+await check('request: referrer', () => {
+  const R = ours.Request;
+  assert.equal(new R('https://a.test/').referrer, 'about:client');
+  assert.equal(new R('https://a.test/', { referrer: '' }).referrer, '');
+  assert.equal(new R('https://a.test/', { referrer: 'https://b.test/x' }).referrer, 'about:client');
+  assert.throws(() => new R('https://a.test/', { referrer: 'not a url' }), TypeError);
+});
+await check('globals replaced after creation are not used', async () => {
+  const saved = { URL: globalThis.URL, TextEncoder: globalThis.TextEncoder, Blob: globalThis.Blob };
+  routes.set('https://a.test/g', (f) => answer(200, [], `${f.body}`));
+  try {
+    for (const name of Object.keys(saved)) globalThis[name] = function () { throw new Error(`global ${name} used`); };
+    const r = await fetch('https://a.test/g#x', { method: 'POST', body: 'é' });
+    assert.equal(await r.text(), Buffer.from('é').toString('base64'));
+    const blob = await (await fetch('https://a.test/g', { method: 'POST', body: 'x' })).blob();
+    assert.equal(await blob.text(), 'eA==');
+  } finally {
+    Object.assign(globalThis, saved);
+  }
 });
 
 // ---- Request, against Node ----
