@@ -745,6 +745,15 @@ export function createFetchApi(deps) {
   }
   installBody(Response.prototype, responseState, 'Response');
 
+  // WebIDL operations and attributes are enumerable (for-in over a Response lists them, as in Chrome).
+  for (const target of [Headers.prototype, Request.prototype, Response.prototype, Response]) {
+    for (const key of Reflect.ownKeys(target)) {
+      if (typeof key === 'string' && !['constructor', 'prototype', 'length', 'name'].includes(key)) {
+        Object.defineProperty(target, key, { enumerable: true });
+      }
+    }
+  }
+
   // ---- fetch ------------------------------------------------------------------------------------
   const FETCH = "execute 'fetch' on 'WorkerGlobalScope'";
   const networkError = () => new TypeError('Failed to fetch');
@@ -798,14 +807,21 @@ export function createFetchApi(deps) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw networkError();
     let method = state.method;
     // Our own copy of the list: redirects edit it, the Request's headers stay as they were.
+    // Index loops, no array methods: what goes into a frame does not pass through Array.prototype
+    // (a script may have patched it; the host re-checks the frame either way).
+    const list = headersList(state.headers);
     const headers = [];
-    for (const entry of headersList(state.headers)) headers.push([entry[0], entry[1], entry[2]]);
-    if (!headers.some((entry) => entry[1] === 'accept')) headers.push(['Accept', 'accept', '*/*']);
+    let hasAccept = false;
+    for (let i = 0; i < list.length; i++) {
+      headers[i] = [list[i][0], list[i][1], list[i][2]];
+      hasAccept ||= list[i][1] === 'accept';
+    }
+    if (!hasAccept) headers[headers.length] = ['Accept', 'accept', '*/*'];
     let body = state.body === null ? null : toBase64(await bodyBytes(state.body));
     for (let redirects = 0; ; redirects++) {
       if (signal !== null && signal.aborted) throw signal.reason;
       const frameHeaders = [];
-      for (let i = 0; i < headers.length; i++) frameHeaders.push([headers[i][0], headers[i][2]]);
+      for (let i = 0; i < headers.length; i++) frameHeaders[i] = [headers[i][0], headers[i][2]];
       const frame = { url: hrefWithoutFragment(url), method, headers: frameHeaders, body, redirect: state.redirect };
       const answer = readAnswer(await untilAborted(send(frame), signal));
       if (signal !== null && signal.aborted) throw signal.reason;
@@ -839,7 +855,11 @@ export function createFetchApi(deps) {
 
   function removeHeaders(headers, lowerNames) {
     let kept = 0;
-    for (let i = 0; i < headers.length; i++) if (!lowerNames.includes(headers[i][1])) headers[kept++] = headers[i];
+    for (let i = 0; i < headers.length; i++) {
+      let remove = false;
+      for (let j = 0; j < lowerNames.length; j++) remove ||= headers[i][1] === lowerNames[j];
+      if (!remove) headers[kept++] = headers[i];
+    }
     headers.length = kept;
   }
 

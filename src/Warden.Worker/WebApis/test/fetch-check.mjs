@@ -152,6 +152,9 @@ await check('globals replaced after creation are not used', async () => {
     Object.assign(globalThis, saved);
   }
 });
+await same('enumerable members (no body: there are no streams here)', ({ Headers, Request, Response }) =>
+  [Headers.prototype, Request.prototype, Response.prototype, Response]
+    .map((o) => Object.keys(o).filter((k) => k !== 'body' && k !== 'attribute').sort()));
 
 // ---- Request, against Node ----
 const requestProps = (r) => ({ method: r.method, url: r.url, mode: r.mode, credentials: r.credentials, cache: r.cache,
