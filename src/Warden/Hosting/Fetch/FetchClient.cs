@@ -179,6 +179,11 @@ internal sealed class FetchClient : IDisposable
             // script's (the operator wins). A redirect elsewhere is a new call with that origin's secrets or none.
             foreach (var (name, value) in grant.SecretHeaders)
             {
+                // Checked when the grant is configured; a bad one here is the host's bug (logged, generic to the script).
+                if (FetchRequestRules.SecretHeaderProblem(name, value) is { } problem)
+                {
+                    throw new InvalidOperationException($"fetch grant {origin}: {problem}");
+                }
                 message.Headers.Remove(name);
                 message.Content?.Headers.Remove(name);
                 AddHeader(message, name, value);

@@ -111,6 +111,29 @@ internal static class FetchRequestRules
         }
     }
 
+    /// <summary>
+    /// Why an operator's secret header cannot be configured (null if it can): a valid name and value, and not a header
+    /// that belongs to the transport. SECURITY: <c>Host</c> would move TLS validation to another name and
+    /// <c>Content-Length</c>/<c>Transfer-Encoding</c>/<c>Connection</c> would desynchronise the request; only
+    /// <c>Cookie</c> among the forbidden headers is allowed (an API session the operator holds).
+    /// </summary>
+    public static string? SecretHeaderProblem(string name, string value)
+    {
+        if (!IsToken(name))
+        {
+            return $"the secret header name '{name}' is not a valid HTTP token";
+        }
+        if (!IsValidValue(value))
+        {
+            return $"the value of the secret header {name} has a character that is not allowed (printable ASCII, no edge whitespace)";
+        }
+        if (!name.Equals("Cookie", StringComparison.OrdinalIgnoreCase) && IsForbidden(name, value))
+        {
+            return $"the header {name} cannot be a secret header (it belongs to the connection or the browser)";
+        }
+        return null;
+    }
+
     /// <summary>Fetch's forbidden request header rule: the list, <c>Proxy-*</c>, <c>Sec-*</c>, and a method override naming a forbidden method.</summary>
     public static bool IsForbidden(string name, string value)
     {

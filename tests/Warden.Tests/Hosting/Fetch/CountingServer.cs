@@ -36,11 +36,11 @@ internal sealed class CountingServer : IAsyncDisposable
 
     public string Origin => $"http://127.0.0.1:{Port}";
 
-    public static async Task<CountingServer> StartAsync(RequestDelegate handler)
+    public static async Task<CountingServer> StartAsync(RequestDelegate handler, IPAddress? listen = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(o => o.Listen(listen ?? IPAddress.Loopback, 0));
         var app = builder.Build();
         var server = new CountingServer(app);
         app.Run(async context =>

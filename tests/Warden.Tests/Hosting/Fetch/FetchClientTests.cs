@@ -534,6 +534,74 @@ public sealed class FetchClientTests
     }
 
     [Fact]
+    public async Task Row02_a_granted_IPv6_literal_origin_is_reached()
+    {
+        await using var server = await CountingServer.StartAsync(Hello, IPAddress.IPv6Loopback);
+        using var client = new FetchClient(new FakeFetchResolver(), _log);
+        string origin = $"http://[::1]:{server.Port}";
+
+        var response = await client.SendAsync(Get(origin + "/v6"), Scope(origin), Within());
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal($"[::1]:{server.Port}", Assert.Single(server.Seen).Header("Host"));
+    }
+
+    [Fact]
+    public async Task Row01_the_connector_refuses_a_literal_that_is_not_the_granted_one_even_past_the_client()
+    {
+        // Defence in depth: a request that did not come through BuildRequest (no granted literal in its options),
+        // or names another literal than the one granted, is refused by the connector itself.
+        await using var server = await CountingServer.StartAsync(Hello);
+        using var invoker = new HttpMessageInvoker(FetchClient.CreateHandler(new FetchConnector(new FakeFetchResolver(), _log)));
+
+        using var bare = new HttpRequestMessage(HttpMethod.Get, server.Origin + "/");
+        await Assert.ThrowsAsync<HttpRequestException>(() => invoker.SendAsync(bare, Within()));
+        using var other = new HttpRequestMessage(HttpMethod.Get, server.Origin + "/");
+        other.Options.Set(FetchConnector.GrantedLiteral, IPAddress.Parse("127.0.0.2"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => invoker.SendAsync(other, Within()));
+
+        Assert.Equal(0, server.Count);
+    }
+
+    [Fact]
+    public async Task Row17_a_resolver_that_never_answers_does_not_hold_the_request_past_its_cancellation()
+    {
+        using var client = new FetchClient(new HangingResolver(), _log);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var watch = Stopwatch.StartNew();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SendAsync(Get("http://granted.test/"), Scope("http://granted.test"), timeout.Token));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
+    }
+
+    private sealed class HangingResolver : IFetchResolver
+    {
+        public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken) => new TaskCompletionSource<IPAddress[]>().Task;
+    }
+
+    [Theory]
+    [InlineData("X-Api-Key", "k", null)]
+    [InlineData("Cookie", "session=1", null)]
+    [InlineData("Authorization", "Bearer t", null)]
+    [InlineData("Host", "other.test", "cannot be a secret header")]
+    [InlineData("Content-Length", "1", "cannot be a secret header")]
+    [InlineData("X-A", "a\r\nB: 1", "not allowed")]
+    [InlineData("Bad Name", "1", "not a valid HTTP token")]
+    public void Operator_secret_headers_are_validated(string name, string value, string? problem)
+    {
+        string? found = FetchRequestRules.SecretHeaderProblem(name, value);
+        if (problem is null)
+        {
+            Assert.Null(found);
+        }
+        else
+        {
+            Assert.Contains(problem, found);
+        }
+    }
+
+    [Fact]
     public void Row23_the_handler_never_uses_a_proxy_cookies_credentials_or_redirects_and_requests_are_never_HTTP_3()
     {
         using var client = new FetchClient(new FakeFetchResolver(), _log);
