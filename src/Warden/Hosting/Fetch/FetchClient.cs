@@ -184,8 +184,7 @@ internal sealed class FetchClient : IDisposable
                 {
                     throw new InvalidOperationException($"fetch grant {origin}: {problem}");
                 }
-                message.Headers.Remove(name);
-                message.Content?.Headers.Remove(name);
+                RemoveHeader(message, name);
                 AddHeader(message, name, value);
             }
             if (!message.Headers.NonValidated.Contains("User-Agent"))
@@ -202,6 +201,19 @@ internal sealed class FetchClient : IDisposable
         {
             message.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Removes a header wherever it is (Remove itself throws for a name of the other collection).</summary>
+    private static void RemoveHeader(HttpRequestMessage message, string name)
+    {
+        if (message.Headers.NonValidated.Contains(name))
+        {
+            message.Headers.Remove(name);
+        }
+        if (message.Content is { } content && content.Headers.NonValidated.Contains(name))
+        {
+            content.Headers.Remove(name);
         }
     }
 

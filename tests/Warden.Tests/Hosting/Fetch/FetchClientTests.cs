@@ -118,6 +118,21 @@ public sealed class FetchClientTests
         Assert.Equal(0, granted.Count);
     }
 
+    [Fact]
+    public async Task Row22_a_pooled_connection_does_not_carry_a_grant_into_another_execution()
+    {
+        await using var server = await CountingServer.StartAsync(Hello);
+        using var client = new FetchClient(new FakeFetchResolver(), _log);
+        var first = Scope(server.Origin);
+        var second = Scope("http://127.0.0.1:1");
+
+        Assert.Equal(200, (await client.SendAsync(Get(server.Origin + "/"), first, Within())).Status);
+        var e = await RejectedAsync(() => client.SendAsync(Get(server.Origin + "/"), second, Within()));
+
+        Assert.Contains("is not granted", e.Message);
+        Assert.Equal(1, server.Count);
+    }
+
     public static TheoryData<string[]> SpecialAnswers => new()
     {
         { ["127.0.0.1"] }, { ["::1"] }, { ["::ffff:127.0.0.1"] }, { ["0.0.0.0"] }, { ["169.254.169.254"] },
@@ -268,6 +283,20 @@ public sealed class FetchClientTests
         // redirect: 'manual' shows the 3xx body.
         var manual = await client.SendAsync(new FetchRequest(a.Origin + "/start", "GET", [], null, SkipRedirectBody: false), scope, Within());
         Assert.Equal("redirect body", Encoding.UTF8.GetString(manual.Body.Span));
+    }
+
+    [Fact]
+    public async Task Row11_an_operator_content_header_replaces_the_scripts_on_the_content()
+    {
+        await using var server = await CountingServer.StartAsync(Hello);
+        using var client = new FetchClient(new FakeFetchResolver(), _log);
+        var scope = ScopeOf(1 << 20, Grant(server.Origin, H("Content-Type", "application/json")));
+
+        await client.SendAsync(new FetchRequest(server.Origin + "/", "POST", [H("content-type", "text/plain")], "{}"u8.ToArray(), true), scope, Within());
+
+        var seen = Assert.Single(server.Seen);
+        Assert.Equal(["application/json"], seen.Headers["Content-Type"]);
+        Assert.Equal("{}"u8.ToArray(), seen.Body);
     }
 
     public static TheoryData<string, string> ForbiddenHeaders => new()

@@ -11,6 +11,8 @@ public sealed class FetchOriginTests
     [InlineData("https://example.com:8443/x", "https://example.com:8443", "/x")]
     [InlineData("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080", "/x")]
     [InlineData("http://[::1]:9000/", "http://[::1]:9000", "/")]
+    [InlineData("http://[2001:db8::1:0:0:1]/", "http://[2001:db8::1:0:0:1]", "/")] // WHATWG compresses the first longest run
+    [InlineData("http://[2001:db8:0:1:1:1:1:1]/", "http://[2001:db8:0:1:1:1:1:1]", "/")] // and never a single zero
     [InlineData("http://example.com./", "http://example.com.", "/")]
     [InlineData("http://xn--exmple-cua.com/", "http://xn--exmple-cua.com", "/")]
     // WHATWG keeps these in path and query; they must go out byte for byte.
@@ -76,6 +78,7 @@ public sealed class FetchOriginTests
     [InlineData("http://example.com:8080", "http://example.com:8080")]
     [InlineData("http://[::1]:9000", "http://[::1]:9000")]
     [InlineData("http://[2001:DB8:0:0:0:0:0:1]", "http://[2001:db8::1]")]
+    [InlineData("http://[2001:db8:0:0:1:0:0:1]", "http://[2001:db8::1:0:0:1]")]
     [InlineData("https://xn--exmple-cua.com", "https://xn--exmple-cua.com")]
     public void A_good_grant_is_made_canonical_as_a_request_URL_reads_it(string grant, string canonical)
     {
