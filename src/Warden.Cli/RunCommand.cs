@@ -23,13 +23,19 @@ internal static class RunCommand
         var limitFlags = LimitFlag.All(defaults);
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
         var isolation = IsolationOption.Create();
+        var allowFetch = new Option<string[]>("--allow-fetch")
+        {
+            Description = "Let the script fetch this origin (scheme://host[:port]); repeatable. The host makes each request, one redirect hop at a time, only to granted origins; a hostname that resolves to a loopback, private or link-local address is refused (grant the IP literal, e.g. http://127.0.0.1:8080, to reach a local service). Without it the script has no fetch.",
+            HelpName = "ORIGIN",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var engine = new Option<string?>("--engine") { Description = "The engine to run the script: v8 or quickjs (QuickJS in WebAssembly: exact memory, deterministic fuel) [default: v8]. One the sandbox does not offer is an invalid_request naming those it does.", HelpName = "NAME" };
 
         var command = new Command("run",
             "Run one script in a fresh worker and print its outcome as one JSON object on stdout:\n" +
             "{ status, result, console, error, usage, engine }. The exit code follows the status.")
         {
-            file, input, inputFile, timeout, cpu, memory, fuel, module, engine, isolation,
+            file, input, inputFile, timeout, cpu, memory, fuel, module, engine, isolation, allowFetch,
         };
         foreach (var flag in limitFlags)
         {
@@ -43,6 +49,7 @@ internal static class RunCommand
                 IsolationOption.Parse(parse.GetValue(isolation)), parse.GetValue(engine))
             {
                 Fuel = parse.GetValue(fuel),
+                FetchOrigins = parse.GetValue(allowFetch) ?? [],
                 Limits = limitFlags.Where(f => parse.GetValue(f.Option) is not null)
                     .Select(f => new LimitSetting(f.Option.Name, f.Apply, parse.GetValue(f.Option)!.Value)).ToList(),
             };
@@ -56,6 +63,9 @@ internal static class RunCommand
     {
         /// <summary>--fuel: the execution's fuel budget (quickjs only); null: none.</summary>
         public long? Fuel { get; init; }
+
+        /// <summary>--allow-fetch: the origins the script may fetch, as given.</summary>
+        public IReadOnlyList<string> FetchOrigins { get; init; } = [];
 
         /// <summary>The --max-* flags given, in order.</summary>
         public IReadOnlyList<LimitSetting> Limits { get; init; } = [];
@@ -78,6 +88,9 @@ internal static class RunCommand
             New("--max-console-bytes", $"Total console text, in UTF-8 bytes [default: {d.MaxConsoleBytes}; max: {64 << 20}].", (l, v) => l.MaxConsoleBytes = v),
             New("--max-console-entries", $"Console entries [default: {d.MaxConsoleEntries}; max: 1000000].", (l, v) => l.MaxConsoleEntries = v),
             New("--max-result-bytes", $"Largest serialised result, in UTF-8 bytes [default: {d.MaxResultBytes}; max: {256 << 20}].", (l, v) => l.MaxResultBytes = v),
+            New("--max-fetch-response-bytes", $"Largest response body of one fetch (after decompression), in bytes [default: {d.MaxFetchResponseBytes}; max: {128 << 20}].", (l, v) => l.MaxFetchResponseBytes = v),
+            New("--max-fetch-request-body-bytes", $"Largest request body of one fetch, in bytes [default: {d.MaxFetchRequestBodyBytes}; max: {16 << 20}].", (l, v) => l.MaxFetchRequestBodyBytes = v),
+            New("--fetch-timeout", $"Time limit of one fetch request (one redirect hop), connection to last body byte, in ms [default: {d.FetchTimeoutMs}; max: {SandboxLimits.AbsoluteMaxTimeoutMs}].", (l, v) => l.FetchTimeoutMs = v),
             New("--max-error-text-bytes", $"Largest error name, message or stack, in UTF-8 bytes [default: {d.MaxErrorTextBytes}; range: 256-{1 << 20}].", (l, v) => l.MaxErrorTextBytes = v),
         ];
 
@@ -134,6 +147,23 @@ internal static class RunCommand
             .AddSimpleConsole(o => o.SingleLine = true)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var options = new SandboxOptions { Limits = limits, MaxWorkers = 1, SpareWorkers = 0, OsIsolation = request.Isolation };
+        // The person running `warden run` is the operator: each --allow-fetch registers an origin and grants it.
+        var fetchOrigins = new List<string>();
+        foreach (var origin in request.FetchOrigins)
+        {
+            try
+            {
+                if (options.FetchOrigins.Find(origin) is null)
+                {
+                    options.FetchOrigins.Add(origin);
+                }
+                fetchOrigins.Add(options.FetchOrigins.Find(origin)!.Origin);
+            }
+            catch (ArgumentException e)
+            {
+                return Outcome.InvalidRequest("--allow-fetch " + e.Message.Split(" (Parameter", 2)[0]);
+            }
+        }
         configureSandbox?.Invoke(options);
         Sandbox sandbox;
         try
@@ -156,6 +186,7 @@ internal static class RunCommand
             IsModule = request.Module,
             Limits = new ExecutionLimits(request.TimeoutMs, request.CpuMs, request.MemoryMb, request.Fuel),
             Engine = request.Engine,
+            FetchOrigins = fetchOrigins.Count == 0 ? null : fetchOrigins.Distinct(StringComparer.Ordinal).ToList(),
         };
         try
         {

@@ -75,6 +75,26 @@ internal static class HostCallWords
         return true;
     }
 
+    /// <summary>Whether <paramref name="name"/> was granted: one of the functions, or fetch when origins were granted.</summary>
+    public static bool IsGranted(WireHostGrant grant, string name) =>
+        name == FetchWords.CallName ? grant.Fetch is not null : Array.IndexOf(grant.Functions, name) >= 0;
+
+    /// <summary>The largest arguments (JSON, UTF-8 bytes) of one call of <paramref name="name"/>: a fetch's are bounded by its body limit instead.</summary>
+    public static int MaxArgumentBytes(WireHostGrant grant, string name) =>
+        name == FetchWords.CallName && grant.Fetch is { } fetch ? FetchWords.MaxCallArgumentBytes(fetch.MaxRequestBodyBytes) : grant.MaxArgumentBytes;
+
+    /// <summary>The largest answer (JSON, UTF-8 bytes) of one call of <paramref name="name"/>: a fetch's body is bounded by its own limit, on the host, as it is read.</summary>
+    public static long MaxResultBytes(WireHostGrant grant, string name) =>
+        name == FetchWords.CallName && grant.Fetch is { } fetch ? FetchWords.MaxAnswerBytes(fetch.MaxResponseBytes) : grant.MaxResultBytes;
+
+    /// <summary>How long one call of <paramref name="name"/> may take.</summary>
+    public static int TimeoutMs(WireHostGrant grant, string name) =>
+        name == FetchWords.CallName && grant.Fetch is { } fetch ? fetch.TimeoutMs : grant.CallTimeoutMs;
+
+    /// <summary>The RangeError of a call of <paramref name="name"/> that took too long.</summary>
+    public static string TimedOut(WireHostGrant grant, string name) =>
+        name == FetchWords.CallName ? FetchWords.TimedOut(TimeoutMs(grant, name)) : TimedOut(name, grant.CallTimeoutMs);
+
     public static string TooManyCalls(int maxCalls) =>
         string.Format(CultureInfo.InvariantCulture, "Host call limit exceeded: at most {0} calls per execution (maxCalls)", maxCalls);
 

@@ -55,14 +55,26 @@ internal sealed record ExecuteMessage(
 /// granted: the script then has no <c>warden:host</c> module and the execution's frames are exactly those of an
 /// execution without the feature.
 /// </summary>
-/// <param name="Functions">The granted names (JS identifiers, checked by the host): one export of <c>warden:host</c> each.</param>
+/// <param name="Functions">The granted names (JS identifiers, checked by the host): one export of <c>warden:host</c> each; empty when only fetch was granted (no <c>warden:host</c> then).</param>
+/// <param name="Fetch">The fetch grant; null: no <c>fetch</c>. Its requests are host calls, counted with the functions'.</param>
 internal sealed record WireHostGrant(
     [property: JsonRequired] string[] Functions,
     [property: JsonRequired] int MaxCalls,
     [property: JsonRequired] int MaxConcurrentCalls,
     [property: JsonRequired] int MaxArgumentBytes,
     [property: JsonRequired] int MaxResultBytes,
-    [property: JsonRequired] int CallTimeoutMs);
+    [property: JsonRequired] int CallTimeoutMs,
+    WireFetchGrant? Fetch = null);
+
+/// <summary>
+/// An execution's <c>fetch</c>: the granted origins (canonical, for the isolate's friendly check; the host checks
+/// every request itself) and the limits on one request.
+/// </summary>
+internal sealed record WireFetchGrant(
+    [property: JsonRequired] string[] Origins,
+    [property: JsonRequired] int MaxRequestBodyBytes,
+    [property: JsonRequired] int MaxResponseBytes,
+    [property: JsonRequired] int TimeoutMs);
 
 /// <summary>
 /// The host's answer to one <see cref="HostCallMessage"/>: exactly one of <see cref="Result"/> (JSON text the

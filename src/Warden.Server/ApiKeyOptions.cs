@@ -41,6 +41,18 @@ public sealed partial class ApiKeyOptions
     /// </summary>
     public IsolationUnit? IsolationUnit { get; set; }
 
+    /// <summary>
+    /// The origins (of <see cref="ServerOptions.FetchOrigins"/>) this key's scripts may fetch; null or empty: none. A
+    /// request gets all of them unless it names fewer (<c>fetchOrigins</c>); it can never name more.
+    /// </summary>
+    public List<string>? FetchOrigins { get; set; }
+
+    /// <summary>
+    /// The webhooks (<see cref="ServerOptions.Webhooks"/>, by name) this key's scripts may call; null or empty: none.
+    /// A request gets all of them unless it names fewer (<c>hostFunctions</c>); it can never name more.
+    /// </summary>
+    public List<string>? HostFunctions { get; set; }
+
     /// <summary>This key's ceilings as the library applies them; null when the key has none.</summary>
     internal ExecutionCeilings? Ceilings => MaxTimeoutMs is null && MaxMemoryMb is null && MaxFuel is null ? null
         : new ExecutionCeilings { MaxTimeoutMs = MaxTimeoutMs, MaxMemoryMb = MaxMemoryMb, MaxFuel = MaxFuel, Owner = "this API key" };

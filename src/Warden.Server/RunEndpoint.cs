@@ -14,7 +14,8 @@ namespace Warden.Server;
 /// </summary>
 internal static class RunEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext context, Sandbox sandbox, ServerOptions options, ServerMetrics metrics, ILogger<Sandbox> logger)
+    public static async Task<IResult> HandleAsync(HttpContext context, Sandbox sandbox, SandboxOptions sandboxOptions, ServerOptions options,
+        ServerMetrics metrics, ILogger<Sandbox> logger)
     {
         var request = context.Request;
         if (request.ContentLength > options.MaxRequestBodyBytes)
@@ -70,6 +71,22 @@ internal static class RunEndpoint
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"isolationKey must be 1 to {maxOwnKey} characters here.", "isolationKey");
         }
+        // Capabilities: what the key was granted (without keys, everything configured), narrowed by the request.
+        var fetchAllowance = apiKey is null ? (options.FetchOrigins ?? []).Select(o => o.Origin) : apiKey.FetchOrigins ?? [];
+        var (fetchOrigins, fetchProblem) = Narrowed(run.FetchOrigins,
+            [.. fetchAllowance.Select(o => sandboxOptions.FetchOrigins.Find(o)?.Origin).OfType<string>()],
+            origin => sandboxOptions.FetchOrigins.Find(origin)?.Origin, "fetchOrigins", "an origin this caller may fetch");
+        if (fetchProblem is not null)
+        {
+            return fetchProblem;
+        }
+        var functionAllowance = apiKey is null ? (options.Webhooks ?? []).Select(w => w.Name) : apiKey.HostFunctions ?? [];
+        var (hostFunctions, functionProblem) = Narrowed(run.HostFunctions, [.. functionAllowance],
+            name => name, "hostFunctions", "a host function this caller may call");
+        if (functionProblem is not null)
+        {
+            return functionProblem;
+        }
         var submission = new Submission
         {
             Code = run.Code,
@@ -85,6 +102,8 @@ internal static class RunEndpoint
             Ceilings = apiKey?.Ceilings,
             // The operator's choice for this key; null: the sandbox's. Never the request's.
             IsolationUnit = apiKey?.IsolationUnit,
+            FetchOrigins = fetchOrigins,
+            HostFunctions = hostFunctions,
         };
         Outcome outcome;
         try
@@ -106,6 +125,33 @@ internal static class RunEndpoint
         metrics.Record(outcome);
         ServerLog.Execution(logger, outcome.Status.ToWireString(), outcome.Usage.WallMs, outcome.Usage.CpuMs);
         return Results.Text(outcome.ToJson(), "application/json", System.Text.Encoding.UTF8, StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// What a request is granted: its caller's whole <paramref name="allowance"/> when it names nothing, else what it
+    /// names, each of which must be in the allowance (a request can only narrow what its API key was granted).
+    /// SECURITY: the names are the request's; one outside the allowance is refused by its position, never echoed.
+    /// </summary>
+    private static (List<string>? Granted, IResult? Problem) Narrowed(string[]? requested, IReadOnlyList<string> allowance,
+        Func<string, string?> canonical, string field, string what)
+    {
+        if (requested is null)
+        {
+            return (allowance.Count == 0 ? null : [.. allowance], null);
+        }
+        var granted = new List<string>();
+        for (int i = 0; i < requested.Length; i++)
+        {
+            if (requested[i] is not { } name || canonical(name) is not { } known || !allowance.Contains(known, StringComparer.Ordinal))
+            {
+                return (null, Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"{field}[{i}] is not {what}.", $"{field}[{i}]"));
+            }
+            if (!granted.Contains(known, StringComparer.Ordinal))
+            {
+                granted.Add(known);
+            }
+        }
+        return (granted.Count == 0 ? null : granted, null);
     }
 
     /// <summary>application/json, with no charset or a UTF-8 one (JSON is UTF-8: RFC 8259).</summary>

@@ -11,7 +11,9 @@ internal sealed record RunRequest(
     string? Engine,
     string? IsolationKey,
     RunLimits? Limits,
-    Dictionary<string, string>? Modules);
+    Dictionary<string, string>? Modules,
+    string[]? FetchOrigins = null,
+    string[]? HostFunctions = null);
 
 /// <summary><c>limits</c>: <c>fuel</c> is a whole number (quickjs only; the library checks its range and engine).</summary>
 internal sealed record RunLimits(int? TimeoutMs, int? CpuMs, int? MemoryMb, long? Fuel);

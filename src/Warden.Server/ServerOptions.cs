@@ -29,6 +29,19 @@ public sealed class ServerOptions
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
 
     /// <summary>
+    /// The origins scripts may fetch (each with the operator's headers for it). An API key's executions get only the
+    /// ones its <see cref="ApiKeyOptions.FetchOrigins"/> lists; without API keys (loopback only), a request may be
+    /// granted any of them. None by default: no script can fetch anything.
+    /// </summary>
+    public List<FetchOriginOptions> FetchOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Webhook capabilities: host functions that POST a script's arguments to an operator's URL. An API key's
+    /// executions get only the ones its <see cref="ApiKeyOptions.HostFunctions"/> lists; without API keys, any.
+    /// </summary>
+    public List<WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>
     /// Listening on an address other than loopback without any API key is refused: anyone who reaches
     /// it could run code. Set to true only behind something that authenticates.
     /// </summary>
@@ -60,6 +73,22 @@ public sealed class ServerOptions
         for (int i = 0; i < keys.Count; i++)
         {
             errors.AddRange(keys[i].Validate(i));
+        }
+        var webhooks = Webhooks ?? [];
+        for (int i = 0; i < webhooks.Count; i++)
+        {
+            errors.AddRange(webhooks[i].Validate(i));
+        }
+        foreach (var key in keys)
+        {
+            // A grant of something not configured is a typo that would silently grant nothing: said at start.
+            foreach (var name in key.HostFunctions ?? [])
+            {
+                if (!webhooks.Any(w => w.Name == name))
+                {
+                    errors.Add($"ApiKeys: '{key.Name}' is granted the host function '{name}', which no webhook defines.");
+                }
+            }
         }
         foreach (var duplicate in keys.GroupBy(k => k.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {

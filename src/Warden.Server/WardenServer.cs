@@ -37,6 +37,7 @@ public static class WardenServer
         configureSandbox?.Invoke(sandboxOptions);
         configureServer?.Invoke(serverOptions);
         errors.AddRange(sandboxOptions.Validate().Concat(serverOptions.Validate()));
+        var webhooks = RegisterCapabilities(sandboxOptions, serverOptions, errors);
         // Kestrel's own endpoint configuration overrides Urls: the loopback rule applies to it too.
         foreach (var endpoint in builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren())
         {
@@ -98,6 +99,7 @@ public static class WardenServer
         builder.Services.AddRateLimiter(o => TenantQuotas.Configure(o, serverOptions.RetryAfterSeconds));
         builder.Services.AddSingleton(sp => new Sandbox(sandboxOptions, sp.GetRequiredService<ILogger<Sandbox>>()));
         builder.Services.AddSingleton(sandboxOptions);
+        builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
 
@@ -163,6 +165,54 @@ public static class WardenServer
     /// <summary>The addresses the started server listens on (with the real port when 0 was asked for).</summary>
     public static IReadOnlyList<string> ListeningAddresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    /// <summary>
+    /// Registers the configured fetch origins and webhooks in the sandbox's options (what API keys may then be
+    /// granted); a problem with one is a configuration error, said at start. Returns the webhooks' HTTP client,
+    /// which the service's container disposes.
+    /// </summary>
+    private static WebhookCaller RegisterCapabilities(SandboxOptions sandbox, ServerOptions server, List<string> errors)
+    {
+        var origins = server.FetchOrigins ?? [];
+        for (int i = 0; i < origins.Count; i++)
+        {
+            try
+            {
+                sandbox.FetchOrigins.Add(origins[i].Origin ?? "", origins[i].Headers ?? []);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"FetchOrigins[{i}]: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
+        foreach (var key in server.ApiKeys ?? [])
+        {
+            foreach (var origin in key.FetchOrigins ?? [])
+            {
+                if (sandbox.FetchOrigins.Find(origin) is null)
+                {
+                    errors.Add($"ApiKeys: '{key.Name}' is granted the origin '{origin}', which FetchOrigins does not list.");
+                }
+            }
+        }
+        var caller = new WebhookCaller(sandbox.Limits.MaxHostCallResultBytes);
+        foreach (var webhook in server.Webhooks ?? [])
+        {
+            if (!HostFunctionCollection.IsValidName(webhook.Name) || !Uri.TryCreate(webhook.Url, UriKind.Absolute, out _))
+            {
+                continue;   // ServerOptions.Validate said why
+            }
+            try
+            {
+                sandbox.HostFunctions.Add(webhook.Name, caller.FunctionFor(webhook));
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"Webhooks: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
+        return caller;
+    }
+
     private static void Bind(IConfiguration configuration, string section, object options, List<string> errors)
     {
         try

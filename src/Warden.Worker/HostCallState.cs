@@ -32,10 +32,16 @@ internal sealed class HostCallState(ProtocolChannel channel)
     public WaitHandle ReplyArrived => _arrived.WaitHandle;
 
     /// <summary>The source of <c>warden:host</c> for the running execution; null when it was granted nothing.</summary>
-    public string? ModuleSource => _grant is { } grant ? HostCallWords.ModuleSource(grant.Functions) : null;
+    public string? ModuleSource => _grant is { Functions.Length: > 0 } grant ? HostCallWords.ModuleSource(grant.Functions) : null;
 
-    /// <summary>The grant's argument limit in UTF-8 bytes (0 without a grant).</summary>
-    public int MaxArgumentBytes => _grant?.MaxArgumentBytes ?? 0;
+    /// <summary>The argument limit of a call of <paramref name="name"/> in UTF-8 bytes (0 without a grant).</summary>
+    public int MaxArgumentBytesOf(string name) => _grant is { } grant ? HostCallWords.MaxArgumentBytes(grant, name) : 0;
+
+    /// <summary>The RangeError message of a call of <paramref name="name"/> whose arguments are over their limit.</summary>
+    public string ArgumentsTooLarge(string name) =>
+        name == FetchWords.CallName && _grant?.Fetch is { } fetch
+            ? FetchWords.RequestBodyTooLarge(fetch.MaxRequestBodyBytes)
+            : HostCallWords.ArgumentsTooLarge(MaxArgumentBytesOf(name));
 
     /// <summary>Calls sent and not yet answered into the engine.</summary>
     public int Pending => _pending.Count;
@@ -94,6 +100,16 @@ internal sealed class HostCallState(ProtocolChannel channel)
             w.WriteString("handoff", HostCallWords.HandoffGlobal);
             w.WriteNumber("maxArgumentBytes", grant.MaxArgumentBytes);
             w.WriteString("argumentsTooLarge", HostCallWords.ArgumentsTooLarge(grant.MaxArgumentBytes));
+            if (grant.Fetch is { } fetch)
+            {
+                // fetch's own limits, checked in the isolate before a request crosses (the host checks again).
+                w.WriteStartObject("fetch");
+                w.WriteString("callName", FetchWords.CallName);
+                w.WriteNumber("maxArgumentBytes", HostCallWords.MaxArgumentBytes(grant, FetchWords.CallName));
+                w.WriteNumber("maxRequestBodyBytes", fetch.MaxRequestBodyBytes);
+                w.WriteString("requestBodyTooLarge", FetchWords.RequestBodyTooLarge(fetch.MaxRequestBodyBytes));
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
@@ -105,7 +121,7 @@ internal sealed class HostCallState(ProtocolChannel channel)
     /// </summary>
     public object Call(string name, string argumentsJson)
     {
-        if (_grant is not { } grant || _executionId is not { } id || Array.IndexOf(grant.Functions, name) < 0)
+        if (_grant is not { } grant || _executionId is not { } id || !HostCallWords.IsGranted(grant, name))
         {
             return HostCallWords.Failed(name);
         }
@@ -123,9 +139,9 @@ internal sealed class HostCallState(ProtocolChannel channel)
         {
             return HostCallWords.TooManyConcurrentCalls(grant.MaxConcurrentCalls);
         }
-        if (Encoding.UTF8.GetByteCount(argumentsJson) > grant.MaxArgumentBytes)
+        if (Encoding.UTF8.GetByteCount(argumentsJson) > HostCallWords.MaxArgumentBytes(grant, name))
         {
-            return HostCallWords.ArgumentsTooLarge(grant.MaxArgumentBytes);
+            return ArgumentsTooLarge(name);
         }
         long callId = ++_lastCallId;
         _calls++;

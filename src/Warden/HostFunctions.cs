@@ -21,6 +21,12 @@ public sealed class HostFunctionCollection : IEnumerable<HostFunctionRegistratio
 {
     private readonly Dictionary<string, HostFunctionRegistration> _functions = new(StringComparer.Ordinal);
 
+    /// <summary>The longest name a host function may have.</summary>
+    public const int MaxNameLength = Protocol.HostCallWords.MaxNameLength;
+
+    /// <summary>Whether <paramref name="name"/> can be a host function's name: an ASCII JavaScript identifier of at most <see cref="MaxNameLength"/> characters, neither <c>then</c> nor <c>default</c>.</summary>
+    public static bool IsValidName(string? name) => Protocol.HostCallWords.IsValidName(name);
+
     /// <summary>The number of registered functions.</summary>
     public int Count => _functions.Count;
 

@@ -17,12 +17,19 @@ public sealed class Sandbox : IAsyncDisposable
     private readonly WorkerPool<EngineWorker> _pool;
     private readonly ILogger _logger;
     private readonly HostCallGate _hostCallGate;
+    private readonly Hosting.Fetch.FetchClient? _fetchClient;
     private long _executionCounter;
     private int _disposed;
 
     /// <summary>Creates a sandbox; starts its spare workers in the background.</summary>
     /// <exception cref="SandboxOptionsException">The options are invalid; every problem is listed.</exception>
     public Sandbox(SandboxOptions options, ILogger<Sandbox>? logger = null)
+        : this(options, logger, fetchResolver: null)
+    {
+    }
+
+    /// <summary>A sandbox whose fetches resolve hostnames with <paramref name="fetchResolver"/> (tests: a fake DNS); null: the system's.</summary>
+    internal Sandbox(SandboxOptions options, ILogger? logger, Hosting.Fetch.IFetchResolver? fetchResolver)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.Validate();
@@ -33,6 +40,10 @@ public sealed class Sandbox : IAsyncDisposable
         _options = options.Snapshot();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _hostCallGate = new HostCallGate(_options.Limits.MaxOutstandingHostCalls);
+        // One HTTP client for all of the sandbox's fetches (its connection pools are keyed by origin, and every
+        // request passes its execution's grant check before it may use one); none when no origin is registered.
+        _fetchClient = _options.FetchOrigins.Count == 0 ? null
+            : new Hosting.Fetch.FetchClient(fetchResolver ?? Hosting.Fetch.SystemFetchResolver.Instance, _logger);
         var spec = WorkerLaunchSpec.Resolve(_options);
         foreach (var layer in spec.Isolation.Report.Missing)
         {
@@ -102,7 +113,7 @@ public sealed class Sandbox : IAsyncDisposable
         var key = WorkerKey.For(engine, submission.IsolationKey);
         // Taken with the request, before any wait: the grants the worker is told of and the ones the host serves
         // come from the same reading of the submission, whatever the application does with it meanwhile.
-        var hostCalls = HostCallScope.For(submission, _options, _hostCallGate);
+        var hostCalls = HostCallScope.For(submission, _options, _hostCallGate, _fetchClient);
 
         EngineWorker worker;
         try
@@ -156,5 +167,6 @@ public sealed class Sandbox : IAsyncDisposable
             return;
         }
         await _pool.DisposeAsync().ConfigureAwait(false);
+        _fetchClient?.Dispose();
     }
 }

@@ -47,6 +47,9 @@ public sealed class SandboxLimits
     private int _maxHostCallResultBytes = 1 << 20;
     private int _hostCallTimeoutMs = 5_000;
     private int _maxOutstandingHostCalls = 256;
+    private int _maxFetchResponseBytes = 10 << 20;
+    private int _maxFetchRequestBodyBytes = 1 << 20;
+    private int _fetchTimeoutMs = 10_000;
 
     /// <summary>Most host-function calls one execution may make (docs/limits.md, "Host functions"). Default 100, at most 100,000.
     /// The next call rejects with a RangeError naming the limit.</summary>
@@ -74,6 +77,24 @@ public sealed class SandboxLimits
     /// (they keep their slot until they return). Past it a call rejects at once with a RangeError. Default 256, at most 100,000.
     /// </summary>
     public int MaxOutstandingHostCalls { get => _maxOutstandingHostCalls; set => _maxOutstandingHostCalls = InRange(value, 1, 100_000); }
+
+    /// <summary>
+    /// Largest response body one <c>fetch</c> request may bring back, in bytes after decompression (docs/limits.md,
+    /// "fetch"). Default 10 MiB, at most 128 MiB. A larger <c>Content-Length</c> is refused before the body is read;
+    /// a body that grows past it is cut off. Either way the fetch rejects with a RangeError naming the limit. The
+    /// body then lives in the isolate and counts against the execution's memory.
+    /// </summary>
+    public int MaxFetchResponseBytes { get => _maxFetchResponseBytes; set => _maxFetchResponseBytes = InRange(value, 0, 128 << 20); }
+
+    /// <summary>Largest request body one <c>fetch</c> may send. Default 1 MiB, at most 16 MiB.</summary>
+    public int MaxFetchRequestBodyBytes { get => _maxFetchRequestBodyBytes; set => _maxFetchRequestBodyBytes = InRange(value, 0, 16 << 20); }
+
+    /// <summary>
+    /// How long one <c>fetch</c> request (one redirect hop) may take, from its connection to the last byte of its
+    /// body. Default 10 s, at most <see cref="AbsoluteMaxTimeoutMs"/>; past it the fetch rejects with a RangeError
+    /// and the request is aborted. The execution's own wall limit still runs while it waits.
+    /// </summary>
+    public int FetchTimeoutMs { get => _fetchTimeoutMs; set => _fetchTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }
 
     /// <summary>Wall-clock timeout when a submission names none. Default 5 s: rules and transforms finish in milliseconds; 5 s leaves room for slow ones without letting a hog hold a worker long.</summary>
     public int DefaultTimeoutMs { get => _defaultTimeoutMs; set => _defaultTimeoutMs = InRange(value, 1, AbsoluteMaxTimeoutMs); }

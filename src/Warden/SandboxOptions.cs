@@ -17,6 +17,14 @@ public sealed class SandboxOptions
     public HostFunctionCollection HostFunctions { get; set; } = new();
 
     /// <summary>
+    /// The origins scripts may <c>fetch</c>. A script has a <c>fetch</c> global (with <c>Request</c>, <c>Response</c>
+    /// and <c>Headers</c>) only when its submission grants some of them (<see cref="Submission.FetchOrigins"/>); the
+    /// host makes every request, one redirect hop at a time, each a host call held to the host-call limits and the
+    /// fetch limits of <see cref="Limits"/>. Registered before the sandbox is constructed (it takes a copy).
+    /// </summary>
+    public FetchOriginCollection FetchOrigins { get; set; } = new();
+
+    /// <summary>
     /// Most executions running at once, each in its own worker process. Default: one per core. At most
     /// <c>MaxWorkers + SpareWorkers</c> processes are alive, busy or idle.
     /// </summary>
@@ -198,6 +206,10 @@ public sealed class SandboxOptions
         {
             errors.Add("HostFunctions must be set.");
         }
+        if (FetchOrigins is null)
+        {
+            errors.Add("FetchOrigins must be set.");
+        }
         if (WarmIsolate is null)
         {
             errors.Add("WarmIsolate must be set.");
@@ -229,6 +241,7 @@ public sealed class SandboxOptions
     {
         Limits = Limits.Clone(),
         HostFunctions = HostFunctions.Clone(),
+        FetchOrigins = FetchOrigins.Clone(),
         MaxWorkers = MaxWorkers,
         SpareWorkers = SpareWorkers,
         MaxExecutionsPerWorker = MaxExecutionsPerWorker,

@@ -64,6 +64,15 @@ public sealed record Submission
     /// application, never taken from the untrusted request as such.
     /// </summary>
     public IReadOnlyList<string>? HostFunctions { get; init; }
+
+    /// <summary>
+    /// The origins this execution may <c>fetch</c> (each registered in <see cref="SandboxOptions.FetchOrigins"/>, in
+    /// any spelling of it); null or empty: none, and the script has no <c>fetch</c>, <c>Request</c>, <c>Response</c>
+    /// or <c>Headers</c>. An origin that is not registered, or whose registration does not allow this
+    /// <see cref="IsolationKey"/>, is <c>invalid_request</c>; so is a grant in a warm isolate. Set by the application;
+    /// an HTTP caller's request may only narrow what its API key was granted.
+    /// </summary>
+    public IReadOnlyList<string>? FetchOrigins { get; init; }
 }
 
 /// <summary>Limits requested for one execution. Null means "the sandbox default".</summary>

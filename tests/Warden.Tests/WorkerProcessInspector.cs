@@ -27,6 +27,29 @@ internal static class WorkerProcessInspector
         throw new InvalidOperationException($"no dotnet worker under pid {hostChildPid}");
     }
 
+    /// <summary>Every dotnet worker descended from this (the test) process.</summary>
+    public static IReadOnlyList<int> AllWorkers()
+    {
+        var workers = new List<int>();
+        var pending = new Queue<int>([Environment.ProcessId]);
+        while (pending.TryDequeue(out int pid))
+        {
+            if (pid != Environment.ProcessId && Comm(pid) == "dotnet")
+            {
+                workers.Add(pid);
+                continue;
+            }
+            foreach (var task in SafeList($"/proc/{pid}/task"))
+            {
+                foreach (var child in SafeRead($"{task}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    pending.Enqueue(int.Parse(child));
+                }
+            }
+        }
+        return workers;
+    }
+
     /// <summary>A line of /proc/PID/status, e.g. "Uid" → "65534 65534 65534 65534".</summary>
     public static string Status(int pid, string key)
     {

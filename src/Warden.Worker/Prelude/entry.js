@@ -9,10 +9,10 @@
 import { global, ReflectApply, ReflectDefineProperty, JSONParse, IndirectEval, StringSplit } from './primordials.js';
 import { installConsole, setConsoleBudget } from './console.js';
 import { installTimers, uncaught, runNextTask } from './event-loop.js';
-import { installWebGlobals } from './web-globals.js';
+import { installWebGlobals, installFetchGlobals } from './web-globals.js';
 import { installResult, setLimits, fail, settled, settleWith } from './result.js';
 import { engine } from './engine.js';
-import { installHost, readGrant, loadHostModule, deliverHostReplies } from './host.js';
+import { installHost, readGrant, hostFunctionsGranted, fetchGranted, loadHostModule, deliverHostReplies } from './host.js';
 
 // A module's namespace once its evaluation has settled (the engine part says when); its default
 // export is then run from tick(), on the shallow stack of a call from the host.
@@ -47,9 +47,13 @@ function start(inputJson, code, isModule, entrySpecifier, documentNames, maxCons
   });
   // One name a line (module names cannot hold control characters: the host refuses them).
   engine.setDocuments(entrySpecifier, StringSplit(documentNames, '\n'));
-  // With host functions granted, `warden:host` is evaluated first, before any user code runs (see host.js);
-  // the submission then starts once it is.
-  if (readGrant()) {
+  // With origins granted, fetch and its classes exist (and only then). With host functions granted,
+  // `warden:host` is evaluated first, before any user code runs (see host.js); the submission then starts once it is.
+  const granted = readGrant();
+  if (granted && fetchGranted()) {
+    installFetchGlobals();
+  }
+  if (granted && hostFunctionsGranted()) {
     (async () => {
       try {
         await loadHostModule();

@@ -31,11 +31,35 @@ export function readGrant() {
   const text = bridge.HostGrant();
   if (typeof text !== 'string' || text === '') return false;
   const parsed = JSONParse(text);
+  const fetch = parsed.fetch === undefined ? null : {
+    __proto__: null, callName: parsed.fetch.callName, maxArgumentBytes: parsed.fetch.maxArgumentBytes,
+    requestBodyTooLarge: parsed.fetch.requestBodyTooLarge,
+  };
   grant = {
     __proto__: null, module: parsed.module, handoff: parsed.handoff, names: parsed.names,
-    maxArgumentBytes: parsed.maxArgumentBytes, argumentsTooLarge: parsed.argumentsTooLarge,
+    maxArgumentBytes: parsed.maxArgumentBytes, argumentsTooLarge: parsed.argumentsTooLarge, fetch,
   };
   return true;
+}
+
+// Whether the grant (read by readGrant) has host functions, and so a `warden:host` module to load.
+export function hostFunctionsGranted() {
+  return grant !== null && grant.names.length > 0;
+}
+
+// Whether origins were granted: the script then gets fetch, Request, Response and Headers (web-globals.js).
+export function fetchGranted() {
+  return grant !== null && grant.fetch !== null;
+}
+
+// One fetch request (one redirect hop), shaped by the web APIs' fetch (WebApis/src/fetch.js): a host call under
+// fetch's reserved name, held to the same count and concurrency as host functions. The host checks the request
+// again in full: this side only shapes it and says no early.
+export function sendFetch(frame) {
+  if (grant === null || grant.fetch === null) {
+    return PromiseCtor.reject(errorOf({ name: 'TypeError', message: 'Failed to fetch' }));
+  }
+  return callHost(grant.fetch.callName, [frame], grant.fetch.maxArgumentBytes, grant.fetch.requestBodyTooLarge);
 }
 
 function serialiseArguments(args) {
@@ -47,7 +71,7 @@ function serialiseArguments(args) {
   return '[' + ArrayJoin(parts, ',') + ']';
 }
 
-function callHost(name, args) {
+function callHost(name, args, maxArgumentBytes, argumentsTooLarge) {
   let resolve, reject;
   const promise = new PromiseCtor((res, rej) => { resolve = res; reject = rej; });
   let json;
@@ -59,8 +83,8 @@ function callHost(name, args) {
   }
   // UTF-16 units never outnumber UTF-8 bytes: longer than the limit here is longer there. Checked before the
   // string crosses, so a huge argument is never copied out of the isolate.
-  if (json.length > grant.maxArgumentBytes) {
-    reject(errorOf({ name: 'RangeError', message: grant.argumentsTooLarge }));
+  if (json.length > maxArgumentBytes) {
+    reject(errorOf({ name: 'RangeError', message: argumentsTooLarge }));
     return promise;
   }
   const answer = bridge.HostCall(name, json);
@@ -75,7 +99,7 @@ function callHost(name, args) {
 
 function makeHostFunction(name) {
   // A method: no prototype, not a constructor, named after the function it calls.
-  const holder = { [name](...args) { return callHost(name, args); } };
+  const holder = { [name](...args) { return callHost(name, args, grant.maxArgumentBytes, grant.argumentsTooLarge); } };
   return holder[name];
 }
 

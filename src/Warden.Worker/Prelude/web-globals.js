@@ -6,6 +6,7 @@
 // back). Executions that touch no web global never load the bundle.
 import { global, ReflectApply, ReflectDefineProperty, ObjectFreeze, MathFloor, DateNow, newList } from './primordials.js';
 import { addTimer, clearTimer, reportUncaught } from './event-loop.js';
+import { sendFetch } from './host.js';
 
 const MathImul = Math.imul;
 
@@ -81,6 +82,15 @@ function defineLazyGlobal(name, load) {
     enumerable: false,
   });
 }
+// Only for an execution granted origins (entry.js): fetch and the classes that come with it, loaded like the
+// other web globals on first use.
+const fetchNames = ['fetch', 'Headers', 'Request', 'Response'];
+export function installFetchGlobals() {
+  for (let i = 0; i < fetchNames.length; i++) {
+    const name = fetchNames[i];
+    defineLazyGlobal(name, () => loadWebApi(name));
+  }
+}
 export function installWebGlobals(theBridge, userAgent) {
   bridge = theBridge;
   // Assume a script gets hold of this record (a review did, through sloppy-mode library frames, since
@@ -94,6 +104,10 @@ export function installWebGlobals(theBridge, userAgent) {
     timeOrigin: () => DateNow() - coarseNow(),
     userAgent,
     reportError: reportUncaught,
+    // One fetch request (a plain object the web APIs' fetch shaped) as a host call; a promise of the host's
+    // answer. Harmless in a script's hands: it is what `fetch` itself does, under the same grant and limits,
+    // and it refuses when no origin was granted.
+    fetch: (frame) => sendFetch(frame),
   });
   for (let i = 0; i < webNames.length; i++) {
     const name = webNames[i];

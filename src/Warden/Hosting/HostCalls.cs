@@ -45,21 +45,39 @@ internal sealed class HostCallGate(int max)
     public void Exit() => Interlocked.Decrement(ref _outstanding);
 }
 
-/// <summary>The host functions one execution was granted, resolved to their targets, with what their calls may know.</summary>
+/// <summary>
+/// The host calls one execution was granted, resolved to their targets (its host functions by name, and its fetch
+/// under <see cref="FetchWords.CallName"/>), with what their calls may know.
+/// </summary>
 internal sealed record HostCallScope(IReadOnlyDictionary<string, HostCallTarget> Targets, string? IsolationKey, HostCallGate Gate)
 {
-    /// <summary>The scope of a submission whose grants passed validation (every name registered and allowed).</summary>
-    public static HostCallScope? For(Submission submission, SandboxOptions options, HostCallGate gate)
+    /// <summary>The scope of a submission whose grants passed validation (every name and origin registered and allowed).</summary>
+    public static HostCallScope? For(Submission submission, SandboxOptions options, HostCallGate gate, Fetch.FetchClient? fetchClient)
     {
-        if (submission.HostFunctions is not { Count: > 0 } granted)
+        var functions = submission.HostFunctions ?? [];
+        var origins = submission.FetchOrigins ?? [];
+        if (functions.Count == 0 && origins.Count == 0)
         {
             return null;
         }
         var targets = new Dictionary<string, HostCallTarget>(StringComparer.Ordinal);
-        foreach (var name in granted)
+        foreach (var name in functions)
         {
             var function = options.HostFunctions.Find(name)!.Function;
             targets[name] = (arguments, context) => function(arguments, context);
+        }
+        if (origins.Count > 0)
+        {
+            // Registered origins imply a client (the sandbox makes one whenever any origin is registered).
+            var granted = new Dictionary<string, Fetch.FetchOriginGrant>(StringComparer.Ordinal);
+            foreach (var origin in origins)
+            {
+                var registration = options.FetchOrigins.Find(origin)!;
+                granted[registration.Origin] = new Fetch.FetchOriginGrant(registration.Origin, registration.Headers);
+            }
+            var limits = options.Limits;
+            targets[FetchWords.CallName] = fetchClient!.TargetFor(
+                Fetch.FetchScope.Of(granted.Values, limits.MaxFetchResponseBytes, limits.MaxFetchRequestBodyBytes));
         }
         return new HostCallScope(targets, submission.IsolationKey, gate);
     }
@@ -111,7 +129,8 @@ internal sealed class HostCallDispatcher
     }
 
     /// <summary>The largest <c>hostCall</c> frame a well-behaved worker sends: its arguments at their cap, escaped (6 bytes a byte), and the envelope.</summary>
-    public static long MaxCallFrameBytes(WireHostGrant grant) => 6L * grant.MaxArgumentBytes + 64 * 1024;
+    public static long MaxCallFrameBytes(WireHostGrant grant) =>
+        6L * Math.Max(grant.MaxArgumentBytes, HostCallWords.MaxArgumentBytes(grant, FetchWords.CallName)) + 64 * 1024;
 
     /// <summary>Calls accepted so far (the outcome's <c>usage.hostCalls</c>).</summary>
     public int Calls => Volatile.Read(ref _calls);
@@ -141,11 +160,11 @@ internal sealed class HostCallDispatcher
         {
             throw new ProtocolViolationException("a host call id out of sequence");
         }
-        if (Array.IndexOf(_grant.Functions, call.Name) < 0 || !_scope.Targets.TryGetValue(call.Name, out var target))
+        if (!HostCallWords.IsGranted(_grant, call.Name) || !_scope.Targets.TryGetValue(call.Name, out var target))
         {
             throw new ProtocolViolationException("a host call of a function not granted to this execution");
         }
-        if (Encoding.UTF8.GetByteCount(call.Arguments) > _grant.MaxArgumentBytes)
+        if (Encoding.UTF8.GetByteCount(call.Arguments) > HostCallWords.MaxArgumentBytes(_grant, call.Name))
         {
             throw new ProtocolViolationException("host call arguments beyond their limit");
         }
@@ -279,7 +298,7 @@ internal sealed class HostCallDispatcher
     {
         using (var timer = CancellationTokenSource.CreateLinkedTokenSource(_execution.Token))
         {
-            var timeout = Task.Delay(_grant.CallTimeoutMs, timer.Token);
+            var timeout = Task.Delay(HostCallWords.TimeoutMs(_grant, name), timer.Token);
             bool answered = await Task.WhenAny(running, timeout).ConfigureAwait(false) == running;
             // The timer is not left running for a call that answered (its only callback is the delay's own).
             await timer.CancelAsync().ConfigureAwait(false);
@@ -292,7 +311,7 @@ internal sealed class HostCallDispatcher
                         StartCancelling(call, name);
                     }
                 }
-                return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
+                return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(_grant, name)));
             }
         }
         JsonNode? node;
@@ -310,7 +329,7 @@ internal sealed class HostCallDispatcher
         }
         catch (OperationCanceledException) when (_ended)
         {
-            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(name, _grant.CallTimeoutMs)));
+            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.TimedOut(_grant, name)));
         }
         catch (Exception e)
         {
@@ -327,9 +346,9 @@ internal sealed class HostCallDispatcher
             Log.HostFunctionFailed(_logger, _executionId, name, e);
             return (null, new WireHostError(HostCallWords.ErrorName, HostCallWords.Failed(name)));
         }
-        if (Encoding.UTF8.GetByteCount(json) > _grant.MaxResultBytes)
+        if (Encoding.UTF8.GetByteCount(json) > HostCallWords.MaxResultBytes(_grant, name))
         {
-            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.ResultTooLarge(name, _grant.MaxResultBytes)));
+            return (null, new WireHostError(HostCallWords.RangeErrorName, HostCallWords.ResultTooLarge(name, (int)Math.Min(int.MaxValue, HostCallWords.MaxResultBytes(_grant, name)))));
         }
         return (json, null);
     }

@@ -94,6 +94,11 @@ internal static class SubmissionValidator
         {
             return hostProblem;
         }
+        if (submission.FetchOrigins is { Count: > 0 } origins
+            && FetchOriginsProblem(origins, submission, engine, options) is { } fetchProblem)
+        {
+            return fetchProblem;
+        }
         int timeout = requested.TimeoutMs ?? Lowered(limits.DefaultTimeoutMs, submission.Ceilings?.MaxTimeoutMs);
         if (timeout < 1 || timeout > limits.MaxTimeoutMs)
         {
@@ -150,6 +155,40 @@ internal static class SubmissionValidator
             if (!seen.Add(name))
             {
                 return new("hostFunctions", $"hostFunctions: '{name}' is granted twice");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Granted fetch origins: each registered (in any spelling of it), allowed for the submission's isolation key,
+    /// none twice, and only in a fresh isolate, as host functions (fetch is served through the same calls).
+    /// </summary>
+    private static SubmissionProblem? FetchOriginsProblem(IReadOnlyList<string> granted, Submission submission, string engine, SandboxOptions options)
+    {
+        if ((submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context)
+        {
+            return new("fetchOrigins", "fetchOrigins can only be granted to an execution in a fresh isolate (isolationUnit Isolate)");
+        }
+        if (engine == EngineNames.Test)
+        {
+            return new("fetchOrigins", $"fetch is not offered by the {engine} engine");
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var origin in granted)
+        {
+            // The origin may have come from a request: echoed only once it is known to be a registered one.
+            if (origin is null || options.FetchOrigins.Find(origin) is not { } registration)
+            {
+                return new("fetchOrigins", "fetchOrigins: every origin must be one registered in the sandbox's FetchOrigins");
+            }
+            if (!registration.AllowsIsolationKey(submission.IsolationKey))
+            {
+                return new("fetchOrigins", $"fetchOrigins: '{registration.Origin}' may not be granted to this isolation key");
+            }
+            if (!seen.Add(registration.Origin))
+            {
+                return new("fetchOrigins", $"fetchOrigins: '{registration.Origin}' is granted twice");
             }
         }
         return null;

@@ -21,12 +21,27 @@ internal static class WorkerMessages
         new(id, engine, submission.Code, submission.InputJson, submission.IsModule, limits,
             submission.Modules is { Count: > 0 } modules ? new Dictionary<string, string>(modules, StringComparer.Ordinal) : null,
             (submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context ? WarmIsolate(options.WarmIsolate) : null,
-            submission.HostFunctions is { Count: > 0 } granted ? HostGrant(granted, options.Limits) : null);
+            HostGrant(submission, options));
 
-    /// <summary>The granted host functions and the sandbox's host-call limits; only for a submission that grants some.</summary>
-    private static WireHostGrant HostGrant(IReadOnlyList<string> granted, SandboxLimits limits) =>
-        new([.. granted], limits.MaxHostCalls, limits.MaxConcurrentHostCalls, limits.MaxHostCallArgumentBytes,
-            limits.MaxHostCallResultBytes, limits.HostCallTimeoutMs);
+    /// <summary>
+    /// The granted host functions and origins with the sandbox's host-call and fetch limits; null for a submission
+    /// that grants neither (its frames are then exactly those of an execution without the feature).
+    /// </summary>
+    private static WireHostGrant? HostGrant(Submission submission, SandboxOptions options)
+    {
+        var functions = submission.HostFunctions ?? [];
+        var origins = submission.FetchOrigins ?? [];
+        if (functions.Count == 0 && origins.Count == 0)
+        {
+            return null;
+        }
+        var limits = options.Limits;
+        WireFetchGrant? fetch = origins.Count == 0 ? null : new(
+            [.. origins.Select(origin => options.FetchOrigins.Find(origin)!.Origin)],
+            limits.MaxFetchRequestBodyBytes, limits.MaxFetchResponseBytes, limits.FetchTimeoutMs);
+        return new([.. functions], limits.MaxHostCalls, limits.MaxConcurrentHostCalls, limits.MaxHostCallArgumentBytes,
+            limits.MaxHostCallResultBytes, limits.HostCallTimeoutMs, fetch);
+    }
 
     private static WireWarmIsolate WarmIsolate(WarmIsolateOptions warm) =>
         new(warm.MaxExecutions, (int)Math.Min(int.MaxValue, warm.MaxAge.TotalMilliseconds), warm.MaxHeapGrowthMb);

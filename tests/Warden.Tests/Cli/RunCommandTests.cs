@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using System.Text;
 using System.Text.Json;
 using Warden.Cli;
@@ -185,6 +186,31 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task AllowFetchGrantsExactlyTheOriginsNamed()
+    {
+        await using var server = await CountingServer.StartAsync(c => c.Response.WriteAsync("from the server"));
+        await using var other = await CountingServer.StartAsync(c => c.Response.WriteAsync("never"));
+        string script = Write("f.js", $$"""
+            (async () => [await (await fetch('{{server.Origin}}/a')).text(),
+              await fetch('{{other.Origin}}/b').then(() => 'fetched', (e) => e.name)])()
+            """);
+        foreach (var engine in new[] { "v8", "quickjs" })
+        {
+            var (exit, stdout, _) = await RunAsync("", "run", script, "--engine", engine, "--allow-fetch", server.Origin, "--allow-fetch", server.Origin + "/");
+            Assert.Equal(0, exit);
+            Assert.Equal("[\"from the server\",\"TypeError\"]", SingleOutcome(stdout).GetProperty("result").GetRawText());
+        }
+        Assert.Equal(2, server.Count);
+        Assert.Equal(0, other.Count);
+        // Without the flag there is no fetch; a flag that could never be safe is an invalid request naming it.
+        var (_, noFlag, _) = await RunAsync("", "run", Write("t.js", "typeof fetch"));
+        Assert.Equal("\"undefined\"", SingleOutcome(noFlag).GetProperty("result").GetRawText());
+        var (badExit, bad, _) = await RunAsync("", "run", script, "--allow-fetch", "http://localhost:8080");
+        Assert.Equal(64, badExit);
+        Assert.Contains("--allow-fetch", SingleOutcome(bad).GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task QuickJsRunsFromTheCommandLineWithItsFuel()
     {
         var (exit, stdout, _) = await RunAsync("", "run", Write("q.js", "6 * 7"), "--engine", "quickjs");
@@ -270,7 +296,7 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task TheLauncherAtTheRepositoryRootWorks()
     {
-        string root = FindRepositoryRoot();
+        string root = RepositoryPaths.Root();
         var info = new ProcessStartInfo(Path.Combine(root, "warden")) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { "run", Write("l.js", "[1, 2].map(x => x * 2)") })
         {
@@ -283,15 +309,5 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(0, process.ExitCode);
         Assert.Equal("[2,4]", SingleOutcome(await stdout).GetProperty("result").GetRawText());
         _ = await stderr;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Warden.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 }

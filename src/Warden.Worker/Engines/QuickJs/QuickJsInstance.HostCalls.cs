@@ -71,7 +71,7 @@ internal sealed partial class QuickJsInstance
     private int CallHost(HostCallState hostCalls, int[] arguments)
     {
         string name = StringArgument(arguments, 0);
-        int maxBytes = hostCalls.MaxArgumentBytes;
+        int maxBytes = hostCalls.MaxArgumentBytesOf(name);
         if (arguments.Length < 2 || _q.IsString(arguments[1]) == 0)
         {
             return NewString(HostCallWords.Failed(name));
@@ -79,7 +79,7 @@ internal sealed partial class QuickJsInstance
         string? json = ReadString(arguments[1], maxBytes, out long bytes);
         if (json is null)
         {
-            return NewString(bytes > maxBytes ? HostCallWords.ArgumentsTooLarge(maxBytes) : HostCallWords.Failed(name));
+            return NewString(bytes > maxBytes ? hostCalls.ArgumentsTooLarge(name) : HostCallWords.Failed(name));
         }
         return hostCalls.Call(name, json) switch
         {

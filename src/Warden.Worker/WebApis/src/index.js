@@ -15,6 +15,7 @@ import { createBlob } from './blob.js';
 import { createCrypto } from './crypto.js';
 import { createPerformance } from './performance.js';
 import { createNavigator } from './navigator.js';
+import { createFetchApi } from './fetch.js';
 
 export function createWebApis(host) {
   const once = (load) => {
@@ -65,6 +66,14 @@ export function createWebApis(host) {
   const blob = once(() => createBlob(encoding()));
   const crypto = once(() => createCrypto(domException(), host));
   const performance = once(() => createPerformance(host));
+  // Only reachable when the execution was granted origins: the prelude defines these four globals then, and
+  // host.fetch (one request per call, re-checked in full by the host) refuses otherwise.
+  const fetchApi = once(() => createFetchApi({
+    URL: url().URL, URLSearchParams: url().URLSearchParams, Blob: blob(),
+    AbortSignal: abort().AbortSignal, DOMException: domException(),
+    TextEncoder: encoding().TextEncoder, TextDecoder: encoding().TextDecoder,
+    send: host.fetch,
+  }));
 
   return {
     TextEncoder: () => encoding().TextEncoder,
@@ -85,5 +94,9 @@ export function createWebApis(host) {
     Performance: () => performance().Performance,
     performance: () => performance().performance,
     navigator: () => createNavigator(host.userAgent),
+    fetch: () => fetchApi().fetch,
+    Headers: () => fetchApi().Headers,
+    Request: () => fetchApi().Request,
+    Response: () => fetchApi().Response,
   };
 }

@@ -151,7 +151,7 @@ internal sealed class FetchClient : IDisposable
         }
         if (request.Body is { } bytes && bytes.Length > scope.MaxRequestBodyBytes)
         {
-            throw FetchErrors.Limit(FetchScope.MaxRequestBodyBytesName, scope.MaxRequestBodyBytes, "the request body");
+            throw FetchErrors.RequestBodyTooLarge(scope.MaxRequestBodyBytes);
         }
         var message = new HttpRequestMessage(new HttpMethod(method), uri)
         {
@@ -260,7 +260,7 @@ internal sealed class FetchClient : IDisposable
     {
         if (content.Headers.ContentLength is long declared && declared > max)
         {
-            throw FetchErrors.Limit(FetchScope.MaxResponseBytesName, max, "the response body");
+            throw FetchErrors.ResponseTooLarge(max);
         }
         using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         // Pieces from the pool, copied once into an array of the exact size at the end: a body refused at the cap
@@ -281,7 +281,7 @@ internal sealed class FetchClient : IDisposable
                     total += read;
                     if (total > max)
                     {
-                        throw FetchErrors.Limit(FetchScope.MaxResponseBytesName, max, "the response body");
+                        throw FetchErrors.ResponseTooLarge(max);
                     }
                 }
                 pieces[^1] = (piece, filled);

@@ -19,6 +19,9 @@ internal static class FetchErrors
 
     public static HostCallRejectedException NotGranted(string origin) => new(TypeErrorName, $"{FailedText}: the origin {origin} is not granted");
 
-    public static HostCallRejectedException Limit(string limitName, long limit, string what) =>
-        new(RangeErrorName, $"{FailedText}: {what} is larger than {limitName} ({limit} bytes)");
+    public static HostCallRejectedException RequestBodyTooLarge(long limit) =>
+        new(RangeErrorName, Protocol.FetchWords.RequestBodyTooLarge((int)Math.Min(int.MaxValue, limit)));
+
+    public static HostCallRejectedException ResponseTooLarge(long limit) =>
+        new(RangeErrorName, Protocol.FetchWords.ResponseTooLarge((int)Math.Min(int.MaxValue, limit)));
 }

@@ -12,9 +12,6 @@ internal sealed record FetchOriginGrant(string Origin, IReadOnlyList<KeyValuePai
 /// <param name="MaxRequestBodyBytes">The request body cap (maxFetchRequestBodyBytes).</param>
 internal sealed record FetchScope(IReadOnlyDictionary<string, FetchOriginGrant> Grants, long MaxResponseBytes, long MaxRequestBodyBytes)
 {
-    public const string MaxResponseBytesName = "maxFetchResponseBytes";
-    public const string MaxRequestBodyBytesName = "maxFetchRequestBodyBytes";
-
     /// <summary>A scope from grants (their origins already canonical).</summary>
     public static FetchScope Of(IEnumerable<FetchOriginGrant> grants, long maxResponseBytes, long maxRequestBodyBytes) =>
         new(grants.ToDictionary(g => g.Origin, StringComparer.Ordinal), maxResponseBytes, maxRequestBodyBytes);
