@@ -6,6 +6,7 @@ using Warden.Bench.Runner;
 // Warden.Bench runner SYSTEM WORKLOAD ...   one of Warden's layers on one workload (PROTOCOL.md)
 // Warden.Bench throughput [seconds] [required|none] [worker-cpu-cores]   tiny-script throughput, library only
 // Warden.Bench flood [memory|builtins|cpu|all] [seconds] [timeout-ms] [in-flight]   what one key's hostile one-liners cost another key
+// Warden.Bench fetch URL N v8|quickjs|dotnet   what one fetch costs a script (bench/fetch/run.sh)
 switch (args.FirstOrDefault())
 {
     case "runner":
@@ -19,9 +20,12 @@ switch (args.FirstOrDefault())
     case "flood":
         await FloodCommand.RunAsync(args[1..]);
         return 0;
+    case "fetch":
+        await FetchCommand.RunAsync(args[1..]);
+        return 0;
     case "compare":
         return await CompareCommand.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: Warden.Bench compare [--quick|--full] | runner SYSTEM WORKLOAD [...] | throughput [...] | flood [...]");
+        Console.Error.WriteLine("usage: Warden.Bench compare [--quick|--full] | runner SYSTEM WORKLOAD [...] | throughput [...] | flood [...] | fetch URL N ENGINE");
         return 64;
 }

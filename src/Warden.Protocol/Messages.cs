@@ -3,8 +3,9 @@ using System.Text.Json.Serialization;
 namespace Warden.Protocol;
 
 // Every message is one JSON object in one frame, with its "type" first. The host parses
-// worker messages with unknown members disallowed and required members enforced, so a
-// compromised worker cannot smuggle anything past the schema (see docs/threat-model.md).
+// worker messages with unknown members disallowed, required members enforced and null refused
+// for every member not declared nullable, so a compromised worker cannot smuggle anything past
+// the schema (see docs/threat-model.md).
 
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
 [JsonDerivedType(typeof(ConfigureMessage), "configure")]
@@ -210,6 +211,10 @@ internal sealed record WireFeatures(
     AllowTrailingCommas = false,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Disallow,
     NumberHandling = JsonNumberHandling.Strict,
+    // SECURITY: a member declared non-nullable may not be JSON null (a compromised worker's "usage": null or
+    // "name": null would otherwise reach code that trusts the schema and throw out of the library instead of
+    // being a protocol violation that kills the worker).
+    RespectNullableAnnotations = true,
     MaxDepth = 8)]
 [JsonSerializable(typeof(HostMessage))]
 [JsonSerializable(typeof(WorkerMessage))]

@@ -124,19 +124,29 @@ internal static class SubmissionValidator
         return null;
     }
 
+    /// <summary>Where host calls (functions or fetch, granted in <paramref name="field"/>) cannot be served: a warm isolate, the test engine.</summary>
+    private static SubmissionProblem? HostCallsProblem(string field, Submission submission, string engine, SandboxOptions options)
+    {
+        if ((submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context)
+        {
+            return new(field, $"{field} can only be granted to an execution in a fresh isolate (isolationUnit Isolate)");
+        }
+        if (engine == EngineNames.Test)
+        {
+            return new(field, $"{field} are not offered by the {engine} engine");
+        }
+        return null;
+    }
+
     /// <summary>
     /// Granted host functions: registered names, each allowed for the submission's isolation key, no name twice,
     /// and only in a fresh isolate (a warm isolate's contexts would share the module cache the grant lives in).
     /// </summary>
     private static SubmissionProblem? HostFunctionsProblem(IReadOnlyList<string> granted, Submission submission, string engine, SandboxOptions options)
     {
-        if ((submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context)
+        if (HostCallsProblem("hostFunctions", submission, engine, options) is { } problem)
         {
-            return new("hostFunctions", "hostFunctions can only be granted to an execution in a fresh isolate (isolationUnit Isolate)");
-        }
-        if (engine == EngineNames.Test)
-        {
-            return new("hostFunctions", $"hostFunctions are not offered by the {engine} engine");
+            return problem;
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in granted)
@@ -166,13 +176,9 @@ internal static class SubmissionValidator
     /// </summary>
     private static SubmissionProblem? FetchOriginsProblem(IReadOnlyList<string> granted, Submission submission, string engine, SandboxOptions options)
     {
-        if ((submission.IsolationUnit ?? options.IsolationUnit) == IsolationUnit.Context)
+        if (HostCallsProblem("fetchOrigins", submission, engine, options) is { } problem)
         {
-            return new("fetchOrigins", "fetchOrigins can only be granted to an execution in a fresh isolate (isolationUnit Isolate)");
-        }
-        if (engine == EngineNames.Test)
-        {
-            return new("fetchOrigins", $"fetch is not offered by the {engine} engine");
+            return problem;
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var origin in granted)

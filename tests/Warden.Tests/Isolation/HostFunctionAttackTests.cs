@@ -223,12 +223,18 @@ public sealed class HostFunctionAttackTests : IDisposable
         { "a host call without a name", "{\"type\":\"hostCall\",\"id\":\"x1\",\"callId\":1,\"name\":null,\"arguments\":\"[]\"}" },
         { "a console entry without text", "{\"type\":\"console\",\"id\":\"x1\",\"level\":\"log\",\"text\":null}" },
         { "a console entry without a level", "{\"type\":\"console\",\"id\":\"x1\",\"level\":null,\"text\":\"t\"}" },
+        // Found after the review (the same class, closed for every frame by RespectNullableAnnotations).
+        { "a result without usage", "{\"type\":\"result\",\"id\":\"x1\",\"status\":\"ok\",\"result\":\"1\",\"usage\":null}" },
+        { "a result without a status", "{\"type\":\"result\",\"id\":\"x1\",\"status\":null,\"result\":\"1\",\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1}}" },
+        { "an error without a name", "{\"type\":\"result\",\"id\":\"x1\",\"status\":\"script_error\",\"error\":{\"name\":null,\"message\":\"m\",\"stack\":\"s\"},\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1}}" },
+        { "an error without a stack", "{\"type\":\"result\",\"id\":\"x1\",\"status\":\"script_error\",\"error\":{\"name\":\"E\",\"message\":\"m\",\"stack\":null},\"usage\":{\"wallMs\":1,\"cpuMs\":1,\"memoryBytes\":1}}" },
+        { "a started frame without an id", "{\"type\":\"started\",\"id\":null}" },
     };
 
     /// <summary>
-    /// HOLE (fixed): the frame schema lets a required string be JSON null; a host call's null arguments (or a console
-    /// entry's null text) threw ArgumentNullException out of <see cref="Sandbox.RunAsync"/> instead of ending the
-    /// execution as a protocol breach.
+    /// HOLE (fixed): the frame schema let a required member be JSON null; a host call's null arguments (or a console
+    /// entry's null text, or a result's null usage) threw out of <see cref="Sandbox.RunAsync"/> instead of ending the
+    /// execution as a protocol breach. The protocol's JSON options now refuse null for every non-nullable member.
     /// </summary>
     [Theory]
     [MemberData(nameof(NullMembers))]
