@@ -117,9 +117,12 @@ internal sealed class FetchClient : IDisposable
         {
             throw;
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or InvalidOperationException)
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or InvalidOperationException
+            or InvalidDataException)
         {
             // SECURITY: DNS, refused address, connect, TLS, protocol, headers too big, the connect timeout: one text.
+            // InvalidDataException is a body that is not the gzip/deflate it declares (the server's doing, not the
+            // host's): without it here it escaped as "The host function #fetch failed", an Error, not fetch's TypeError.
             FetchLog.Failed(_logger, origin, e);
             throw FetchErrors.Failed();
         }
