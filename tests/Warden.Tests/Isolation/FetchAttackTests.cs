@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Warden.Hosting.Fetch;
 
 namespace Warden.Tests.Isolation;
 
@@ -246,5 +247,63 @@ public sealed class FetchAttackTests : IAsyncLifetime
             Assert.Single(seen.Headers["x-api-key"]);
         }
         Assert.DoesNotContain(Secret, outcome.ToJson());
+    }
+
+    /// <summary>
+    /// HOLE (fixed): the script sends <c>X_Api_Key</c> beside the operator's <c>X-Api-Key</c>. Many servers (CGI, PHP,
+    /// WSGI/Rack behind a proxy that passes underscores) fold <c>-</c> and <c>_</c> into one variable
+    /// (<c>HTTP_X_API_KEY</c>), so the script's value could shadow the operator's, e.g. to replace an operator's
+    /// tenant or identity header. The host now drops a script header that names an operator header under that folding.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task AnUnderscoreSpellingCannotShadowTheOperatorsHeader(string engine)
+    {
+        int a = _a.Count;
+        var (outcome, _) = await RunAsync(engine, """
+            (async () => {
+              const r = await fetch('$A/json', { headers: [['X_Api_Key', 'mine'], ['x_api-KEY', 'mine2'], ['X-Other_Name', 'kept']] });
+              return r.status;
+            })()
+            """);
+        OutcomeAssert.Ok("200", outcome);
+        var seen = Assert.Single(_a.Seen.Skip(a));
+        Assert.Equal([Secret], seen.Headers["X-Api-Key"]);
+        Assert.DoesNotContain(seen.Headers.Keys, k => k.Equals("X_Api_Key", StringComparison.OrdinalIgnoreCase) || k.Equals("x_api-key", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("kept", seen.Header("X-Other_Name"));
+    }
+
+    /// <summary>
+    /// HOLE (fixed): the one handler's pools are shared by every execution of the Sandbox, and it allowed 16 connections
+    /// per server. Two executions of one tenant (8 concurrent fetches each, the default) hanging on a slow endpoint of a
+    /// shared granted origin (a long poll, a streaming API) made every other execution's request to that origin queue
+    /// for a connection until its own fetch timeout. The host-wide bound is the outstanding host-call gate; no
+    /// per-server queue couples executions any more.
+    /// </summary>
+    [Fact]
+    public async Task SlowRequestsOfOneExecutionDoNotQueueAnotherExecutionsRequests()
+    {
+        using var client = new FetchClient(new Warden.Tests.Hosting.Fetch.FakeFetchResolver(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.True(FetchOrigin.TryParseGrant(_a.Origin, out string origin, out _));
+        var scope = FetchScope.Of([new FetchOriginGrant(origin, [])], 1 << 20, 1 << 16);
+        using var hog = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var hanging = Enumerable.Range(0, 24)
+            .Select(_ => client.SendAsync(new FetchRequest(_a.Origin + "/slow-headers", "GET", [], null, true), scope, hog.Token))
+            .ToList();
+        var clock = Stopwatch.StartNew();
+        while (_a.Seen.Count(s => s.RawTarget == "/slow-headers") < 16 && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(20);
+        }
+        clock.Restart();
+        using var victim = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var answer = await client.SendAsync(new FetchRequest(_a.Origin + "/json", "GET", [], null, true), scope, victim.Token);
+        Assert.Equal(200, answer.Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"waited {clock.Elapsed}");
+        await hog.CancelAsync();
+        foreach (var request in hanging)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        }
     }
 }
