@@ -306,4 +306,30 @@ public sealed class FetchAttackTests : IAsyncLifetime
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
     }
+
+    /// <summary>
+    /// HOLE (fixed, host side): the method-override headers naming TRACE were forbidden only as spelled with '-'. A
+    /// server that folds '_' into '-' (CGI, PHP, WSGI: all read <c>HTTP_X_HTTP_METHOD_OVERRIDE</c>) honours
+    /// <c>X_HTTP_Method_Override: TRACE</c>, and a TRACE answers with the request it received, the operator's secret
+    /// headers included. The host now refuses the underscore spellings too; the ordinary spellings stay refused.
+    /// </summary>
+    [Theory]
+    [InlineData("X_HTTP_Method_Override", "TRACE")]
+    [InlineData("x_http_method", "GET, track")]
+    [InlineData("X_Method-Override", "connect")]
+    [InlineData("X-HTTP-Method-Override", "TRACE")]
+    public async Task AMethodOverrideToTraceIsRefusedInEverySpellingAServerFolds(string name, string value)
+    {
+        using var client = new FetchClient(new Warden.Tests.Hosting.Fetch.FakeFetchResolver(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.True(FetchOrigin.TryParseGrant(_a.Origin, out string origin, out _));
+        var scope = FetchScope.Of([new FetchOriginGrant(origin, [new("X-Api-Key", Secret)])], 1 << 20, 1 << 16);
+        int a = _a.Count;
+        var e = await Assert.ThrowsAsync<Warden.Hosting.HostCallRejectedException>(() =>
+            client.SendAsync(new FetchRequest(_a.Origin + "/json", "POST", [new(name, value)], [1], true), scope, CancellationToken.None));
+        Assert.Equal("TypeError", e.ErrorName);
+        Assert.Equal(a, _a.Count);
+        // A harmless override still goes out.
+        var ok = await client.SendAsync(new FetchRequest(_a.Origin + "/json", "POST", [new(name, "PATCH")], [1], true), scope, CancellationToken.None);
+        Assert.Equal(200, ok.Status);
+    }
 }
