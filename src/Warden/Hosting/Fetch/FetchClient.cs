@@ -67,7 +67,13 @@ internal sealed class FetchClient : IDisposable
         // New connections re-resolve and re-check the addresses.
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-        MaxConnectionsPerServer = 16,
+        // SECURITY: no per-server connection cap and no single HTTP/2 connection. The pools are shared by every
+        // execution of the Sandbox, so a cap made one execution's requests hanging on a slow endpoint (16 of them: two
+        // executions at the default concurrency) queue every other execution's requests to that origin until their
+        // own fetch timeout. What bounds connections is each execution's concurrency (MaxConcurrentHostCalls) and the
+        // host-wide gate on outstanding host calls (MaxOutstandingHostCalls), a bound the operator sizes for all tenants.
+        MaxConnectionsPerServer = int.MaxValue,
+        EnableMultipleHttp2Connections = true,
         MaxResponseHeadersLength = 64, // KiB
         MaxResponseDrainSize = 64 * 1024,
         ResponseDrainTimeout = TimeSpan.FromSeconds(1),
@@ -117,9 +123,12 @@ internal sealed class FetchClient : IDisposable
         {
             throw;
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or InvalidOperationException)
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or InvalidOperationException
+            or InvalidDataException)
         {
             // SECURITY: DNS, refused address, connect, TLS, protocol, headers too big, the connect timeout: one text.
+            // InvalidDataException is a body that is not the gzip/deflate it declares (the server's doing, not the
+            // host's): without it here it escaped as "The host function #fetch failed", an Error, not fetch's TypeError.
             FetchLog.Failed(_logger, origin, e);
             throw FetchErrors.Failed();
         }
@@ -204,17 +213,50 @@ internal sealed class FetchClient : IDisposable
         }
     }
 
-    /// <summary>Removes a header wherever it is (Remove itself throws for a name of the other collection).</summary>
+    /// <summary>
+    /// Removes a header wherever it is (Remove itself throws for a name of the other collection), under every spelling
+    /// a server may read as the same name. SECURITY: CGI-style servers (PHP, WSGI/Rack, many proxies' upstreams) fold
+    /// <c>-</c> and <c>_</c> into one variable (<c>X_Api_Key</c> and <c>X-Api-Key</c> are both <c>HTTP_X_API_KEY</c>):
+    /// a script's <c>X_Api_Key</c> beside the operator's <c>X-Api-Key</c> could shadow it.
+    /// </summary>
     private static void RemoveHeader(HttpRequestMessage message, string name)
     {
-        if (message.Headers.NonValidated.Contains(name))
+        foreach (var (present, _) in message.Headers.NonValidated.ToList())
         {
-            message.Headers.Remove(name);
+            if (SameFoldedName(present, name))
+            {
+                message.Headers.Remove(present);
+            }
         }
-        if (message.Content is { } content && content.Headers.NonValidated.Contains(name))
+        if (message.Content is { } content)
         {
-            content.Headers.Remove(name);
+            foreach (var (present, _) in content.Headers.NonValidated.ToList())
+            {
+                if (SameFoldedName(present, name))
+                {
+                    content.Headers.Remove(present);
+                }
+            }
         }
+    }
+
+    /// <summary>Whether two header names are one once case and the <c>-</c>/<c>_</c> difference are set aside.</summary>
+    private static bool SameFoldedName(string a, string b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < a.Length; i++)
+        {
+            char x = a[i] == '_' ? '-' : char.ToLowerInvariant(a[i]);
+            char y = b[i] == '_' ? '-' : char.ToLowerInvariant(b[i]);
+            if (x != y)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Adds a header where HttpClient wants it: request headers on the message, content headers on the content.</summary>

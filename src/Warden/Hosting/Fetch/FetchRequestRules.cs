@@ -143,7 +143,9 @@ internal static class FetchRequestRules
         {
             return true;
         }
-        if (Array.Exists(MethodOverrideHeaders, h => h.Equals(name, StringComparison.OrdinalIgnoreCase)))
+        // SECURITY: compared with '_' read as '-': servers that fold them (CGI, PHP, WSGI) honour X_HTTP_Method_Override
+        // as the override, and a TRACE reflects the request, operator secret headers included, into the script's hands.
+        if (Array.Exists(MethodOverrideHeaders, h => h.Equals(name.Replace('_', '-'), StringComparison.OrdinalIgnoreCase)))
         {
             foreach (string part in value.Split(','))
             {
