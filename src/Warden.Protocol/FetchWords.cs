@@ -28,6 +28,8 @@ internal static class FetchWords
     public static string RequestBodyTooLarge(int maxBytes) =>
         string.Format(CultureInfo.InvariantCulture, "fetch limit exceeded: the request body is larger than {0} bytes (maxFetchRequestBodyBytes)", maxBytes);
 
+    public static string HostBusy() => "fetch limit exceeded: the host holds too many response bytes at once (maxFetchBytesInFlight)";
+
     public static string ResponseTooLarge(int maxBytes) =>
         string.Format(CultureInfo.InvariantCulture, "fetch limit exceeded: the response body is larger than {0} bytes (maxFetchResponseBytes)", maxBytes);
 }

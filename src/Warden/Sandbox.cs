@@ -17,7 +17,7 @@ public sealed class Sandbox : IAsyncDisposable
     private readonly WorkerPool<EngineWorker> _pool;
     private readonly ILogger _logger;
     private readonly HostCallGate _hostCallGate;
-    private readonly Hosting.Fetch.FetchClient? _fetchClient;
+    private readonly (Hosting.Fetch.FetchClient Client, Hosting.Fetch.FetchBodyBudget Budget)? _fetch;
     private long _executionCounter;
     private int _disposed;
 
@@ -42,8 +42,9 @@ public sealed class Sandbox : IAsyncDisposable
         _hostCallGate = new HostCallGate(_options.Limits.MaxOutstandingHostCalls);
         // One HTTP client for all of the sandbox's fetches (its connection pools are keyed by origin, and every
         // request passes its execution's grant check before it may use one); none when no origin is registered.
-        _fetchClient = _options.FetchOrigins.Count == 0 ? null
-            : new Hosting.Fetch.FetchClient(fetchResolver ?? Hosting.Fetch.SystemFetchResolver.Instance, _logger);
+        _fetch = _options.FetchOrigins.Count == 0 ? null
+            : (new Hosting.Fetch.FetchClient(fetchResolver ?? Hosting.Fetch.SystemFetchResolver.Instance, _logger),
+                new Hosting.Fetch.FetchBodyBudget(_options.Limits.MaxFetchBytesInFlight));
         var spec = WorkerLaunchSpec.Resolve(_options);
         foreach (var layer in spec.Isolation.Report.Missing)
         {
@@ -113,7 +114,7 @@ public sealed class Sandbox : IAsyncDisposable
         var key = WorkerKey.For(engine, submission.IsolationKey);
         // Taken with the request, before any wait: the grants the worker is told of and the ones the host serves
         // come from the same reading of the submission, whatever the application does with it meanwhile.
-        var hostCalls = HostCallScope.For(submission, _options, _hostCallGate, _fetchClient);
+        var hostCalls = HostCallScope.For(submission, _options, _hostCallGate, _fetch);
 
         EngineWorker worker;
         try
@@ -167,6 +168,6 @@ public sealed class Sandbox : IAsyncDisposable
             return;
         }
         await _pool.DisposeAsync().ConfigureAwait(false);
-        _fetchClient?.Dispose();
+        _fetch?.Client.Dispose();
     }
 }

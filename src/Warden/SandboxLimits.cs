@@ -50,6 +50,7 @@ public sealed class SandboxLimits
     private int _maxFetchResponseBytes = 10 << 20;
     private int _maxFetchRequestBodyBytes = 1 << 20;
     private int _fetchTimeoutMs = 10_000;
+    private long _maxFetchBytesInFlight = 128L << 20;
 
     /// <summary>Most host-function calls one execution may make (docs/limits.md, "Host functions"). Default 100, at most 100,000.
     /// The next call rejects with a RangeError naming the limit.</summary>
@@ -85,6 +86,14 @@ public sealed class SandboxLimits
     /// body then lives in the isolate and counts against the execution's memory.
     /// </summary>
     public int MaxFetchResponseBytes { get => _maxFetchResponseBytes; set => _maxFetchResponseBytes = InRange(value, 0, 128 << 20); }
+
+    /// <summary>
+    /// Most fetch response bytes the host holds at once, all executions of the sandbox together: a body counts from
+    /// its first byte read until the reply carrying it to its worker has been sent (meanwhile the host also holds it
+    /// encoded, in base64 within JSON: a few times its size). Past it a fetch rejects with a RangeError naming the limit
+    /// and its connection is dropped. Default 128 MiB, from 1 MiB to 64 GiB, and at least <see cref="MaxFetchResponseBytes"/>.
+    /// </summary>
+    public long MaxFetchBytesInFlight { get => _maxFetchBytesInFlight; set => _maxFetchBytesInFlight = InRange(value, 1L << 20, 64L << 30); }
 
     /// <summary>Largest request body one <c>fetch</c> may send. Default 1 MiB, at most 16 MiB.</summary>
     public int MaxFetchRequestBodyBytes { get => _maxFetchRequestBodyBytes; set => _maxFetchRequestBodyBytes = InRange(value, 0, 16 << 20); }
@@ -171,6 +180,10 @@ public sealed class SandboxLimits
         if (DefaultFuel > MaxFuel)
         {
             yield return $"Limits.DefaultFuel ({DefaultFuel}) is above Limits.MaxFuel ({MaxFuel}).";
+        }
+        if (MaxFetchBytesInFlight < MaxFetchResponseBytes)
+        {
+            yield return $"Limits.MaxFetchBytesInFlight ({MaxFetchBytesInFlight}) is below Limits.MaxFetchResponseBytes ({MaxFetchResponseBytes}): a response at its limit could never be read.";
         }
     }
 

@@ -587,6 +587,54 @@ public sealed class FetchTests : IAsyncLifetime
         OutcomeAssert.Ok("\"RangeError\"", outcome);
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task TheHostHoldsNoMoreResponseBytesThanItsBudget(string engine)
+    {
+        // Two responses of 700 KiB at once, each within its own 1 MiB limit, against a sandbox-wide budget of 1 MiB:
+        // the server holds both halfway until both requests are in, so the second to read past the budget is refused.
+        var bothIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int arrived = 0;
+        await using var server = await CountingServer.StartAsync(async context =>
+        {
+            var half = new byte[350 << 10];
+            context.Response.ContentLength = 2 * half.Length;
+            await context.Response.Body.WriteAsync(half);
+            await context.Response.Body.FlushAsync();
+            if (Interlocked.Increment(ref arrived) >= 2)
+            {
+                bothIn.TrySetResult();
+            }
+            await bothIn.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await context.Response.Body.WriteAsync(half);
+        });
+        var options = new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0 };
+        options.Limits.MaxFetchResponseBytes = 1 << 20;
+        options.Limits.MaxFetchBytesInFlight = 1 << 20;
+        options.FetchOrigins.Add(server.Origin);
+        await using var sandbox = new Sandbox(options);
+        string code = Settle + $$"""
+            (async () => (await Promise.all([0, 1].map(() => settle(fetch('{{server.Origin}}/').then((r) => r.arrayBuffer()).then((b) => b.byteLength))))))()
+            """;
+        var outcome = await sandbox.RunAsync(new Submission { Code = code, Engine = engine, FetchOrigins = [server.Origin] });
+        OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
+        using var result = JsonDocument.Parse(outcome.ResultJson!);
+        var rows = result.RootElement.EnumerateArray().ToList();
+        Assert.Single(rows, r => r.ValueKind == JsonValueKind.Number && r.GetInt32() == 700 << 10);
+        var refused = Assert.Single(rows, r => r.ValueKind == JsonValueKind.Array);
+        Assert.Equal("RangeError", refused[0].GetString());
+        Assert.Contains("maxFetchBytesInFlight", refused[1].GetString());
+        // Every byte is given back once its reply is sent: the next execution reads a whole response again.
+        arrived = 1;
+        var again = await sandbox.RunAsync(new Submission
+        {
+            Code = $"fetch('{server.Origin}/').then((r) => r.arrayBuffer()).then((b) => b.byteLength)",
+            Engine = engine,
+            FetchOrigins = [server.Origin],
+        });
+        OutcomeAssert.Ok((700 << 10).ToString(), again);
+    }
+
     [Fact]
     public async Task GrantsAreCheckedBeforeAnythingRuns()
     {

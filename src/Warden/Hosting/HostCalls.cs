@@ -9,7 +9,46 @@ namespace Warden.Hosting;
 
 /// <summary>What serves a host call: the delegate behind one granted name (an operator's function today; fetch and
 /// webhooks are meant to be served through the same path).</summary>
-internal delegate Task<JsonNode?> HostCallTarget(JsonElement arguments, HostCallContext context);
+internal delegate Task<JsonNode?> HostCallTarget(JsonElement arguments, HostCallContext context, HostCallAfterReply afterReply);
+
+/// <summary>
+/// What a target wants done once its call's reply has been sent (or abandoned, at the timeout or the execution's end):
+/// fetch gives back its share of the sandbox's response-bytes budget there, once the answer it made is no longer held
+/// for the reply. An action registered after that point runs at once.
+/// </summary>
+internal sealed class HostCallAfterReply
+{
+    private readonly Lock _gate = new();
+    private List<Action>? _actions = [];
+
+    public void Add(Action action)
+    {
+        lock (_gate)
+        {
+            if (_actions is not null)
+            {
+                _actions.Add(action);
+                return;
+            }
+        }
+        action();
+    }
+
+    /// <summary>The reply is sent or abandoned: runs every action registered so far, and later ones at once.</summary>
+    public void Run()
+    {
+        List<Action>? actions;
+        lock (_gate)
+        {
+            actions = _actions;
+            _actions = null;
+        }
+        foreach (var action in actions ?? [])
+        {
+            action();
+        }
+    }
+}
 
 /// <summary>
 /// How one of Warden's own host-call targets (fetch) rejects a call with a script-visible error of its choosing:
@@ -52,7 +91,12 @@ internal sealed class HostCallGate(int max)
 internal sealed record HostCallScope(IReadOnlyDictionary<string, HostCallTarget> Targets, string? IsolationKey, HostCallGate Gate)
 {
     /// <summary>The scope of a submission whose grants passed validation (every name and origin registered and allowed).</summary>
-    public static HostCallScope? For(Submission submission, SandboxOptions options, HostCallGate gate, Fetch.FetchClient? fetchClient)
+    /// <param name="submission">The submission, already validated.</param>
+    /// <param name="options">The sandbox's options (its registrations and limits).</param>
+    /// <param name="gate">The sandbox-wide bound on delegates running at once.</param>
+    /// <param name="fetch">The sandbox's fetch client and its response-bytes budget; null when no origin is registered.</param>
+    public static HostCallScope? For(Submission submission, SandboxOptions options, HostCallGate gate,
+        (Fetch.FetchClient Client, Fetch.FetchBodyBudget Budget)? fetch)
     {
         var functions = submission.HostFunctions ?? [];
         var origins = submission.FetchOrigins ?? [];
@@ -64,7 +108,7 @@ internal sealed record HostCallScope(IReadOnlyDictionary<string, HostCallTarget>
         foreach (var name in functions)
         {
             var function = options.HostFunctions.Find(name)!.Function;
-            targets[name] = (arguments, context) => function(arguments, context);
+            targets[name] = (arguments, context, _) => function(arguments, context);
         }
         if (origins.Count > 0)
         {
@@ -76,8 +120,9 @@ internal sealed record HostCallScope(IReadOnlyDictionary<string, HostCallTarget>
                 granted[registration.Origin] = new Fetch.FetchOriginGrant(registration.Origin, registration.Headers);
             }
             var limits = options.Limits;
-            targets[FetchWords.CallName] = fetchClient!.TargetFor(
-                Fetch.FetchScope.Of(granted.Values, limits.MaxFetchResponseBytes, limits.MaxFetchRequestBodyBytes));
+            var (client, budget) = fetch!.Value;
+            targets[FetchWords.CallName] = client.TargetFor(
+                Fetch.FetchScope.Of(granted.Values, limits.MaxFetchResponseBytes, limits.MaxFetchRequestBodyBytes, budget));
         }
         return new HostCallScope(targets, submission.IsolationKey, gate);
     }
@@ -217,6 +262,7 @@ internal sealed class HostCallDispatcher
         string? result = null;
         WireHostError? error = null;
         JsonDocument? document = null;
+        var afterReply = new HostCallAfterReply();
         try
         {
             if (depth > MaxArgumentDepth)
@@ -235,7 +281,7 @@ internal sealed class HostCallDispatcher
                 {
                     var owned = document;
                     document = null;
-                    (result, error) = await RunDelegateAsync(callId, name, owned, target).ConfigureAwait(false);
+                    (result, error) = await RunDelegateAsync(callId, name, owned, target, afterReply).ConfigureAwait(false);
                 }
             }
         }
@@ -249,7 +295,14 @@ internal sealed class HostCallDispatcher
         {
             document?.Dispose();
         }
-        await ReplyAsync(callId, result, error).ConfigureAwait(false);
+        try
+        {
+            await ReplyAsync(callId, result, error).ConfigureAwait(false);
+        }
+        finally
+        {
+            afterReply.Run();
+        }
     }
 
     /// <summary>
@@ -257,7 +310,8 @@ internal sealed class HostCallDispatcher
     /// and the token are released when the delegate returns, whenever that is, the arguments once it has returned and
     /// its answer is made.
     /// </summary>
-    private async Task<(string? Result, WireHostError? Error)> RunDelegateAsync(long callId, string name, JsonDocument document, HostCallTarget target)
+    private async Task<(string? Result, WireHostError? Error)> RunDelegateAsync(long callId, string name, JsonDocument document, HostCallTarget target,
+        HostCallAfterReply afterReply)
     {
         // Not linked to the execution's token: EndAsync cancels each running call itself (see StartCancelling).
         // Registered before the delegate starts, on the frame reader, so always before EndAsync looks.
@@ -272,7 +326,7 @@ internal sealed class HostCallDispatcher
         var arguments = new ArgumentsLease(document);
         // Off the frame reader, always: a synchronous delegate must not stall the execution's frames. Task.Run
         // turns a synchronous throw into a faulted task.
-        Task<JsonNode?> running = Task.Run(() => target(arguments.Root, context));
+        Task<JsonNode?> running = Task.Run(() => target(arguments.Root, context, afterReply));
         _ = running.ContinueWith(_ =>
         {
             _scope.Gate.Exit();

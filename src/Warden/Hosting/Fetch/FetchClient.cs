@@ -86,17 +86,28 @@ internal sealed class FetchClient : IDisposable
     };
 
     /// <summary>The host-call target of fetch for one execution: reads the frame, sends, writes the answer.</summary>
-    public HostCallTarget TargetFor(FetchScope scope) => async (arguments, context) =>
+    public HostCallTarget TargetFor(FetchScope scope) => async (arguments, context, afterReply) =>
     {
         var request = FetchFrames.ReadRequest(arguments);
-        var response = await SendAsync(request, scope, context.CancellationToken).ConfigureAwait(false);
+        // The body's share of the sandbox's budget is held until the reply carrying it is sent (or abandoned).
+        var lease = scope.Budget?.NewLease();
+        if (lease is not null)
+        {
+            afterReply.Add(lease.Release);
+        }
+        var response = await SendAsync(request, scope, context.CancellationToken, lease).ConfigureAwait(false);
         return FetchFrames.WriteResponse(response);
     };
 
     /// <summary>Checks one request against the scope and sends it once.</summary>
     /// <exception cref="HostCallRejectedException">Refused or failed (TypeError), or past a limit (RangeError).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<FetchResponse> SendAsync(FetchRequest request, FetchScope scope, CancellationToken cancellationToken)
+    /// <param name="request">The request as the isolate shaped it (every field checked again here).</param>
+    /// <param name="scope">The execution's grants and limits.</param>
+    /// <param name="cancellationToken">Cancelled at the fetch's timeout or the execution's end.</param>
+    /// <param name="lease">The share of the sandbox's response-bytes budget the body is counted against; null: none (tests).</param>
+    public async Task<FetchResponse> SendAsync(FetchRequest request, FetchScope scope, CancellationToken cancellationToken,
+        FetchBodyBudget.Lease? lease = null)
     {
         using var message = BuildRequest(request, scope);
         string origin = message.Options.TryGetValue(OriginKey, out string? o) ? o : "";
@@ -112,7 +123,7 @@ internal sealed class FetchClient : IDisposable
                 || (request.SkipRedirectBody && Array.IndexOf(RedirectStatuses, status) >= 0);
             ReadOnlyMemory<byte> body = noBody
                 ? ReadOnlyMemory<byte>.Empty
-                : await ReadBodyAsync(response.Content, scope.MaxResponseBytes, cancellationToken).ConfigureAwait(false);
+                : await ReadBodyAsync(response.Content, scope.MaxResponseBytes, lease, cancellationToken).ConfigureAwait(false);
             return new FetchResponse(status, response.ReasonPhrase ?? "", headers, body);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -298,7 +309,8 @@ internal sealed class FetchClient : IDisposable
     /// read; otherwise the read stops as soon as the count passes the cap, so an endless or decompression-bomb body
     /// costs at most about the cap in memory.
     /// </summary>
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContent content, long max, CancellationToken cancellationToken)
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContent content, long max, FetchBodyBudget.Lease? lease,
+        CancellationToken cancellationToken)
     {
         if (content.Headers.ContentLength is long declared && declared > max)
         {
@@ -324,6 +336,10 @@ internal sealed class FetchClient : IDisposable
                     if (total > max)
                     {
                         throw FetchErrors.ResponseTooLarge(max);
+                    }
+                    if (lease is not null && !lease.TryTake(read))
+                    {
+                        throw FetchErrors.HostBusy();
                     }
                 }
                 pieces[^1] = (piece, filled);

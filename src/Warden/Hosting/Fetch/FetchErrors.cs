@@ -22,6 +22,8 @@ internal static class FetchErrors
     public static HostCallRejectedException RequestBodyTooLarge(long limit) =>
         new(RangeErrorName, Protocol.FetchWords.RequestBodyTooLarge((int)Math.Min(int.MaxValue, limit)));
 
+    public static HostCallRejectedException HostBusy() => new(RangeErrorName, Protocol.FetchWords.HostBusy());
+
     public static HostCallRejectedException ResponseTooLarge(long limit) =>
         new(RangeErrorName, Protocol.FetchWords.ResponseTooLarge((int)Math.Min(int.MaxValue, limit)));
 }

@@ -10,9 +10,11 @@ internal sealed record FetchOriginGrant(string Origin, IReadOnlyList<KeyValuePai
 /// <param name="Grants">Canonical origin → its grant, compared ordinally.</param>
 /// <param name="MaxResponseBytes">The decoded response body cap (maxFetchResponseBytes).</param>
 /// <param name="MaxRequestBodyBytes">The request body cap (maxFetchRequestBodyBytes).</param>
-internal sealed record FetchScope(IReadOnlyDictionary<string, FetchOriginGrant> Grants, long MaxResponseBytes, long MaxRequestBodyBytes)
+/// <param name="Budget">The sandbox's bound on response bytes held at once; null: none (tests of the client alone).</param>
+internal sealed record FetchScope(IReadOnlyDictionary<string, FetchOriginGrant> Grants, long MaxResponseBytes, long MaxRequestBodyBytes,
+    FetchBodyBudget? Budget = null)
 {
     /// <summary>A scope from grants (their origins already canonical).</summary>
-    public static FetchScope Of(IEnumerable<FetchOriginGrant> grants, long maxResponseBytes, long maxRequestBodyBytes) =>
-        new(grants.ToDictionary(g => g.Origin, StringComparer.Ordinal), maxResponseBytes, maxRequestBodyBytes);
+    public static FetchScope Of(IEnumerable<FetchOriginGrant> grants, long maxResponseBytes, long maxRequestBodyBytes, FetchBodyBudget? budget = null) =>
+        new(grants.ToDictionary(g => g.Origin, StringComparer.Ordinal), maxResponseBytes, maxRequestBodyBytes, budget);
 }

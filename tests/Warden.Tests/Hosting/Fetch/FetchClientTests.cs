@@ -226,7 +226,7 @@ public sealed class FetchClientTests
         using var arguments = JsonDocument.Parse(frame.Replace("{P}", server.Port.ToString(), StringComparison.Ordinal));
         var context = new HostCallContext("fetch", null, "e1", 1, Within());
 
-        var e = await RejectedAsync(() => target(arguments.RootElement, context));
+        var e = await RejectedAsync(() => target(arguments.RootElement, context, new HostCallAfterReply()));
 
         Assert.Equal("TypeError", e.ErrorName);
         Assert.StartsWith("Failed to fetch", e.Message);
@@ -241,7 +241,7 @@ public sealed class FetchClientTests
         var target = client.TargetFor(Scope(server.Origin));
         using var arguments = JsonDocument.Parse($$"""[{"url":"{{server.Origin}}/x","method":"PUT","headers":[["Content-Type","text/plain"]],"body":"aGk=","redirect":"manual"}]""");
 
-        var answer = await target(arguments.RootElement, new HostCallContext("fetch", null, "e1", 1, Within()));
+        var answer = await target(arguments.RootElement, new HostCallContext("fetch", null, "e1", 1, Within()), new HostCallAfterReply());
 
         Assert.Equal(201, (int)answer!["status"]!);
         Assert.Equal("Created", (string)answer["statusText"]!);
