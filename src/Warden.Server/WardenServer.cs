@@ -54,6 +54,15 @@ public static class WardenServer
             {
                 errors.Add($"ApiKeys: '{key.Name}' has IsolationUnit Context, which cannot be used with EnableSharedMemory or EnableWebAssembly.");
             }
+            // SECURITY (availability): the library refuses capabilities in a warm isolate (its contexts share the module
+            // cache the grant lives in), so a key granted any, running in one, would be refused every request that does not
+            // narrow its grant to nothing. Said at start instead (attack review).
+            if ((key.IsolationUnit ?? sandboxOptions.IsolationUnit) == IsolationUnit.Context
+                && ((key.FetchOrigins?.Count ?? 0) > 0 || (key.HostFunctions?.Count ?? 0) > 0))
+            {
+                errors.Add($"ApiKeys: '{key.Name}' is granted FetchOrigins or HostFunctions but runs in IsolationUnit Context (a warm isolate), "
+                    + "where they cannot be granted; give this key IsolationUnit Isolate or no capabilities.");
+            }
             if (key.MaxTimeoutMs > sandboxOptions.Limits.MaxTimeoutMs)
             {
                 errors.Add($"ApiKeys: '{key.Name}' has MaxTimeoutMs ({key.MaxTimeoutMs}) above the sandbox's MaxTimeoutMs ({sandboxOptions.Limits.MaxTimeoutMs}).");
@@ -66,6 +75,13 @@ public static class WardenServer
             {
                 errors.Add($"ApiKeys: '{key.Name}' has MaxFuel ({key.MaxFuel}) above the sandbox's MaxFuel ({sandboxOptions.Limits.MaxFuel}).");
             }
+        }
+        // Without API keys every request is granted everything configured: the same refusal for a warm sandbox.
+        if ((serverOptions.ApiKeys?.Count ?? 0) == 0 && sandboxOptions.IsolationUnit == IsolationUnit.Context
+            && ((serverOptions.FetchOrigins?.Count ?? 0) > 0 || (serverOptions.Webhooks?.Count ?? 0) > 0))
+        {
+            errors.Add("FetchOrigins and Webhooks: without API keys every request is granted them, but Warden:Sandbox:IsolationUnit is Context "
+                + "(a warm isolate), where they cannot be granted; use IsolationUnit Isolate, or grant them per API key to keys in Isolate.");
         }
         if (errors.Count > 0)
         {
