@@ -197,7 +197,8 @@ public static class WardenServer
             }
             catch (ArgumentException e)
             {
-                errors.Add($"FetchOrigins[{i}]: {e.Message.Split(" (Parameter", 2)[0]}");
+                string message = e.Message.Split(" (Parameter", 2)[0];
+                errors.Add($"FetchOrigins[{i}]: {(origins[i].Origin is { Length: > 0 } text ? message.Replace(text, WithoutUserInfo(text), StringComparison.Ordinal) : message)}");
             }
         }
         foreach (var key in server.ApiKeys ?? [])
@@ -206,7 +207,7 @@ public static class WardenServer
             {
                 if (sandbox.FetchOrigins.Find(origin) is null)
                 {
-                    errors.Add($"ApiKeys: '{key.Name}' is granted the origin '{origin}', which FetchOrigins does not list.");
+                    errors.Add($"ApiKeys: '{key.Name}' is granted the origin '{WithoutUserInfo(origin ?? "")}', which FetchOrigins does not list.");
                 }
             }
         }
@@ -227,6 +228,28 @@ public static class WardenServer
             }
         }
         return caller;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with the user information of its URL (<c>user:password@</c>) replaced by <c>***@</c>.
+    /// SECURITY: an origin configured with a password is refused, and the refusal goes to the start-up error and the
+    /// logs: it must not carry the password there (attack review).
+    /// </summary>
+    internal static string WithoutUserInfo(string text)
+    {
+        int start = text.IndexOf("://", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return text.Contains('@') ? "***" : text;
+        }
+        start += 3;
+        int end = text.IndexOfAny(['/', '\\', '?', '#'], start);
+        if (end < 0)
+        {
+            end = text.Length;
+        }
+        int at = end > start ? text.LastIndexOf('@', end - 1, end - start) : -1;
+        return at < 0 ? text : string.Concat(text.AsSpan(0, start), "***", text.AsSpan(at));
     }
 
     private static void Bind(IConfiguration configuration, string section, object options, List<string> errors)

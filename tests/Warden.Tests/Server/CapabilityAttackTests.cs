@@ -266,6 +266,29 @@ public sealed class CapabilityAttackTests : IAsyncLifetime
         Assert.DoesNotContain(e.Errors, m => m.Contains(value, StringComparison.Ordinal) && value != name && value.Trim().Length > 4);
     }
 
+    /// <summary>
+    /// Attack on the operator's logs: an origin configured with a password (refused) was echoed whole, password
+    /// included, in the start-up error, twice; so was a key's grant of such an origin.
+    /// </summary>
+    [Fact]
+    public void ConfigurationErrorsNeverEchoAnOriginsPassword()
+    {
+        var e = Assert.Throws<ServerConfigurationException>(() => WardenServer.Build([], s => { }, o =>
+        {
+            o.Urls = "http://127.0.0.1:0";
+            o.FetchOrigins =
+            [
+                new FetchOriginOptions { Origin = "https://user:pw-one-7f3a@api.example.com" },
+                new FetchOriginOptions { Origin = "https://pw-two-7f3a@api2.example.com/path" },
+                new FetchOriginOptions { Origin = "https://a:b@c:pw-three-7f3a@api3.example.com" },
+            ];
+            o.ApiKeys = [new ApiKeyOptions { Name = "k", Sha256 = new string('a', 64), FetchOrigins = ["https://u:pw-four-7f3a@api4.example.com"] }];
+        }));
+        Assert.Equal(4, e.Errors.Count);
+        Assert.DoesNotContain("7f3a", e.Message, StringComparison.Ordinal);
+        Assert.Contains(e.Errors, m => m.StartsWith("FetchOrigins[0]", StringComparison.Ordinal) && m.Contains("https://***@api.example.com", StringComparison.Ordinal));
+    }
+
     // ---- Attacks that held ----
 
     /// <summary>
