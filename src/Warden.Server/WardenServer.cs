@@ -231,25 +231,20 @@ public static class WardenServer
     }
 
     /// <summary>
-    /// <paramref name="text"/> with the user information of its URL (<c>user:password@</c>) replaced by <c>***@</c>.
-    /// SECURITY: an origin configured with a password is refused, and the refusal goes to the start-up error and the
-    /// logs: it must not carry the password there (attack review).
+    /// <paramref name="text"/> with everything between its scheme and its last <c>@</c> (user information such as
+    /// <c>user:password</c>, however the password is spelt) replaced by <c>***</c>. SECURITY: an origin configured with
+    /// a password is refused, and the refusal goes to the start-up error and the logs: it must not carry the password
+    /// there (attack review). No origin that can be granted has an <c>@</c>, so only refused text is changed.
     /// </summary>
     internal static string WithoutUserInfo(string text)
     {
+        int at = text.LastIndexOf('@');
+        if (at < 0)
+        {
+            return text;
+        }
         int start = text.IndexOf("://", StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return text.Contains('@') ? "***" : text;
-        }
-        start += 3;
-        int end = text.IndexOfAny(['/', '\\', '?', '#'], start);
-        if (end < 0)
-        {
-            end = text.Length;
-        }
-        int at = end > start ? text.LastIndexOf('@', end - 1, end - start) : -1;
-        return at < 0 ? text : string.Concat(text.AsSpan(0, start), "***", text.AsSpan(at));
+        return start < 0 || start + 3 > at ? "***" + text[at..] : string.Concat(text.AsSpan(0, start + 3), "***", text.AsSpan(at));
     }
 
     private static void Bind(IConfiguration configuration, string section, object options, List<string> errors)

@@ -281,10 +281,11 @@ public sealed class CapabilityAttackTests : IAsyncLifetime
                 new FetchOriginOptions { Origin = "https://user:pw-one-7f3a@api.example.com" },
                 new FetchOriginOptions { Origin = "https://pw-two-7f3a@api2.example.com/path" },
                 new FetchOriginOptions { Origin = "https://a:b@c:pw-three-7f3a@api3.example.com" },
+                new FetchOriginOptions { Origin = "https://u:pw/five-7f3a@api5.example.com" },
             ];
             o.ApiKeys = [new ApiKeyOptions { Name = "k", Sha256 = new string('a', 64), FetchOrigins = ["https://u:pw-four-7f3a@api4.example.com"] }];
         }));
-        Assert.Equal(4, e.Errors.Count);
+        Assert.Equal(5, e.Errors.Count);
         Assert.DoesNotContain("7f3a", e.Message, StringComparison.Ordinal);
         Assert.Contains(e.Errors, m => m.StartsWith("FetchOrigins[0]", StringComparison.Ordinal) && m.Contains("https://***@api.example.com", StringComparison.Ordinal));
     }
