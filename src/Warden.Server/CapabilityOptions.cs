@@ -46,11 +46,48 @@ public sealed class WebhookOptions
         }
         foreach (var (name, value) in Headers ?? [])
         {
-            if (string.IsNullOrEmpty(name) || value is null || name.Any(c => c <= ' ' || c >= '\u007f' || c == ':')
-                || value.Any(c => c is '\0' or '\r' or '\n' || c > '\u00ff'))
+            if (HeaderProblem(name, value) is { } problem)
             {
-                yield return $"{at}.Headers: '{name}' is not a valid header.";
+                yield return $"{at}.Headers: {problem}.";
             }
         }
     }
+
+    /// <summary>
+    /// Headers that frame or route the request, or say what its body is: the caller's to set, never the operator's
+    /// (<c>Proxy-*</c> too).
+    /// </summary>
+    private static readonly string[] CallersHeaders =
+        ["Host", "Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer", "Expect"];
+
+    /// <summary>
+    /// What is wrong with one of the operator's webhook headers, or null. SECURITY: a name that is not an HTTP token
+    /// was dropped by HttpClient on every call (a secret header that never arrived); a value outside printable ASCII
+    /// made every call fail; a framing header (<c>Content-Length</c>, <c>Transfer-Encoding</c>, <c>Host</c>) changed how
+    /// the request was delimited or routed, and a second <c>Content-Type</c> what its JSON body was said to be. Each is
+    /// refused at start (attack review). The value is never echoed: it is usually a secret.
+    /// </summary>
+    internal static string? HeaderProblem(string? name, string? value)
+    {
+        if (string.IsNullOrEmpty(name) || !name.All(IsTokenChar))
+        {
+            return $"the header name '{name}' is not an HTTP token";
+        }
+        if (value is null || value.Length == 0 || value[0] is ' ' or '\t' || value[^1] is ' ' or '\t'
+            || value.Any(c => c is not ((>= '!' and <= '~') or ' ' or '\t')))
+        {
+            return $"the header {name} has an empty value or a character other than printable ASCII (or edge whitespace)";
+        }
+        if (Array.Exists(CallersHeaders, h => h.Equals(name, StringComparison.OrdinalIgnoreCase))
+            || name.StartsWith("Proxy-", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"the header {name} frames or routes the request (or types its JSON body), which is the server's to set";
+        }
+        return null;
+    }
+
+    /// <summary>RFC 9110 tchar.</summary>
+    private static bool IsTokenChar(char c) =>
+        c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9')
+            or '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~';
 }

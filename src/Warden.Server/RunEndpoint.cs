@@ -72,16 +72,18 @@ internal static class RunEndpoint
             return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", $"isolationKey must be 1 to {maxOwnKey} characters here.", "isolationKey");
         }
         // Capabilities: what the key was granted (without keys, everything configured), narrowed by the request.
+        // An allowance is distinct: a key may list one origin in several spellings (or a webhook twice), and the
+        // library refuses a submission that grants one twice (a key whose every request was a 400: attack review).
         var fetchAllowance = apiKey is null ? (options.FetchOrigins ?? []).Select(o => o.Origin) : apiKey.FetchOrigins ?? [];
         var (fetchOrigins, fetchProblem) = Narrowed(run.FetchOrigins,
-            [.. fetchAllowance.Select(o => sandboxOptions.FetchOrigins.Find(o)?.Origin).OfType<string>()],
+            [.. fetchAllowance.Select(o => sandboxOptions.FetchOrigins.Find(o)?.Origin).OfType<string>().Distinct(StringComparer.Ordinal)],
             origin => sandboxOptions.FetchOrigins.Find(origin)?.Origin, "fetchOrigins", "an origin this caller may fetch");
         if (fetchProblem is not null)
         {
             return fetchProblem;
         }
         var functionAllowance = apiKey is null ? (options.Webhooks ?? []).Select(w => w.Name) : apiKey.HostFunctions ?? [];
-        var (hostFunctions, functionProblem) = Narrowed(run.HostFunctions, [.. functionAllowance],
+        var (hostFunctions, functionProblem) = Narrowed(run.HostFunctions, [.. functionAllowance.Distinct(StringComparer.Ordinal)],
             name => name, "hostFunctions", "a host function this caller may call");
         if (functionProblem is not null)
         {

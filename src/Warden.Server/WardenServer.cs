@@ -54,6 +54,15 @@ public static class WardenServer
             {
                 errors.Add($"ApiKeys: '{key.Name}' has IsolationUnit Context, which cannot be used with EnableSharedMemory or EnableWebAssembly.");
             }
+            // SECURITY (availability): the library refuses capabilities in a warm isolate (its contexts share the module
+            // cache the grant lives in), so a key granted any, running in one, would be refused every request that does not
+            // narrow its grant to nothing. Said at start instead (attack review).
+            if ((key.IsolationUnit ?? sandboxOptions.IsolationUnit) == IsolationUnit.Context
+                && ((key.FetchOrigins?.Count ?? 0) > 0 || (key.HostFunctions?.Count ?? 0) > 0))
+            {
+                errors.Add($"ApiKeys: '{key.Name}' is granted FetchOrigins or HostFunctions but runs in IsolationUnit Context (a warm isolate), "
+                    + "where they cannot be granted; give this key IsolationUnit Isolate or no capabilities.");
+            }
             if (key.MaxTimeoutMs > sandboxOptions.Limits.MaxTimeoutMs)
             {
                 errors.Add($"ApiKeys: '{key.Name}' has MaxTimeoutMs ({key.MaxTimeoutMs}) above the sandbox's MaxTimeoutMs ({sandboxOptions.Limits.MaxTimeoutMs}).");
@@ -66,6 +75,13 @@ public static class WardenServer
             {
                 errors.Add($"ApiKeys: '{key.Name}' has MaxFuel ({key.MaxFuel}) above the sandbox's MaxFuel ({sandboxOptions.Limits.MaxFuel}).");
             }
+        }
+        // Without API keys every request is granted everything configured: the same refusal for a warm sandbox.
+        if ((serverOptions.ApiKeys?.Count ?? 0) == 0 && sandboxOptions.IsolationUnit == IsolationUnit.Context
+            && ((serverOptions.FetchOrigins?.Count ?? 0) > 0 || (serverOptions.Webhooks?.Count ?? 0) > 0))
+        {
+            errors.Add("FetchOrigins and Webhooks: without API keys every request is granted them, but Warden:Sandbox:IsolationUnit is Context "
+                + "(a warm isolate), where they cannot be granted; use IsolationUnit Isolate, or grant them per API key to keys in Isolate.");
         }
         if (errors.Count > 0)
         {
@@ -181,7 +197,8 @@ public static class WardenServer
             }
             catch (ArgumentException e)
             {
-                errors.Add($"FetchOrigins[{i}]: {e.Message.Split(" (Parameter", 2)[0]}");
+                string message = e.Message.Split(" (Parameter", 2)[0];
+                errors.Add($"FetchOrigins[{i}]: {(origins[i].Origin is { Length: > 0 } text ? message.Replace(text, WithoutUserInfo(text), StringComparison.Ordinal) : message)}");
             }
         }
         foreach (var key in server.ApiKeys ?? [])
@@ -190,7 +207,7 @@ public static class WardenServer
             {
                 if (sandbox.FetchOrigins.Find(origin) is null)
                 {
-                    errors.Add($"ApiKeys: '{key.Name}' is granted the origin '{origin}', which FetchOrigins does not list.");
+                    errors.Add($"ApiKeys: '{key.Name}' is granted the origin '{WithoutUserInfo(origin ?? "")}', which FetchOrigins does not list.");
                 }
             }
         }
@@ -211,6 +228,23 @@ public static class WardenServer
             }
         }
         return caller;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with everything between its scheme and its last <c>@</c> (user information such as
+    /// <c>user:password</c>, however the password is spelt) replaced by <c>***</c>. SECURITY: an origin configured with
+    /// a password is refused, and the refusal goes to the start-up error and the logs: it must not carry the password
+    /// there (attack review). No origin that can be granted has an <c>@</c>, so only refused text is changed.
+    /// </summary>
+    internal static string WithoutUserInfo(string text)
+    {
+        int at = text.LastIndexOf('@');
+        if (at < 0)
+        {
+            return text;
+        }
+        int start = text.IndexOf("://", StringComparison.Ordinal);
+        return start < 0 || start + 3 > at ? "***" + text[at..] : string.Concat(text.AsSpan(0, start + 3), "***", text.AsSpan(at));
     }
 
     private static void Bind(IConfiguration configuration, string section, object options, List<string> errors)
