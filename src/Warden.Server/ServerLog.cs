@@ -13,4 +13,8 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Could not warm the workers: {Reason}")]
     public static partial void WarmUpFailed(ILogger logger, string reason);
+
+    /// <summary>A webhook call failed; the script saw only <paramref name="reason"/>, the detail (the inner exception) stays here.</summary>
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Webhook {Name} failed: {Reason}")]
+    public static partial void WebhookFailed(ILogger logger, string name, string reason, Exception? exception);
 }

@@ -120,6 +120,7 @@ public static class WardenServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
 
         var app = builder.Build();
+        webhooks.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<WebhookCaller>();
         // Construct the sandbox now: a missing OS layer refuses the start, not the first request.
         _ = app.Services.GetRequiredService<Sandbox>();
         // Unhandled failures become a bare 500 problem (no exception text, no stack trace).

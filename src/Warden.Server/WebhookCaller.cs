@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Warden.Server;
 
@@ -31,23 +33,48 @@ internal sealed class WebhookCaller : IDisposable
 
     public WebhookCaller(int maxResultBytes) => _maxResultBytes = maxResultBytes;
 
+    /// <summary>Where failures are logged (the service's logger, set once it is built): the script sees only their short text.</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    /// <summary>
+    /// The header that tells a webhook whose execution called it: the caller's isolation key (for an API key,
+    /// <c>NAME/</c> followed by the request's own key), percent-encoded. A webhook shared by several keys can tell
+    /// them apart; it is Warden's, never the script's.
+    /// </summary>
+    public const string IsolationKeyHeader = "Warden-Isolation-Key";
+
     /// <summary>The host function that calls <paramref name="webhook"/>.</summary>
     public Func<JsonElement, HostCallContext, Task<JsonNode?>> FunctionFor(WebhookOptions webhook)
     {
         var url = new Uri(webhook.Url, UriKind.Absolute);
         var headers = (webhook.Headers ?? []).ToList();
         string name = webhook.Name;
-        return (arguments, call) => CallAsync(name, url, headers, arguments, call.CancellationToken);
+        return async (arguments, call) =>
+        {
+            try
+            {
+                return await CallAsync(name, url, headers, arguments, call.IsolationKey, call.CancellationToken).ConfigureAwait(false);
+            }
+            catch (HostFunctionException e)
+            {
+                ServerLog.WebhookFailed(Logger, name, e.Message, e.InnerException);
+                throw;
+            }
+        };
     }
 
     private async Task<JsonNode?> CallAsync(string name, Uri url, List<KeyValuePair<string, string>> headers, JsonElement arguments,
-        CancellationToken cancellationToken)
+        string? isolationKey, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new StringContent(arguments.GetRawText(), Encoding.UTF8, "application/json"),
         };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (isolationKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation(IsolationKeyHeader, Uri.EscapeDataString(isolationKey));
+        }
         foreach (var (header, value) in headers)
         {
             if (!request.Headers.TryAddWithoutValidation(header, value))

@@ -50,29 +50,25 @@ public sealed class FetchOriginCollection : IEnumerable<FetchOriginRegistration>
             throw new ArgumentException($"The origin '{canonical}' is already registered.", nameof(origin));
         }
         var secret = new List<KeyValuePair<string, string>>();
+        var folded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var header in headers ?? [])
         {
+            // SECURITY: servers fold case and '_' into '-' (CGI: HTTP_X_API_KEY): two names that fold alike are one
+            // header there, and the host would replace one with the other.
+            string name = header.Key ?? "";
+            if (!folded.Add(name.ToLowerInvariant().Replace('_', '-')))
+            {
+                throw new ArgumentException($"A header for '{canonical}' cannot be added: {name} is the same header as another one given (case and '_' for '-' aside).", nameof(headers));
+            }
             // SECURITY: the host's own rule for secret headers (FetchRequestRules): tokens and clean values only, and
             // none of the headers that frame or route the request.
-            if (FetchRequestRules.SecretHeaderProblem(header.Key, header.Value) is { } headerProblem)
+            if (FetchRequestRules.SecretHeaderProblem(name, header.Value ?? "") is { } headerProblem)
             {
                 throw new ArgumentException($"A header for '{canonical}' cannot be added: {headerProblem}.", nameof(headers));
             }
             secret.Add(header);
         }
-        HashSet<string>? keys = null;
-        if (allowedIsolationKeys is not null)
-        {
-            keys = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var key in allowedIsolationKeys)
-            {
-                if (string.IsNullOrEmpty(key))
-                {
-                    throw new ArgumentException("An allowed isolation key must not be empty.", nameof(allowedIsolationKeys));
-                }
-                keys.Add(key);
-            }
-        }
+        var keys = Hosting.AllowedIsolationKeys.From(allowedIsolationKeys, nameof(allowedIsolationKeys));
         var registration = new FetchOriginRegistration(canonical, secret, keys);
         _origins.Add(canonical, registration);
         return registration;
@@ -124,5 +120,5 @@ public sealed class FetchOriginRegistration
 
     /// <summary>Whether a submission with this isolation key (null: keyless) may be granted the origin.</summary>
     public bool AllowsIsolationKey(string? isolationKey) =>
-        _allowedIsolationKeys is null || (isolationKey is not null && _allowedIsolationKeys.Contains(isolationKey));
+        Hosting.AllowedIsolationKeys.Allow(_allowedIsolationKeys, isolationKey);
 }

@@ -56,19 +56,7 @@ public sealed class HostFunctionCollection : IEnumerable<HostFunctionRegistratio
         {
             throw new ArgumentException($"A host function named '{name}' is already registered.", nameof(name));
         }
-        HashSet<string>? keys = null;
-        if (allowedIsolationKeys is not null)
-        {
-            keys = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var key in allowedIsolationKeys)
-            {
-                if (string.IsNullOrEmpty(key))
-                {
-                    throw new ArgumentException("An allowed isolation key must not be empty.", nameof(allowedIsolationKeys));
-                }
-                keys.Add(key);
-            }
-        }
+        var keys = Hosting.AllowedIsolationKeys.From(allowedIsolationKeys, nameof(allowedIsolationKeys));
         var registration = new HostFunctionRegistration(name, function, keys);
         _functions.Add(name, registration);
         return registration;
@@ -127,7 +115,7 @@ public sealed class HostFunctionRegistration
 
     /// <summary>Whether a submission with this isolation key (null: keyless) may be granted the function.</summary>
     public bool AllowsIsolationKey(string? isolationKey) =>
-        _allowedIsolationKeys is null || (isolationKey is not null && _allowedIsolationKeys.Contains(isolationKey));
+        Hosting.AllowedIsolationKeys.Allow(_allowedIsolationKeys, isolationKey);
 }
 
 /// <summary>What a host function knows about the call it serves.</summary>

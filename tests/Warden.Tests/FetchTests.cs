@@ -591,22 +591,37 @@ public sealed class FetchTests : IAsyncLifetime
     [MemberData(nameof(Engines))]
     public async Task TheHostHoldsNoMoreResponseBytesThanItsBudget(string engine)
     {
-        // Two responses of 700 KiB at once, each within its own 1 MiB limit, against a sandbox-wide budget of 1 MiB:
-        // the server holds both halfway until both requests are in, so the second to read past the budget is refused.
-        var bothIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        int arrived = 0;
+        // Two responses of 700 KiB, each within its own 1 MiB limit, against a sandbox-wide budget of 1 MiB. /held sends
+        // all but its last byte and holds it; /second sends its 700 KiB while /held's bytes are still held, so it reads
+        // past the budget and is refused; then /held finishes.
+        var heldSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var body = new byte[700 << 10];
         await using var server = await CountingServer.StartAsync(async context =>
         {
-            var half = new byte[350 << 10];
-            context.Response.ContentLength = 2 * half.Length;
-            await context.Response.Body.WriteAsync(half);
-            await context.Response.Body.FlushAsync();
-            if (Interlocked.Increment(ref arrived) >= 2)
+            if (context.Request.Path == "/held")
             {
-                bothIn.TrySetResult();
+                context.Response.ContentLength = body.Length + 1;
+                await context.Response.Body.WriteAsync(body);
+                await context.Response.Body.FlushAsync();
+                heldSent.TrySetResult();
+                await secondDone.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                await context.Response.Body.WriteAsync(new byte[1]);
+                return;
             }
-            await bothIn.Task.WaitAsync(TimeSpan.FromSeconds(10));
-            await context.Response.Body.WriteAsync(half);
+            try
+            {
+                await heldSent.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                await Task.Delay(300);   // the host reads what /held sent
+                context.Response.ContentLength = body.Length;
+                await context.Response.Body.WriteAsync(body, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                await Task.Delay(500, context.RequestAborted);
+            }
+            finally
+            {
+                secondDone.TrySetResult();
+            }
         });
         var options = new SandboxOptions { MaxWorkers = 1, SpareWorkers = 0 };
         options.Limits.MaxFetchResponseBytes = 1 << 20;
@@ -614,25 +629,25 @@ public sealed class FetchTests : IAsyncLifetime
         options.FetchOrigins.Add(server.Origin);
         await using var sandbox = new Sandbox(options);
         string code = Settle + $$"""
-            (async () => (await Promise.all([0, 1].map(() => settle(fetch('{{server.Origin}}/').then((r) => r.arrayBuffer()).then((b) => b.byteLength))))))()
+            (async () => {
+              const read = (path) => settle(fetch('{{server.Origin}}' + path).then((r) => r.arrayBuffer()).then((b) => b.byteLength));
+              return Promise.all([read('/held'), read('/second')]);
+            })()
             """;
         var outcome = await sandbox.RunAsync(new Submission { Code = code, Engine = engine, FetchOrigins = [server.Origin] });
         OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
         using var result = JsonDocument.Parse(outcome.ResultJson!);
-        var rows = result.RootElement.EnumerateArray().ToList();
-        Assert.Single(rows, r => r.ValueKind == JsonValueKind.Number && r.GetInt32() == 700 << 10);
-        var refused = Assert.Single(rows, r => r.ValueKind == JsonValueKind.Array);
-        Assert.Equal("RangeError", refused[0].GetString());
-        Assert.Contains("maxFetchBytesInFlight", refused[1].GetString());
-        // Every byte is given back once its reply is sent: the next execution reads a whole response again.
-        arrived = 1;
+        Assert.Equal((700 << 10) + 1, result.RootElement[0].GetInt32());
+        Assert.Equal("RangeError", result.RootElement[1][0].GetString());
+        Assert.Contains("maxFetchBytesInFlight", result.RootElement[1][1].GetString());
+        // Every byte is given back once its reply is sent: the next execution reads a response near the budget.
         var again = await sandbox.RunAsync(new Submission
         {
-            Code = $"fetch('{server.Origin}/').then((r) => r.arrayBuffer()).then((b) => b.byteLength)",
+            Code = $"fetch('{server.Origin}/held').then((r) => r.arrayBuffer()).then((b) => b.byteLength)",
             Engine = engine,
             FetchOrigins = [server.Origin],
         });
-        OutcomeAssert.Ok((700 << 10).ToString(), again);
+        OutcomeAssert.Ok(((700 << 10) + 1).ToString(), again);
     }
 
     [Fact]
@@ -664,6 +679,7 @@ public sealed class FetchTests : IAsyncLifetime
         }
         Assert.Throws<ArgumentException>(() => origins.Add("https://api.example.com", headers: [new("Host", "other.test")]));
         Assert.Throws<ArgumentException>(() => origins.Add("https://api.example.com", headers: [new("X-Key", "a\r\nb: c")]));
+        Assert.Throws<ArgumentException>(() => origins.Add("https://api.example.com", headers: [new("X-Api-Key", "a"), new("x_api_key", "b")]));
         var registration = origins.Add("HTTPS://API.example.com:443/", headers: [new("X-Key", "v")]);
         Assert.Equal("https://api.example.com", registration.Origin);
         Assert.Equal(["X-Key"], registration.HeaderNames);

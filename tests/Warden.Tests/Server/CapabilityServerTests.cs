@@ -165,6 +165,8 @@ public sealed class CapabilityServerTests : IAsyncLifetime
         Assert.Equal("/users", seen.RawTarget);
         Assert.Equal("[7,{\"why\":\"ü\"}]", Encoding.UTF8.GetString(seen.Body));
         Assert.Equal("Bearer " + WebhookSecret, seen.Header("authorization"));
+        // Whose execution called: the key's isolation key ("alice/" and the request's own, none here), percent-encoded.
+        Assert.Equal("alice%2F", seen.Header("warden-isolation-key"));
         Assert.StartsWith("application/json", seen.Header("content-type"));
         Assert.DoesNotContain(WebhookSecret, body.GetRawText());
 

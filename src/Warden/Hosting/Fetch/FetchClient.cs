@@ -95,7 +95,17 @@ internal sealed class FetchClient : IDisposable
         {
             afterReply.Add(lease.Release);
         }
-        var response = await SendAsync(request, scope, context.CancellationToken, lease).ConfigureAwait(false);
+        FetchResponse response;
+        try
+        {
+            response = await SendAsync(request, scope, context.CancellationToken, lease).ConfigureAwait(false);
+        }
+        catch
+        {
+            // No body is held past a failure: its bytes go back at once, not when the error's reply is sent.
+            lease?.Release();
+            throw;
+        }
         return FetchFrames.WriteResponse(response);
     };
 
