@@ -4,6 +4,7 @@
 #   warden-v8, warden-quickjs   one Warden execution granted the origin (the host makes every request)
 #   isolated-vm                 a script in an Isolate awaiting a host function that uses Node's fetch
 #   native, warden-dotnet       Node's own fetch and .NET's HttpClient with no sandbox (the floors)
+#   warden-hostcall-*           N calls of an empty host function: Warden's host-call path without HTTP
 # Usage: bench/fetch/run.sh [--count N] [--path /small|/64k]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,6 +34,8 @@ echo "fetch of $url, $count sequential fetches per round, 3 rounds after a warm-
   dotnet "$bench" fetch "$url" "$count" dotnet
   dotnet "$bench" fetch "$url" "$count" v8
   dotnet "$bench" fetch "$url" "$count" quickjs
+  dotnet "$bench" fetch "$url" "$count" hostcall-v8
+  dotnet "$bench" fetch "$url" "$count" hostcall-quickjs
 } | node -e '
   const lines = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
