@@ -83,6 +83,12 @@ internal static class HostCallWords
     public static int MaxArgumentBytes(WireHostGrant grant, string name) =>
         name == FetchWords.CallName && grant.Fetch is { } fetch ? FetchWords.MaxCallArgumentBytes(fetch.MaxRequestBodyBytes) : grant.MaxArgumentBytes;
 
+    /// <summary>The RangeError of a call of <paramref name="name"/> whose arguments are over their limit: a fetch's names its body limit.</summary>
+    public static string ArgumentsTooLarge(WireHostGrant grant, string name) =>
+        name == FetchWords.CallName && grant.Fetch is { } fetch
+            ? FetchWords.RequestBodyTooLarge(fetch.MaxRequestBodyBytes)
+            : ArgumentsTooLarge(grant.MaxArgumentBytes);
+
     /// <summary>The largest answer (JSON, UTF-8 bytes) of one call of <paramref name="name"/>: a fetch's body is bounded by its own limit, on the host, as it is read.</summary>
     public static long MaxResultBytes(WireHostGrant grant, string name) =>
         name == FetchWords.CallName && grant.Fetch is { } fetch ? FetchWords.MaxAnswerBytes(fetch.MaxResponseBytes) : grant.MaxResultBytes;

@@ -39,9 +39,7 @@ internal sealed class HostCallState(ProtocolChannel channel)
 
     /// <summary>The RangeError message of a call of <paramref name="name"/> whose arguments are over their limit.</summary>
     public string ArgumentsTooLarge(string name) =>
-        name == FetchWords.CallName && _grant?.Fetch is { } fetch
-            ? FetchWords.RequestBodyTooLarge(fetch.MaxRequestBodyBytes)
-            : HostCallWords.ArgumentsTooLarge(MaxArgumentBytesOf(name));
+        _grant is { } grant ? HostCallWords.ArgumentsTooLarge(grant, name) : HostCallWords.ArgumentsTooLarge(0);
 
     /// <summary>Calls sent and not yet answered into the engine.</summary>
     public int Pending => _pending.Count;
@@ -100,14 +98,13 @@ internal sealed class HostCallState(ProtocolChannel channel)
             w.WriteString("handoff", HostCallWords.HandoffGlobal);
             w.WriteNumber("maxArgumentBytes", grant.MaxArgumentBytes);
             w.WriteString("argumentsTooLarge", HostCallWords.ArgumentsTooLarge(grant.MaxArgumentBytes));
-            if (grant.Fetch is { } fetch)
+            if (grant.Fetch is not null)
             {
                 // fetch's own limits, checked in the isolate before a request crosses (the host checks again).
                 w.WriteStartObject("fetch");
                 w.WriteString("callName", FetchWords.CallName);
                 w.WriteNumber("maxArgumentBytes", HostCallWords.MaxArgumentBytes(grant, FetchWords.CallName));
-                w.WriteNumber("maxRequestBodyBytes", fetch.MaxRequestBodyBytes);
-                w.WriteString("requestBodyTooLarge", FetchWords.RequestBodyTooLarge(fetch.MaxRequestBodyBytes));
+                w.WriteString("requestBodyTooLarge", HostCallWords.ArgumentsTooLarge(grant, FetchWords.CallName));
                 w.WriteEndObject();
             }
             w.WriteEndObject();

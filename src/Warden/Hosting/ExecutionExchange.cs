@@ -158,11 +158,7 @@ internal sealed class ExecutionExchange
 
     private void AddConsoleEntry(ConsoleMessage c)
     {
-        // The schema lets a required string be JSON null; counting it would throw out of the exchange.
-        if (c.Text is null || c.Level is null)
-        {
-            throw new ProtocolViolationException("a console entry without its level or text");
-        }
+        // A null level or text never gets here: the protocol's schema refuses JSON null for non-nullable members.
         _consoleBytes += Encoding.UTF8.GetByteCount(c.Text);
         if (!WireStatus.ConsoleLevels.Contains(c.Level)
             || _console.Count + 1 > _request.Limits.MaxConsoleEntries

