@@ -22,6 +22,18 @@ internal static class RunCommand
         var fuel = new Option<long?>("--fuel") { Description = $"Fuel budget of a quickjs execution: about one WebAssembly instruction of the QuickJS interpreter a unit (~5e9 a second); running out is a timeout with error.limit fuel. Refused on v8 [default: no fuel limit; range: 1-{SandboxLimits.AbsoluteMaxFuel}].", HelpName = "N" };
         var limitFlags = LimitFlag.All(defaults);
         var module = new Option<bool>("--module") { Description = "Run the file as an ES module; its default export (called with `input` if it is a function) is the result." };
+        var modules = new Option<string?>("--modules")
+        {
+            Description = $"With --module: the .js and .mjs files under this directory are modules the entry may import by path, as a browser serving the directory would resolve them (DIR/lib/x.js is ./lib/x.js). Regular files only (a symbolic link is refused); hidden entries are skipped; at most {Submission.MaxModules}, counted in --max-code-bytes with the entry.",
+            HelpName = "DIR",
+        };
+        var format = new Option<string>("--format")
+        {
+            Description = "json: one outcome JSON object, for programs (the default). pretty: status, result, console and error laid out for people (not a stable format).",
+            HelpName = "json|pretty",
+            DefaultValueFactory = _ => "json",
+        };
+        format.AcceptOnlyFromAmong("json", "pretty");
         var isolation = IsolationOption.Create();
         var allowFetch = new Option<string[]>("--allow-fetch")
         {
@@ -35,7 +47,7 @@ internal static class RunCommand
             "Run one script in a fresh worker and print its outcome as one JSON object on stdout:\n" +
             "{ status, result, console, error, usage, engine }. The exit code follows the status.")
         {
-            file, input, inputFile, timeout, cpu, memory, fuel, module, engine, isolation, allowFetch,
+            file, input, inputFile, timeout, cpu, memory, fuel, module, modules, engine, isolation, allowFetch, format,
         };
         foreach (var flag in limitFlags)
         {
@@ -49,11 +61,13 @@ internal static class RunCommand
                 IsolationOption.Parse(parse.GetValue(isolation)), parse.GetValue(engine))
             {
                 Fuel = parse.GetValue(fuel),
+                ModulesDirectory = parse.GetValue(modules),
                 FetchOrigins = parse.GetValue(allowFetch) ?? [],
                 Limits = limitFlags.Where(f => parse.GetValue(f.Option) is not null)
                     .Select(f => new LimitSetting(f.Option.Name, f.Apply, parse.GetValue(f.Option)!.Value)).ToList(),
             };
-            return Emit(stdout, await RunAsync(request, stderr, stdin, cancellationToken, configureSandbox).ConfigureAwait(false));
+            var outcome = await RunAsync(request, stderr, stdin, cancellationToken, configureSandbox).ConfigureAwait(false);
+            return parse.GetValue(format) == "pretty" ? EmitPretty(stdout, outcome) : Emit(stdout, outcome);
         });
         return command;
     }
@@ -63,6 +77,9 @@ internal static class RunCommand
     {
         /// <summary>--fuel: the execution's fuel budget (quickjs only); null: none.</summary>
         public long? Fuel { get; init; }
+
+        /// <summary>--modules: the directory whose .js and .mjs files are the entry's named modules; null: none.</summary>
+        public string? ModulesDirectory { get; init; }
 
         /// <summary>--allow-fetch: the origins the script may fetch, as given.</summary>
         public IReadOnlyList<string> FetchOrigins { get; init; } = [];
@@ -127,6 +144,20 @@ internal static class RunCommand
         {
             return Outcome.InvalidRequest(code.Error);
         }
+        Dictionary<string, string>? namedModules = null;
+        if (request.ModulesDirectory is not null)
+        {
+            if (!request.Module)
+            {
+                return Outcome.InvalidRequest("--modules needs --module: only a module entry can import modules");
+            }
+            var (read, error) = ModuleDirectory.Read(request.ModulesDirectory, request.File, limits.MaxCodeBytes - Encoding.UTF8.GetByteCount(code.Text!), Submission.MaxModules);
+            if (error is not null)
+            {
+                return Outcome.InvalidRequest(error);
+            }
+            namedModules = read;
+        }
         string? inputJson = request.Input;
         if (request.InputFile is not null)
         {
@@ -184,6 +215,7 @@ internal static class RunCommand
             Code = code.Text!,
             InputJson = inputJson,
             IsModule = request.Module,
+            Modules = namedModules,
             Limits = new ExecutionLimits(request.TimeoutMs, request.CpuMs, request.MemoryMb, request.Fuel),
             Engine = request.Engine,
             FetchOrigins = fetchOrigins.Count == 0 ? null : fetchOrigins.Distinct(StringComparer.Ordinal).ToList(),
@@ -267,6 +299,14 @@ internal static class RunCommand
         {
             return new(null, $"the {what} '{path}' is not valid UTF-8 text");
         }
+    }
+
+    /// <summary>Prints the outcome for people (<see cref="PrettyOutcome"/>) and returns the status's exit code.</summary>
+    private static int EmitPretty(Stream stdout, Outcome outcome)
+    {
+        stdout.Write(Encoding.UTF8.GetBytes(PrettyOutcome.Render(outcome)));
+        stdout.Flush();
+        return outcome.Status.ToExitCode();
     }
 
     /// <summary>Prints the outcome as one JSON line and returns the status's exit code.</summary>

@@ -19,10 +19,14 @@ public sealed record Submission
     /// More ES modules, by name, that the entry module (<see cref="Code"/>, with <see cref="IsModule"/>)
     /// and each other may import: by bare name (<c>import { f } from "util.js"</c>) or by a relative
     /// path resolved against the importer's name (<c>"./util.js"</c>, <c>"../lib/x.js"</c>; the entry
-    /// sits at the root). Nothing else can be imported: no file system, no network. At most 64
-    /// modules; names 1 to 256 characters; all sources together count against <c>MaxCodeBytes</c>.
+    /// sits at the root). Nothing else can be imported: no file system, no network. At most
+    /// <see cref="MaxModules"/> modules; names 1 to 256 characters; all sources together count against
+    /// <c>MaxCodeBytes</c>.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Modules { get; init; }
+
+    /// <summary>How many named <see cref="Modules"/> one submission may have.</summary>
+    public const int MaxModules = 64;
 
     /// <summary>Per-execution limits; each null falls back to the sandbox default and none may exceed the sandbox maximum.</summary>
     public ExecutionLimits Limits { get; init; } = ExecutionLimits.Default;

@@ -15,7 +15,7 @@ internal static class SubmissionValidator
     /// <summary>Input nesting deeper than this is refused (validation is iterative; the bound keeps JSON.parse in the isolate cheap).</summary>
     public const int MaxInputDepth = 1000;
 
-    public const int MaxModules = 64;
+    public const int MaxModules = Submission.MaxModules;
     public const int MaxModuleNameLength = 256;
 
     /// <summary>An engine name longer than this is not echoed back in the refusal.</summary>
