@@ -1,7 +1,7 @@
 // Warden playground: sends the form to POST /v1/run and shows the outcome.
 // SECURITY: an outcome is written by the script that ran, i.e. by whoever wrote the code, and so is a problem's text.
 // Everything from the server becomes DOM text (textContent, createElement): never markup. The page's CSP also
-// requires Trusted Types with no policy, so the browser itself refuses a string assigned to innerHTML and the like.
+// requires Trusted Types with no policy, so the browser itself refuses any string given to an HTML-parsing sink.
 'use strict';
 
 const byId = (id) => document.getElementById(id);
