@@ -198,20 +198,28 @@ async function run() {
   busy.textContent = 'Running…';
   setStatus('running', 'running');
   const started = performance.now();
+  let response;
+  let text;
   try {
-    const response = await fetch('/v1/run', { method: 'POST', headers, body, credentials: 'omit', cache: 'no-store' });
-    const text = await response.text();
-    const json = response.ok ? JSON.parse(text) : null;
-    if (json && typeof json === 'object' && 'status' in json) showOutcome(json, text);
-    else showProblem(response, text);
-    busy.textContent = `Answered in ${Math.round(performance.now() - started)} ms.`;
+    response = await fetch('/v1/run', { method: 'POST', headers, body, credentials: 'omit', cache: 'no-store' });
+    text = await response.text();
   } catch (e) {
     setStatus('no answer', 'http');
     showError('Network', e.message, '', 'The server did not answer; is it still running?');
     busy.textContent = '';
+    return;
   } finally {
     runButton.disabled = false;
   }
+  busy.textContent = `Answered in ${Math.round(performance.now() - started)} ms.`;
+  let outcome = null;
+  try {
+    outcome = response.ok ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: shown as a problem, raw
+  }
+  if (outcome && typeof outcome === 'object' && 'status' in outcome) showOutcome(outcome, text);
+  else showProblem(response, text);
 }
 
 // Tab indents (two spaces) in the editors; Esc first lets the next Tab move on, so the keyboard is never trapped.
