@@ -1,14 +1,15 @@
 // Drives the playground page of a running `warden serve` in headless Chromium, the way a person would: types a script
 // and its input, presses Run, reads the outcome; then runs an endless loop under a small timeout with the keyboard and
 // reads the limit error. Fails on any console error, page error, failed request or CSP violation.
-// Usage: node drive.mjs SERVER_URL CHROMIUM_PATH OUTPUT_DIR   (PlaygroundBrowserTests runs it, after `npm ci` here)
+// With API_KEY (a server with keys): first a run without the key must show the 401, then the key is typed and used.
+// Usage: node drive.mjs SERVER_URL CHROMIUM_PATH OUTPUT_DIR [API_KEY]   (PlaygroundBrowserTests runs it, after `npm ci` here)
 // Prints one JSON line: { ok, failures, screenshots, browserVersion }; exits 0 only when ok.
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-const [serverUrl, executablePath = '/usr/bin/chromium', outputDir = '.'] = process.argv.slice(2);
+const [serverUrl, executablePath = '/usr/bin/chromium', outputDir = '.', apiKey] = process.argv.slice(2);
 if (!serverUrl) {
   console.error('usage: node drive.mjs SERVER_URL CHROMIUM_PATH OUTPUT_DIR');
   process.exit(64);
@@ -17,6 +18,9 @@ const failures = [];
 const problems = []; // console errors, page errors, failed requests, CSP violations: each one fails the run
 const screenshots = [];
 const check = (condition, what) => { if (!condition) failures.push(what); };
+// The one refusal the key check provokes on purpose (Chromium logs a failed load for it too).
+let expected401 = 0;
+let expected401Logs = 0;
 
 await mkdir(outputDir, { recursive: true });
 const profile = await mkdtemp(join(tmpdir(), 'warden-playground-chromium-'));
@@ -35,12 +39,17 @@ try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
   page.on('console', (message) => {
+    if (expected401Logs > 0 && /status of 401/.test(message.text())) {
+      expected401Logs--;
+      return;
+    }
     if (message.type() === 'error' || message.type() === 'warn') problems.push(`console ${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
   page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+    if (response.status() === 401 && expected401 > 0) expected401--;
+    else if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
   });
   // CSP violations are also console errors; this records them with their directive, to say which one.
   await page.evaluateOnNewDocument(() => {
@@ -55,6 +64,28 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#engine option').length > 0);
   const engines = await page.$$eval('#engine option', (options) => options.map((o) => o.value));
   check(engines.includes('v8') && engines.includes('quickjs'), `engines offered: ${engines.join(', ')}`);
+
+  // 0. With keys: the key field is shown; without the key the run is refused (401, shown); the key typed is used, kept
+  //    in the tab's sessionStorage and never in the URL, and is there again after a reload.
+  const keyShown = !(await page.$eval('#key-field', (f) => f.hidden));
+  check(keyShown === Boolean(apiKey), `the API key field is ${keyShown ? 'shown' : 'hidden'}`);
+  if (apiKey) {
+    expected401 = 1;
+    expected401Logs = 1;
+    await page.click('#run');
+    const refused = await outcome(page);
+    check(refused.status === 'HTTP 401' && /API key/.test(refused.error), `without the key: ${refused.status}, ${refused.error}`);
+    await page.type('#api-key', apiKey);
+    await page.click('#run');
+    const keyed = await outcome(page);
+    check(keyed.status === 'ok', `with the key: ${keyed.status}, ${keyed.error}`);
+    check(!page.url().includes(apiKey), 'the key is in the URL');
+    await page.reload({ waitUntil: 'networkidle0' });
+    await page.waitForFunction(() => document.querySelectorAll('#engine option').length > 0);
+    check(await page.$eval('#api-key', (f) => f.value) === apiKey, 'the key was not kept for the tab');
+    check(await page.evaluate(() => localStorage.length) === 0, 'something was kept in localStorage');
+    check(expected401 === 0, 'the run without the key was not refused with 401');
+  }
 
   // 1. A script with input, run with the button. Its console line looks like markup: it must stay text.
   await replaceText(page, '#code',
@@ -156,7 +187,7 @@ async function outcome(page) {
 }
 
 async function shoot(page, name) {
-  const path = join(outputDir, name);
+  const path = join(outputDir, apiKey ? name.replace('playground-', 'playground-keyed-') : name);
   await page.screenshot({ path, fullPage: false });
   return path;
 }

@@ -16,7 +16,17 @@ namespace Warden.Tests.Server;
 public sealed class PlaygroundBrowserTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task ThePageRunsAScriptAndShowsItsResultAndALimitError()
+    public async Task ThePageRunsAScriptAndShowsItsResultAndALimitError() => await DriveAsync(apiKey: null);
+
+    [Fact]
+    public async Task WithKeysThePageAsksForOneAndKeepsItForTheTabOnly()
+    {
+        // The driver first runs without the key (the page shows the 401), then types it; every later run uses it.
+        var (token, sha256) = Warden.Server.ApiKeyAuthenticator.NewKey();
+        await DriveAsync(token, o => o.ApiKeys = [new Warden.Server.ApiKeyOptions { Name = "browser", Sha256 = sha256 }]);
+    }
+
+    private async Task DriveAsync(string? apiKey, Action<Warden.Server.ServerOptions>? server = null)
     {
         string chromium = Environment.GetEnvironmentVariable("CHROMIUM") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
         Assert.True(File.Exists(chromium),
@@ -25,11 +35,12 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output)
         string driver = Path.Combine(RepositoryRoot(), "tests", "playground");
         await EnsurePuppeteerAsync(driver);
 
-        var (app, client) = await ServerFixture.StartAsync(s => s.MaxWorkers = 2);
+        var (app, client) = await ServerFixture.StartAsync(s => s.MaxWorkers = 2, server);
         try
         {
             string screenshots = Path.Combine(AppContext.BaseDirectory, "TestResults");
-            var (exitCode, stdout, stderr) = await RunAsync("node", ["drive.mjs", client.BaseAddress!.ToString(), chromium, screenshots], driver, TimeSpan.FromMinutes(3));
+            string[] arguments = ["drive.mjs", client.BaseAddress!.ToString(), chromium, screenshots, .. apiKey is null ? Array.Empty<string>() : [apiKey]];
+            var (exitCode, stdout, stderr) = await RunAsync("node", arguments, driver, TimeSpan.FromMinutes(3));
             output.WriteLine(stdout);
             output.WriteLine(stderr);
             string last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
