@@ -53,6 +53,21 @@ public sealed class ServerOptions
     /// <summary>The <c>Retry-After</c> sent with 503 when the queue is full. Default 1 s.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>
+    /// The playground page at <c>GET /</c>: <see cref="PlaygroundMode.Auto"/> (the default) serves it when every listening
+    /// address is loopback, <see cref="PlaygroundMode.On"/> always, <see cref="PlaygroundMode.Off"/> never (404).
+    /// It runs scripts through <c>POST /v1/run</c> like any client, with the API key when keys are configured.
+    /// </summary>
+    public PlaygroundMode Playground { get; set; } = PlaygroundMode.Auto;
+
+    /// <summary>
+    /// Host names (or IP addresses) this server answers to besides loopback ones (<c>localhost</c>, <c>127.0.0.1</c>,
+    /// <c>[::1]</c>): the <c>Host</c> header of every request must name one of them when no API key is configured (a
+    /// keyless server can be reached from any web page through DNS rebinding), and also with keys once this list is not
+    /// empty. Exact names, no port, no wildcard. Empty by default.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
     /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -109,6 +124,18 @@ public sealed class ServerOptions
         if (RetryAfterSeconds is < 1 or > 3600)
         {
             errors.Add($"RetryAfterSeconds ({RetryAfterSeconds}) must be between 1 and 3600.");
+        }
+        if (!Enum.IsDefined(Playground))
+        {
+            errors.Add($"Playground ({(int)Playground}) must be Auto, On or Off.");
+        }
+        var hosts = AllowedHosts ?? [];
+        for (int i = 0; i < hosts.Count; i++)
+        {
+            if (HostAllowlist.EntryProblem(hosts[i]) is { } hostProblem)
+            {
+                errors.Add($"AllowedHosts[{i}]: {hostProblem}");
+            }
         }
         return errors;
     }

@@ -129,6 +129,8 @@ public static class WardenServer
             ExceptionHandler = context => Problems.Create(StatusCodes.Status500InternalServerError, "Internal error", "The service failed to handle the request.").ExecuteAsync(context),
         });
         app.UseStatusCodePages();
+        // Host allowlist and cross-site check (DNS rebinding, other pages): before authentication and any body is read.
+        app.UseBrowserDefences(serverOptions);
         // Authentication before the quotas: the quota partition is the key's name.
         var authenticator = app.Services.GetRequiredService<ApiKeyAuthenticator>();
         app.Use(async (context, next) =>
@@ -176,6 +178,8 @@ public static class WardenServer
         app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady
             ? Results.Text("ready; " + readiness.Isolation)
             : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "No worker has started yet.", retryAfterSeconds: 1));
+        // The playground page at "/" (ServerOptions.Playground), which runs scripts through /v1/run.
+        app.MapPlayground(serverOptions, sandboxOptions);
         return app;
     }
 
@@ -266,9 +270,10 @@ public static class WardenServer
         }
     }
 
-    /// <summary>Paths served without a key: liveness, readiness, metrics and the API description.</summary>
+    /// <summary>Paths served without a key: liveness, readiness, metrics, the API description and the playground page (whose runs need one).</summary>
     internal static bool IsPublicPath(PathString path) =>
         path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)
+        || path.Equals("/", StringComparison.Ordinal) || path.StartsWithSegments("/playground", StringComparison.OrdinalIgnoreCase)
         || path.Equals("/readyz", StringComparison.OrdinalIgnoreCase)
         || path.Equals("/metrics", StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase);
