@@ -20,7 +20,9 @@ internal static class BrowserDefences
             // attacker-written text served as application/json).
             context.Response.Headers.XContentTypeOptions = "nosniff";
             // SECURITY: DNS rebinding (see HostAllowlist): the Host header is the one thing a rebinding page cannot forge.
-            if (!hosts.Allows(context.Request.Host))
+            // The two probes are exempt: an orchestrator calls them by the pod's address, which nobody lists, and they
+            // tell a rebinding page only that the server is up — nothing runs, nothing is read.
+            if (!IsProbe(context.Request.Path) && !hosts.Allows(context.Request.Host))
             {
                 await Problems.Create(StatusCodes.Status400BadRequest, "Unknown host",
                     "The Host header names neither a loopback address nor one of Warden:Server:AllowedHosts; "
@@ -36,4 +38,7 @@ internal static class BrowserDefences
             await next(context).ConfigureAwait(false);
         });
     }
+
+    private static bool IsProbe(PathString path) =>
+        path.Equals("/healthz", StringComparison.OrdinalIgnoreCase) || path.Equals("/readyz", StringComparison.OrdinalIgnoreCase);
 }

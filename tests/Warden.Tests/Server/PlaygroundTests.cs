@@ -119,11 +119,13 @@ public sealed class PlaygroundTests(ServerFixture server) : IClassFixture<Server
     [InlineData("10.0.0.1:{port}")]
     public async Task AHostThatIsNotLoopbackIsRefusedOnEveryPath(string host)
     {
-        // A DNS-rebinding page's requests carry its own name: the page, the probes and above all /v1/run refuse it.
+        // A DNS-rebinding page's requests carry its own name: the page, the metrics and above all /v1/run refuse it.
         host = host.Replace("{port}", Port.ToString(), StringComparison.Ordinal);
         await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/", host), HttpStatusCode.BadRequest, "Unknown host");
         await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/playground/config.json", host), HttpStatusCode.BadRequest, "Unknown host");
-        await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/healthz", host), HttpStatusCode.BadRequest, "Unknown host");
+        await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/metrics", host), HttpStatusCode.BadRequest, "Unknown host");
+        // The probes answer any name: an orchestrator calls them by the pod's address; they run and read nothing.
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/healthz", host)).StatusCode);
         // Even with a matching Origin: that is exactly what a rebinding page sends.
         await AssertProblemAsync(await RunAsync(host, origin: "http://" + host), HttpStatusCode.BadRequest, "Unknown host");
         await AssertProblemAsync(await RunAsync(host), HttpStatusCode.BadRequest, "Unknown host");
@@ -193,7 +195,7 @@ public sealed class PlaygroundTests(ServerFixture server) : IClassFixture<Server
             var run = await SendAsync(HttpMethod.Post, "/v1/run", $"warden.test:{port}", $"https://warden.test:{port}", "same-origin",
                 ServerFixture.Json("""{"code":"1 + 1"}"""), client);
             Assert.Equal(HttpStatusCode.OK, run.StatusCode);
-            await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/healthz", "other.test", client: client), HttpStatusCode.BadRequest, "Unknown host");
+            await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/metrics", "other.test", client: client), HttpStatusCode.BadRequest, "Unknown host");
         }
         finally
         {
