@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: restores, builds everything (benchmarks included, so CI checks they build)
-# and runs the whole test suite but the long one.
+# The test command: restores, builds everything (benchmarks included, so CI checks they build),
+# runs the whole test suite but the long one, then proves the packages (scripts/check-examples.sh:
+# pack, the examples and the tool, ~2 min).
 #   ./test.sh          the suite CI runs (~5 min on 2 cores)
 #   ./test.sh --long   the long suite only: memory bombs at 1 GB and 4 GB (Category=Long; 7–20 min,
 #                      needs ~6 GB of free memory), documented in docs/limits.md
@@ -25,12 +26,25 @@ set +e
 dotnet test tests/Warden.Tests -c Release --no-build --nologo --filter "$filter" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# One plain closing line: "N passed, N failed".
+# The packages (not with --long, which runs the long suite only): pack, the examples and the tool.
+examples=""
+if [[ "$filter" != "Category=Long" ]]; then
+  set +e
+  "$root/scripts/check-examples.sh"
+  examples_status=$?
+  set -e
+  if [[ $examples_status -eq 0 ]]; then examples="; examples: ok"; else examples="; examples: FAILED"; fi
+  # The tests' status when they failed, else the examples'.
+  if [[ $status -eq 0 ]]; then status=$examples_status; fi
+fi
+# One plain closing line: "tests: N passed, N failed; examples: ok".
 summary="$(grep -E 'Failed:[[:space:]]+[0-9]+, Passed:[[:space:]]+[0-9]+' "$log" | tail -1 || true)"
 if [[ -n "$summary" ]]; then
   passed="$(sed -E 's/.*Passed:[[:space:]]+([0-9]+).*/\1/' <<<"$summary")"
   failed="$(sed -E 's/.*Failed:[[:space:]]+([0-9]+),.*/\1/' <<<"$summary")"
-  echo "tests: $passed passed, $failed failed"
+  echo "tests: $passed passed, $failed failed$examples"
+elif [[ -n "$examples" ]]; then
+  echo "tests: no summary${examples}"
 fi
 rm -f "$log"
 exit "$status"

@@ -20,7 +20,7 @@ namespace Warden.Server;
 public static class WardenServer
 {
     /// <summary>Configuration sections: <c>Warden:Sandbox</c> binds <see cref="SandboxOptions"/>, <c>Warden:Server</c> binds <see cref="ServerOptions"/>.</summary>
-    public const string SandboxSection = "Warden:Sandbox", ServerSection = "Warden:Server";
+    public const string SandboxSection = Microsoft.Extensions.DependencyInjection.WardenServiceCollectionExtensions.SandboxSection, ServerSection = "Warden:Server";
 
     /// <exception cref="ServerConfigurationException">The configuration is invalid; every problem is listed.</exception>
     /// <exception cref="IsolationUnavailableException">An OS isolation layer is missing and weaker isolation was not chosen.</exception>

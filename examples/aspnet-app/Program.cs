@@ -1,0 +1,17 @@
+// A minimal API over Warden: POST a script as text to /run, get its outcome JSON back.
+//   curl -s --data-binary @script.js -H 'Content-Type: text/plain' http://127.0.0.1:5080/run
+using Warden;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddWarden(builder.Configuration);
+var app = builder.Build();
+
+app.MapPost("/run", async (HttpRequest request, Sandbox sandbox, CancellationToken cancellationToken) =>
+{
+    using var reader = new StreamReader(request.Body);
+    string code = await reader.ReadToEndAsync(cancellationToken);
+    Outcome outcome = await sandbox.RunAsync(new Submission { Code = code }, cancellationToken);
+    return Results.Text(OutcomeJson.Serialize(outcome), "application/json");
+});
+
+app.Run();
