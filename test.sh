@@ -19,6 +19,12 @@ cd "$root"
 # shellcheck source=scripts/ensure-os-layers.sh
 source "$root/scripts/ensure-os-layers.sh"
 warden_ensure_os_layers
+# The playground's browser test (PlaygroundBrowserTests) needs Debian's chromium and npm: the same, for them.
+if [[ "$filter" != "Category=Long" ]]; then
+  # shellcheck source=scripts/ensure-browser.sh
+  source "$root/scripts/ensure-browser.sh"
+  warden_ensure_browser
+fi
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 dotnet build Warden.sln -c Release --nologo -v quiet "-clp:NoSummary;ErrorsOnly"
 log="$(mktemp)"
