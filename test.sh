@@ -2,7 +2,7 @@
 # The test command: restores, builds everything (benchmarks included, so CI checks they build),
 # runs the whole test suite but the long one, then proves the packages (scripts/check-examples.sh:
 # pack, the examples and the tool, ~2 min).
-#   ./test.sh          the suite CI runs (~5 min on 2 cores)
+#   ./test.sh          the suite CI runs (~25 min on 2 cores)
 #   ./test.sh --long   the long suite only: memory bombs at 1 GB and 4 GB (Category=Long; 7–20 min,
 #                      needs ~6 GB of free memory), documented in docs/limits.md
 set -euo pipefail
