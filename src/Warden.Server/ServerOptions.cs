@@ -53,6 +53,9 @@ public sealed class ServerOptions
     /// <summary>The <c>Retry-After</c> sent with 503 when the queue is full. Default 1 s.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>OpenTelemetry (OTLP) export; off unless an endpoint is configured (docs/telemetry.md).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -110,6 +113,7 @@ public sealed class ServerOptions
         {
             errors.Add($"RetryAfterSeconds ({RetryAfterSeconds}) must be between 1 and 3600.");
         }
+        errors.AddRange((Telemetry ?? new TelemetryOptions()).Validate());
         return errors;
     }
 

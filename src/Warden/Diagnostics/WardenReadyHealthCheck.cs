@@ -12,8 +12,7 @@ namespace Warden.Diagnostics;
 /// </summary>
 internal sealed class WardenReadyHealthCheck(Sandbox sandbox) : IHealthCheck
 {
-    /// <summary>The data key of the isolation summary: <c>every OS layer active</c>, or which layers are missing.</summary>
-    public const string IsolationKey = "isolation";
+    private const string IsolationKey = Microsoft.Extensions.DependencyInjection.WardenHealthCheckBuilderExtensions.IsolationDataKey;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
