@@ -24,10 +24,10 @@ internal sealed class ServerMetrics : IDisposable
             Registry = Registry,
             MetricFactory = Metrics.WithCustomRegistry(Registry),
             InstrumentFilterPredicate = instrument => instrument.Meter.Name == WardenTelemetry.MeterName && ReferenceEquals(instrument.Meter.Scope, sandbox),
-            // Counters are published as gauges the adapter adds to; one that expired (the adapter's default: 5 minutes
-            // without a change) would restart from zero. The attributes are bounded, so nothing needs to expire: 45 days,
-            // about the longest its reaper's Task.Delay accepts (49.7 days).
-            MetricsExpireAfter = TimeSpan.FromDays(45),
+            // Counters are published as gauges the adapter adds to; a series that expires (the adapter's default: after
+            // 5 minutes without a change) starts again from zero. The attributes are bounded, so nothing needs to expire:
+            // the longest the adapter allows, one day (docs/telemetry.md says what that means for a quiet series).
+            MetricsExpireAfter = TimeSpan.FromDays(1),
             ResolveHistogramBuckets = Buckets,
         });
     }
