@@ -101,7 +101,8 @@ internal sealed class SandboxTelemetry : IDisposable
             return null;
         }
         var activity = Source.StartActivity(ActivityName, ActivityKind.Internal);
-        if (isolationKey is not null && activity is { IsAllDataRequested: true })
+        // Not yet validated: a key over the allowed length (the execution will be refused) is not worth hashing.
+        if (isolationKey is { Length: <= Submission.MaxIsolationKeyLength } && activity is { IsAllDataRequested: true })
         {
             activity.SetTag(IsolationKeyHashTag, IsolationKeyHash.Of(isolationKey));
         }
