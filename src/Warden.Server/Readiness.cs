@@ -1,41 +1,42 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Warden.Server;
 
 /// <summary>
-/// Warms the sandbox's spare workers after start; the service reports ready (<c>/readyz</c>) only once
-/// a worker has really started — locked down, since a worker whose lockdown the host refuses never
-/// reports ready — so an orchestrator sends no traffic to a pod whose workers cannot start. A spare
-/// that failed to start does not count: readiness waits (checking every second) until one does.
-/// Missing OS layers refuse earlier, at construction, unless the operator chose weaker isolation;
-/// <see cref="Isolation"/> says which layers are active either way.
+/// Warms the sandbox's spare workers after start, and is the <c>warden-warm-up</c> health check (tag <c>ready</c>):
+/// <c>/readyz</c> waits for the warm-up, then for the library's <c>warden-ready</c> check (a locked-down worker really
+/// started, and workers still start) — so an orchestrator sends no traffic to a pod whose workers cannot start, and
+/// takes it out again when they stop starting. Missing OS layers refuse earlier, at construction, unless the operator
+/// chose weaker isolation; <c>warden-ready</c>'s data says which layers are active either way.
 /// </summary>
-internal sealed class Readiness(Sandbox sandbox, SandboxOptions options, ILogger<Sandbox> logger) : BackgroundService
+internal sealed class Readiness(Sandbox sandbox, SandboxOptions options, ILogger<Sandbox> logger) : BackgroundService, IHealthCheck
 {
-    private volatile bool _ready;
+    public const string CheckName = "warden-warm-up";
 
-    public bool IsReady => _ready;
+    private volatile bool _warmedUp;
 
-    /// <summary>"every OS layer active", or which are missing (possible only under BestEffort/Disabled).</summary>
-    public string Isolation { get; } = Describe(Sandbox.ProbeIsolation());
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_warmedUp ? HealthCheckResult.Healthy("The spare workers were warmed.")
+            : new HealthCheckResult(context.Registration.FailureStatus, "The spare workers are still starting."));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
+            // WarmUpAsync also returns when a spare failed to start (warden-ready then says so); the pool retries
+            // spares on its own timer, and a request starts one on demand.
             await sandbox.WarmUpAsync().WaitAsync(stoppingToken).ConfigureAwait(false);
+            _warmedUp = true;
             if (options.SpareWorkers > 0)
             {
-                // WarmUpAsync also returns when a spare failed to start; the pool retries spares on
-                // its own timer, and a request starts one on demand.
                 while (sandbox.Statistics.WorkersStarted == 0)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
                 }
             }
-            _ready = true;
-            ServerLog.Ready(logger, Isolation);
+            ServerLog.Ready(logger, Describe(Sandbox.ProbeIsolation()));
         }
         catch (OperationCanceledException)
         {

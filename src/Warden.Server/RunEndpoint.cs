@@ -15,7 +15,7 @@ namespace Warden.Server;
 internal static class RunEndpoint
 {
     public static async Task<IResult> HandleAsync(HttpContext context, Sandbox sandbox, SandboxOptions sandboxOptions, ServerOptions options,
-        ServerMetrics metrics, ILogger<Sandbox> logger)
+        ILogger<Sandbox> logger)
     {
         var request = context.Request;
         if (request.ContentLength > options.MaxRequestBodyBytes)
@@ -124,7 +124,6 @@ internal static class RunEndpoint
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "Invalid request", outcome.Error!.Message, outcome.Error.Field);
         }
-        metrics.Record(outcome);
         ServerLog.Execution(logger, outcome.Status.ToWireString(), outcome.Usage.WallMs, outcome.Usage.CpuMs);
         return Results.Text(outcome.ToJson(), "application/json", System.Text.Encoding.UTF8, StatusCodes.Status200OK);
     }

@@ -68,6 +68,9 @@ public sealed class ServerOptions
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
 
+    /// <summary>OpenTelemetry (OTLP) export; off unless an endpoint is configured (docs/telemetry.md).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Checks every setting; returns one message per problem (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -137,6 +140,7 @@ public sealed class ServerOptions
                 errors.Add($"AllowedHosts[{i}]: {hostProblem}");
             }
         }
+        errors.AddRange((Telemetry ?? new TelemetryOptions()).Validate());
         return errors;
     }
 

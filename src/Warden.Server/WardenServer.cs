@@ -118,6 +118,8 @@ public static class WardenServer
         builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
+        HealthEndpoints.Register(builder.Services);
+        TelemetryExport.AddIfConfigured(builder.Services, serverOptions.Telemetry ?? new TelemetryOptions());
 
         var app = builder.Build();
         webhooks.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<WebhookCaller>();
@@ -173,11 +175,8 @@ public static class WardenServer
             .WithSummary("Run one script (or ES module) under limits and return its outcome.");
         // The OpenAPI document of this service, at /openapi/v1.json.
         app.MapOpenApi();
-        app.MapGet("/healthz", () => Results.Text("ok"));
+        HealthEndpoints.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServerMetrics>().Registry);
-        app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady
-            ? Results.Text("ready; " + readiness.Isolation)
-            : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "No worker has started yet.", retryAfterSeconds: 1));
         // The playground page at "/" (ServerOptions.Playground), which runs scripts through /v1/run.
         app.MapPlayground(serverOptions, sandboxOptions);
         return app;

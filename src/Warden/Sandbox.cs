@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Warden.Diagnostics;
 using Warden.Hosting;
 using Warden.Protocol;
 
@@ -18,6 +19,7 @@ public sealed class Sandbox : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly HostCallGate _hostCallGate;
     private readonly (Hosting.Fetch.FetchClient Client, Hosting.Fetch.FetchBodyBudget Budget)? _fetch;
+    private readonly SandboxTelemetry _telemetry;
     private long _executionCounter;
     private int _disposed;
 
@@ -51,7 +53,14 @@ public sealed class Sandbox : IAsyncDisposable
             Log.IsolationLayerMissing(_logger, layer.Name, layer.Detail, _options.OsIsolation);
         }
         _pool = new WorkerPool<EngineWorker>(_options, new EngineWorkerStarter(_options, spec, _logger), _logger);
+        _telemetry = new SandboxTelemetry(this);
     }
+
+    /// <summary>True once <see cref="DisposeAsync"/> began (the liveness check reads it).</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Spare workers this sandbox keeps started (with none, no worker starts before the first execution).</summary>
+    internal int SpareWorkers => _options.SpareWorkers;
 
     /// <summary>
     /// Which OS isolation layers workers get on this machine, each with what is in place or what is
@@ -102,6 +111,25 @@ public sealed class Sandbox : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(submission);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        // One activity per execution; null when nobody listens (then the telemetry below costs a few checks). Its
+        // engine is set from the outcome: the submission's own word is not validated yet, and attributes stay bounded.
+        using var activity = SandboxTelemetry.StartExecution(submission.IsolationKey);
+        string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            var outcome = await RunCoreAsync(submission, id, activity, cancellationToken).ConfigureAwait(false);
+            _telemetry.Ended(activity, id, outcome);
+            return outcome;
+        }
+        catch (Exception e)
+        {
+            _telemetry.Failed(activity, e);
+            throw;
+        }
+    }
+
+    private async Task<Outcome> RunCoreAsync(Submission submission, string id, System.Diagnostics.Activity? activity, CancellationToken cancellationToken)
+    {
         var problem = SubmissionValidator.Validate(submission, _options, out var limits, out string engine);
         if (problem is not null)
         {
@@ -109,7 +137,6 @@ public sealed class Sandbox : IAsyncDisposable
             // hands on only an offered one).
             return Outcome.InvalidRequest(problem.Field, problem.Message) with { Engine = engine };
         }
-        string id = "x" + Interlocked.Increment(ref _executionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
         var request = WorkerMessages.Execute(id, engine, submission, limits, _options);
         var key = WorkerKey.For(engine, submission.IsolationKey);
         // Taken with the request, before any wait: the grants the worker is told of and the ones the host serves
@@ -117,6 +144,7 @@ public sealed class Sandbox : IAsyncDisposable
         var hostCalls = HostCallScope.For(submission, _options, _hostCallGate, _fetch);
 
         EngineWorker worker;
+        long queuedSince = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             worker = await _pool.AcquireAsync(key, cancellationToken).ConfigureAwait(false);
@@ -125,6 +153,7 @@ public sealed class Sandbox : IAsyncDisposable
         {
             return WorkerOutcomes.NoWorker(e.Message) with { Engine = engine };
         }
+        _telemetry.WorkerAssigned(activity, engine, worker.Pid, System.Diagnostics.Stopwatch.GetElapsedTime(queuedSince));
         OutcomeStatus? endedWith = null;
         bool atEngineMemoryCap = false;
         try
@@ -169,5 +198,6 @@ public sealed class Sandbox : IAsyncDisposable
         }
         await _pool.DisposeAsync().ConfigureAwait(false);
         _fetch?.Client.Dispose();
+        _telemetry.Dispose();
     }
 }

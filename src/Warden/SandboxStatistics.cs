@@ -18,4 +18,13 @@ public sealed record SandboxStatistics(
 
     /// <summary>Executions that ran in a fresh context of a warm isolate an earlier execution of the same key had used.</summary>
     public long WarmIsolateReuses { get; init; }
+
+    /// <summary>Worker starts that failed since the sandbox was made (a spare or one started for an execution).</summary>
+    public long WorkerStartFailures { get; init; }
+
+    /// <summary>When a worker last reached ready (locked down: a worker whose lockdown fails never does); null before the first.</summary>
+    public DateTimeOffset? LastWorkerStarted { get; init; }
+
+    /// <summary>When a worker start last failed; null if none has. Later than <see cref="LastWorkerStarted"/>: workers are not starting now.</summary>
+    public DateTimeOffset? LastWorkerStartFailed { get; init; }
 }

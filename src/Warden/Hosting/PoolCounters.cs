@@ -43,8 +43,28 @@ internal sealed class PoolCounters
     /// <summary>A worker came back from its execution (or from a cancelled grant).</summary>
     public void WorkerReturned() => Busy--;
 
+    /// <summary>Worker starts that failed (spares and on demand).</summary>
+    public long StartFailures { get; private set; }
+
+    /// <summary>When a worker last reached ready; null before the first.</summary>
+    public DateTimeOffset? LastStarted { get; private set; }
+
+    /// <summary>When a worker start last failed; null before the first failure. Readiness compares the two.</summary>
+    public DateTimeOffset? LastStartFailed { get; private set; }
+
     /// <summary>A process reached ready.</summary>
-    public void WorkerStarted() => Started++;
+    public void WorkerStarted()
+    {
+        Started++;
+        LastStarted = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>A process could not be started (it failed its handshake, timed out, or could not be spawned).</summary>
+    public void WorkerStartFailed()
+    {
+        StartFailures++;
+        LastStartFailed = DateTimeOffset.UtcNow;
+    }
 
     public void SpareStarting()
     {

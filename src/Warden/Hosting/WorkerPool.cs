@@ -92,7 +92,12 @@ internal sealed class WorkerPool<TWorker> : IAsyncDisposable
         lock (_gate)
         {
             return new SandboxStatistics(_counters.Started, _counters.RetiredByReason(),
-                _waiters.Count, _all.Count - _idle.Count, _idle.Count);
+                _waiters.Count, _all.Count - _idle.Count, _idle.Count)
+            {
+                WorkerStartFailures = _counters.StartFailures,
+                LastWorkerStarted = _counters.LastStarted,
+                LastWorkerStartFailed = _counters.LastStartFailed,
+            };
         }
     }
 
@@ -188,6 +193,10 @@ internal sealed class WorkerPool<TWorker> : IAsyncDisposable
             }
             lock (_gate)
             {
+                if (e is WorkerStartException)
+                {
+                    _counters.WorkerStartFailed();
+                }
                 _counters.GrantAbandoned();
                 Pump();
                 EnsureSpares();
@@ -377,6 +386,7 @@ internal sealed class WorkerPool<TWorker> : IAsyncDisposable
             _counters.SpareStartEnded(started: worker is not null);
             if (worker is null)
             {
+                _counters.WorkerStartFailed();
                 _lastSpareFailure = DateTime.UtcNow;
                 // Not retried here: a worker that cannot start would otherwise be restarted in a
                 // tight loop. The next acquisition starts one on demand and reports the failure.

@@ -275,13 +275,19 @@ public sealed class RunEndpointTests(ServerFixture server) : IClassFixture<Serve
         var response = await server.Client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         string text = await response.Content.ReadAsStringAsync();
-        Assert.Matches(@"(?m)^warden_executions_total\{status=""ok""\} [1-9]", text);
-        Assert.Matches(@"(?m)^warden_executions_total\{status=""timeout""\} [1-9]", text);
-        Assert.Matches(@"(?m)^warden_execution_wall_seconds_bucket\{le=""0.001""\} ", text);
-        Assert.Matches(@"(?m)^warden_execution_cpu_seconds_count [1-9]", text);
-        Assert.Matches(@"(?m)^warden_queued_executions 0", text);
-        Assert.Matches(@"(?m)^warden_workers_started [1-9]", text);
-        Assert.Matches(@"(?m)^warden_workers_retired\{reason=""limit_or_failure""\} [1-9]", text);
+        // The library's meter, published by prometheus-net's meter adapter: {meter}_{instrument}, dots as underscores,
+        // counters as gauges (docs/telemetry.md).
+        Assert.Matches(@"(?m)^warden_warden_executions\{warden_engine=""v8"",warden_execution_status=""ok""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_executions\{warden_engine=""v8"",warden_execution_status=""timeout"",warden_limit=""(wall|cpu)""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_executions\{warden_engine=""v8"",warden_execution_status=""memory_limit"",warden_limit=""[A-Za-z]+""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_execution_duration_bucket\{warden_engine=""v8"",warden_execution_status=""ok"",le=""0.001""\} ", text);
+        Assert.Matches(@"(?m)^warden_warden_execution_cpu_time_count\{warden_engine=""v8"",warden_execution_status=""ok""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_execution_memory_peak_count\{[^}]*\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_execution_queue_duration_count\{warden_engine=""v8""\} [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_execution_queued 0", text);
+        Assert.Matches(@"(?m)^warden_warden_workers\{warden_worker_state=""idle""\} [0-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_workers_started [1-9]", text);
+        Assert.Matches(@"(?m)^warden_warden_workers_retired\{warden_worker_retire_reason=""limit_or_failure""\} [1-9]", text);
         Assert.DoesNotContain("while (true)", text); // no script source in metrics
     }
 

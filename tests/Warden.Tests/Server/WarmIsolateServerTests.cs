@@ -18,7 +18,7 @@ public sealed class WarmIsolateServerTests
     private static async Task<(long Made, long Reuses)> WarmCountsAsync(HttpClient client)
     {
         string text = await client.GetStringAsync("/metrics");
-        return (Metric(text, "warden_warm_isolates_made"), Metric(text, "warden_warm_isolate_reuses"));
+        return (Metric(text, "warden_warden_isolates_warm_created"), Metric(text, "warden_warden_isolates_warm_reused"));
     }
 
     [Fact]
