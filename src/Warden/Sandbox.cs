@@ -12,7 +12,7 @@ namespace Warden;
 /// Construct once (options are validated here), call <see cref="RunAsync"/> from any number of
 /// threads, dispose to stop every worker. Scripts never run in this process.
 /// </summary>
-public sealed class Sandbox : IAsyncDisposable
+public sealed class Sandbox : IAsyncDisposable, IDisposable
 {
     private readonly SandboxOptions _options;
     private readonly WorkerPool<EngineWorker> _pool;
@@ -200,4 +200,10 @@ public sealed class Sandbox : IAsyncDisposable
         _fetch?.Client.Dispose();
         _telemetry.Dispose();
     }
+
+    /// <summary>
+    /// Stops every worker, waiting for it: prefer <see cref="DisposeAsync"/>. For containers disposed synchronously
+    /// (a <c>ServiceProvider</c> in a <c>using</c>), which refuse a singleton that can only be disposed asynchronously.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

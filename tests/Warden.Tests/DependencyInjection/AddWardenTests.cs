@@ -36,6 +36,25 @@ public sealed class AddWardenTests
     }
 
     [Fact]
+    public async Task AProviderDisposedSynchronouslyStopsTheSandboxsWorkers()
+    {
+        // A ServiceProvider in a plain `using` refuses a singleton that is only IAsyncDisposable: Sandbox is both.
+        var provider = new ServiceCollection().AddWarden(o => { o.MaxWorkers = 1; o.SpareWorkers = 0; }).BuildServiceProvider();
+        var outcome = await provider.GetRequiredService<Sandbox>().RunAsync(new Submission { Code = "1" });
+        OutcomeAssert.Status(OutcomeStatus.Ok, outcome);
+        Assert.True(outcome.WorkerPid > 0);
+
+        provider.Dispose();
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.Exists($"/proc/{outcome.WorkerPid}") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.False(Directory.Exists($"/proc/{outcome.WorkerPid}"), "the worker outlived its disposed sandbox");
+    }
+
+    [Fact]
     public void ConfigureActionRunsAfterBinding()
     {
         var configuration = Configuration(new() { ["Warden:Sandbox:MaxWorkers"] = "3", ["Warden:Sandbox:SpareWorkers"] = "1" });
