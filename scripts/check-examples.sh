@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The packages, proved the way a user's app uses them: packs Warden.sln into artifacts/, then
 #   examples/console-app   dotnet run (AddWarden from appsettings.json) and its published output: an "ok" outcome
-#   examples/aspnet-app    started on a loopback port; POST /run with a script: an "ok" outcome
+#   examples/aspnet-app    started on a loopback port; POST /run with a script: an "ok" outcome; /healthz, /readyz Healthy
 #   WardenJs.Cli           installed as a .NET tool into a temporary tool path: warden run examples/hello.js: "ok"
 # The examples restore WardenJs from artifacts/ (their nuget.config) into a private package folder, so a
 # re-pack of the same version is never served stale from the global package cache.
@@ -75,10 +75,15 @@ out="$(curl -sS --max-time 30 -H 'Content-Type: text/plain' --data-binary '[1, 2
 expect_ok "aspnet-app (POST /run)" "$out"
 grep -q '"result":\[2,4,6\]' <<<"$out" || fail "aspnet-app returned the wrong result: $out"
 echo "  $out"
+# After a run a locked-down worker has started: live and ready through AddWardenHealthChecks.
+for probe in healthz readyz; do
+  health="$(curl -sS --max-time 10 "$url/$probe")" || fail "GET $url/$probe"
+  [[ "$health" == "Healthy" ]] || fail "aspnet-app /$probe answered '$health', expected Healthy"
+done
 kill "$app_pid"
 wait "$app_pid" 2>/dev/null || true
 app_pid=""
-step "examples/aspnet-app: POST /run on $url"
+step "examples/aspnet-app: POST /run, /healthz and /readyz on $url"
 
 dotnet tool install --tool-path "$work/tool" --add-source artifacts --version "$version" WardenJs.Cli >"$work/tool.log" 2>&1 \
   || { cat "$work/tool.log" >&2; fail "dotnet tool install WardenJs.Cli"; }
