@@ -55,6 +55,11 @@ step "examples/console-app: dotnet run"
 # Its publish output carries the worker too.
 dotnet publish examples/console-app -c Release -o "$work/console-publish" --nologo -v quiet >"$work/publish.log" 2>&1 \
   || { cat "$work/publish.log" >&2; fail "dotnet publish console-app"; }
+# In a folder of its own (warden-worker/), never flat beside the app, whose own assemblies it must not replace.
+[[ -f "$work/console-publish/warden-worker/Warden.Worker.dll" && -f "$work/console-publish/warden-worker/runtimes/linux-x64/native/libwasmtime.so" ]] \
+  || fail "the published console-app has no warden-worker/ folder with the worker and its natives"
+[[ ! -e "$work/console-publish/Warden.Worker.dll" && ! -e "$work/console-publish/ClearScript.V8.dll" ]] \
+  || fail "the worker's files were copied flat beside the published console-app"
 out="$(cd "$work/console-publish" && dotnet console-app.dll 2>"$work/console.err")" || { cat "$work/console.err" >&2; fail "published console-app: $out"; }
 expect_ok "console-app (published)" "$out"
 step "examples/console-app: published and run"

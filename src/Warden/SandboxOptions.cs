@@ -96,7 +96,8 @@ public sealed class SandboxOptions
     public bool EnableSharedMemory { get; set; }
 
     /// <summary>
-    /// Path of the worker's entry assembly (<c>Warden.Worker.dll</c>). Null: next to the Warden library.
+    /// Path of the worker's entry assembly (<c>Warden.Worker.dll</c>). Null: in the <c>warden-worker</c> folder the
+    /// WardenJs package puts beside the app, else next to the Warden library.
     /// </summary>
     public string? WorkerAssemblyPath { get; set; }
 

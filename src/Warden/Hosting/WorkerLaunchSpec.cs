@@ -20,9 +20,22 @@ internal sealed record WorkerLaunchSpec(string DotnetHost, string WorkerAssembly
 
     public const string WorkerAssemblyFileName = "Warden.Worker.dll";
 
+    /// <summary>
+    /// Where the WardenJs package puts the worker in an app's output: a folder of its own, so that neither the app's
+    /// copy of a shared dependency (Newtonsoft.Json, which ClearScript uses) nor the worker's replaces the other's.
+    /// </summary>
+    public const string PackagedWorkerFolder = "warden-worker";
+
+    /// <summary>The worker's entry assembly: the packaged folder when there is one, else beside this library (inside the repository).</summary>
+    internal static string DefaultWorkerAssemblyPath()
+    {
+        string packaged = Path.Combine(AppContext.BaseDirectory, PackagedWorkerFolder, WorkerAssemblyFileName);
+        return File.Exists(packaged) ? packaged : Path.Combine(AppContext.BaseDirectory, WorkerAssemblyFileName);
+    }
+
     public static WorkerLaunchSpec Resolve(SandboxOptions options)
     {
-        string assembly = options.WorkerAssemblyPath ?? Path.Combine(AppContext.BaseDirectory, WorkerAssemblyFileName);
+        string assembly = options.WorkerAssemblyPath ?? DefaultWorkerAssemblyPath();
         if (!File.Exists(assembly))
         {
             throw new SandboxOptionsException([$"The worker assembly was not found at '{assembly}'. Set WorkerAssemblyPath."]);
