@@ -7,7 +7,9 @@ namespace Warden.Bench;
 /// Tiny-script throughput through the library, a fresh isolate per execution (the default and the
 /// recommended isolation unit) or a fresh context in a warm isolate (<c>context</c>), at a few
 /// concurrency levels, and the cost of starting a worker.
-/// Usage: Warden.Bench throughput [seconds-per-level] [required|none] [worker-cpu-cores] [isolate|context] [v8|quickjs]
+/// Usage: Warden.Bench throughput [seconds-per-level] [required|none] [worker-cpu-cores] [isolate|context] [v8|quickjs] [telemetry]
+/// <c>telemetry</c>: listens to the Warden meter and activity source as an app's OpenTelemetry pipeline would
+/// (every instrument and a recorded <c>warden.execute</c> activity per execution), to price them.
 /// </summary>
 internal static class ThroughputCommand
 {
@@ -19,8 +21,9 @@ internal static class ThroughputCommand
         var unit = args.Length > 3 && args[3] == "context" ? IsolationUnit.Context : IsolationUnit.Isolate;
         string engine = args.Length > 4 ? args[4] : "v8";
         var submission = new Submission { Code = "JSON.stringify({ sum: input.a + input.b })", InputJson = "{\"a\":1,\"b\":2}" };
+        using var telemetry = args.Length > 5 && args[5] == "telemetry" ? new TelemetryListeners() : null;
 
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}, worker CPU quota {cpuCores} cores, isolation unit {unit}, engine {engine}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}, OS isolation {isolation}, worker CPU quota {cpuCores} cores, isolation unit {unit}, engine {engine}, telemetry {(telemetry is null ? "not listened to" : "listened to")}");
 
         // Worker start-up: every new isolation key needs a fresh worker process; with one worker and no
         // spare, each run below waits for a full start (launcher, namespaces, runtime, warm-up, lockdown).
@@ -85,5 +88,43 @@ internal static class ThroughputCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {concurrency} | {latencies.Count} | {latencies.Count / elapsed:F0} | {P(0.50):F2} | {P(0.99):F2} | {latencies[^1]:F2} | {inWorker[inWorker.Count / 2]:F2} |"));
         }
+    }
+}
+
+/// <summary>What an app's telemetry pipeline does with Warden's: every measurement taken, every activity recorded.</summary>
+internal sealed class TelemetryListeners : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _meters = new();
+    private readonly ActivityListener _activities;
+    private long _measurements;
+    private long _activitiesStopped;
+
+    public TelemetryListeners()
+    {
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == Warden.Diagnostics.WardenTelemetry.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref _measurements));
+        _meters.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref _measurements));
+        _meters.SetMeasurementEventCallback<int>((_, _, _, _) => Interlocked.Increment(ref _measurements));
+        _meters.Start();
+        _activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Warden.Diagnostics.WardenTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = _ => Interlocked.Increment(ref _activitiesStopped),
+        };
+        ActivitySource.AddActivityListener(_activities);
+    }
+
+    public void Dispose()
+    {
+        _meters.Dispose();
+        _activities.Dispose();
+        Console.WriteLine($"telemetry: {_measurements} measurements, {_activitiesStopped} activities recorded");
     }
 }
