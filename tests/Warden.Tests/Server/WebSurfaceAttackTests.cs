@@ -57,6 +57,8 @@ public sealed partial class WebSurfaceAttackTests(ServerFixture server) : IClass
     [InlineData("POST /v1/run HTTP/1.1\r\nHost: 127.0.0.1.evil.example\r\nContent-Type: application/json\r\nContent-Length: 16")]
     [InlineData("POST /v1/run HTTP/1.1\r\nHost: [::1%25lo]:{port}\r\nContent-Type: application/json\r\nContent-Length: 16")]
     [InlineData("POST /v1/run HTTP/1.1\r\nHost: [fe80::1%lo]:{port}\r\nContent-Type: application/json\r\nContent-Length: 16")]
+    // Forwarding headers are not honoured (no proxy is trusted): they cannot stand in for a foreign Host.
+    [InlineData("POST /v1/run HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: localhost\r\nForwarded: host=localhost\r\nContent-Type: application/json\r\nContent-Length: 16")]
     public async Task RebindingVariantsOfTheHostRunNothing(string head)
     {
         Assert.Equal(16, RunBody.Length);
@@ -78,6 +80,9 @@ public sealed partial class WebSurfaceAttackTests(ServerFixture server) : IClass
         var (status, text) = await RawAsync(Post("/v1/run", "Host: " + host), RunBody);
         Assert.Equal(200, status);
         Assert.Contains("\"result\":42", text);
+        // And a forwarding header naming another host changes nothing either way.
+        var (forwarded, _) = await RawAsync(Post("/v1/run", "Host: " + host, "\r\nX-Forwarded-Host: evil.example"), RunBody);
+        Assert.Equal(200, forwarded);
     }
 
     [Fact]
