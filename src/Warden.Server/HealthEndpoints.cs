@@ -38,13 +38,16 @@ internal static class HealthEndpoints
 
     private static Task Write(HttpContext context, HealthReport report, string title, string healthyText, int? retryAfterSeconds)
     {
+        // SECURITY: a Host the allowlist refuses (a DNS-rebinding page, see BrowserDefences) gets the status alone, not
+        // the isolation report nor the checks' descriptions (which layers are missing, when worker starts failed).
+        bool statusOnly = context.Items.ContainsKey(BrowserDefences.ForeignHostProbeItem);
         if (report.Status != HealthStatus.Unhealthy)
         {
             context.Response.ContentType = "text/plain; charset=utf-8";
-            return context.Response.WriteAsync(healthyText);
+            return context.Response.WriteAsync(statusOnly ? healthyText.Split(';')[0] : healthyText);
         }
         // SECURITY: an exception's text can carry paths and internals: a check that threw is named, not quoted.
-        string detail = string.Join(" ", report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy)
+        string detail = statusOnly ? title + "." : string.Join(" ", report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy)
             .Select(e => e.Value.Exception is null ? e.Value.Description ?? e.Key : e.Key + " failed."));
         return Problems.Create(StatusCodes.Status503ServiceUnavailable, title, detail, retryAfterSeconds: retryAfterSeconds).ExecuteAsync(context);
     }

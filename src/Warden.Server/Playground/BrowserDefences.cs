@@ -11,6 +11,9 @@ namespace Warden.Server;
 /// </summary>
 internal static class BrowserDefences
 {
+    /// <summary>Set on a probe's request whose Host the allowlist refuses: the probe then says only up or down.</summary>
+    public const string ForeignHostProbeItem = "warden.foreign-host-probe";
+
     public static void UseBrowserDefences(this WebApplication app, ServerOptions options)
     {
         var hosts = new HostAllowlist(options);
@@ -22,7 +25,18 @@ internal static class BrowserDefences
             // SECURITY: DNS rebinding (see HostAllowlist): the Host header is the one thing a rebinding page cannot forge.
             // The two probes are exempt: an orchestrator calls them by the pod's address, which nobody lists, and they
             // tell a rebinding page only that the server is up — nothing runs, nothing is read.
-            if (!IsProbe(context.Request.Path) && !hosts.Allows(context.Request.Host))
+            bool allowedHost = hosts.Allows(context.Request.Host);
+            if (IsProbe(context.Request.Path))
+            {
+                if (!allowedHost)
+                {
+                    // SECURITY: under a foreign name the probes answer with their status alone: their text names the
+                    // OS isolation layers missing on this machine and when worker starts failed, which a rebinding page
+                    // has no business reading (HealthEndpoints).
+                    context.Items[ForeignHostProbeItem] = true;
+                }
+            }
+            else if (!allowedHost)
             {
                 await Problems.Create(StatusCodes.Status400BadRequest, "Unknown host",
                     "The Host header names neither a loopback address nor one of Warden:Server:AllowedHosts; "

@@ -33,7 +33,7 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output)
             $"Chromium is missing ({chromium}): install it with `sudo apt-get install -y chromium` "
             + "(or `source scripts/ensure-browser.sh; warden_ensure_browser` as root), or set CHROMIUM to its path.");
         string driver = Path.Combine(RepositoryRoot(), "tests", "playground");
-        await EnsurePuppeteerAsync(driver);
+        await EnsurePuppeteerAsync(driver, output);
 
         var (app, client) = await ServerFixture.StartAsync(s => s.MaxWorkers = 2, server);
         try
@@ -63,7 +63,7 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output)
     }
 
     /// <summary>puppeteer-core as tests/playground/package-lock.json pins it: `npm ci` when it is missing or another version.</summary>
-    private async Task EnsurePuppeteerAsync(string driver)
+    internal static async Task EnsurePuppeteerAsync(string driver, ITestOutputHelper output)
     {
         string wanted = JsonDocument.Parse(File.ReadAllText(Path.Combine(driver, "package.json"))).RootElement
             .GetProperty("devDependencies").GetProperty("puppeteer-core").GetString()!;
@@ -78,7 +78,7 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output)
             + $"(`sudo apt-get install -y nodejs npm`):\n{stdout}\n{stderr}");
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -90,7 +90,7 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output)
         throw new InvalidOperationException($"No repository (Warden.sln with tests/playground) above {AppContext.BaseDirectory}.");
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] arguments, string directory, TimeSpan timeout)
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] arguments, string directory, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
