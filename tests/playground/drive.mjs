@@ -135,6 +135,24 @@ try {
   const afterTab = await page.evaluate(() => [document.activeElement.id, document.getElementById('code').value]);
   check(afterTab[0] === 'code' && afterTab[1] === '  ', `Tab in the editor: focus ${afterTab[0]}, text ${JSON.stringify(afterTab[1])}`);
 
+  // 4b. A small window (800x600): the page scrolls rather than squeezing its panels, nothing covers the Run button,
+  //     and a real mouse click on it runs the script (squeezed, the outcome panel once lay over the button).
+  await page.setViewport({ width: 800, height: 600 });
+  await page.select('#engine', 'v8');
+  await replaceText(page, '#code', '6 * 7 + 1000');
+  const covered = await page.$eval('#run', (button) => {
+    button.scrollIntoView({ block: 'center' });
+    const box = button.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+    return !(hit === button || button.contains(hit));
+  });
+  check(!covered, 'at 800x600 another element covers the Run button');
+  await page.click('#run');
+  const small = await outcome(page);
+  check(small.status === 'ok' && small.result === '1042', `800x600 run: ${small.status}, result ${small.result}`);
+  screenshots.push(await shoot(page, 'playground-small.png'));
+  await page.setViewport({ width: 1280, height: 800 });
+
   check(problems.length === 0, `browser problems: ${problems.join(' | ')}`);
   // 5. Last (its refusal is itself reported as a violation): the CSP's Trusted Types make innerHTML refuse strings.
   const sink = await page.evaluate(() => {
