@@ -36,7 +36,9 @@ internal static class PrettyOutcome
         if (outcome.ResultJson is { } result)
         {
             text.Append("result:\n");
-            Indented(text, IndentedJson(result));
+            // SECURITY: the relaxed encoder leaves bidi controls (U+202E) and line separators raw, so the
+            // re-serialised JSON goes through Visible too (its \uXXXX escapes are JSON's own).
+            Indented(text, Visible(IndentedJson(result)));
         }
         if (outcome.Console.Count > 0)
         {
@@ -81,7 +83,16 @@ internal static class PrettyOutcome
     private static string IndentedJson(string json)
     {
         using var document = JsonDocument.Parse(json);
-        return JsonSerializer.Serialize(document.RootElement, IndentedOptions);
+        try
+        {
+            return JsonSerializer.Serialize(document.RootElement, IndentedOptions);
+        }
+        catch (JsonException)
+        {
+            // SECURITY: a lone surrogate ('\ud800', which JSON.stringify emits escaped) cannot be re-serialised;
+            // the result is then shown as the host validated it, not as an unhandled exception.
+            return json;
+        }
     }
 
     private static readonly JsonSerializerOptions IndentedOptions = new()
@@ -98,7 +109,10 @@ internal static class PrettyOutcome
         for (int i = 0; i < text.Length; i++)
         {
             char c = text[i];
-            bool control = c != '\n' && (char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
+            // SECURITY: an unpaired surrogate is shown too, so what is printed is always well-formed text.
+            bool unpaired = char.IsHighSurrogate(c) ? i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])
+                : char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
+            bool control = c != '\n' && (unpaired || char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
             if (control)
             {
                 visible ??= new StringBuilder(text, 0, i, text.Length + 16);
