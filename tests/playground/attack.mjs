@@ -4,10 +4,8 @@
 // responsive, and raise no page error or CSP violation.
 // Usage: node attack.mjs SERVER_URL CHROMIUM_PATH   (PlaygroundBrowserAttackTests runs it, after `npm ci` here)
 // Prints one JSON line: { ok, failures, timings }; exits 0 only when ok.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { rm } from 'node:fs/promises';
+import { launchChromium } from './launch.mjs';
 
 const [serverUrl, executablePath = '/usr/bin/chromium'] = process.argv.slice(2);
 const failures = [];
@@ -15,14 +13,7 @@ const problems = [];
 const timings = {};
 const check = (condition, what) => { if (!condition) failures.push(what); };
 
-const profile = await mkdtemp(join(tmpdir(), 'warden-playground-attack-'));
-const browser = await puppeteer.launch({
-  executablePath,
-  headless: true,
-  userDataDir: profile,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const { browser, profile } = await launchChromium(executablePath, 'warden-playground-attack-');
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });

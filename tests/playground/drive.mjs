@@ -4,10 +4,9 @@
 // With API_KEY (a server with keys): first a run without the key must show the 401, then the key is typed and used.
 // Usage: node drive.mjs SERVER_URL CHROMIUM_PATH OUTPUT_DIR [API_KEY]   (PlaygroundBrowserTests runs it, after `npm ci` here)
 // Prints one JSON line: { ok, failures, screenshots, browserVersion }; exits 0 only when ok.
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './launch.mjs';
 
 const [serverUrl, executablePath = '/usr/bin/chromium', outputDir = '.', apiKey] = process.argv.slice(2);
 if (!serverUrl) {
@@ -23,16 +22,7 @@ let expected401 = 0;
 let expected401Logs = 0;
 
 await mkdir(outputDir, { recursive: true });
-const profile = await mkdtemp(join(tmpdir(), 'warden-playground-chromium-'));
-const browser = await puppeteer.launch({
-  executablePath,
-  headless: true,
-  userDataDir: profile,
-  // Root in CI containers cannot use Chromium's own sandbox (the page is Warden's own). Without the background
-  // networking flags Chromium tries Google's hosts at every start, which this machine's closed network refuses.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const { browser, profile } = await launchChromium(executablePath, 'warden-playground-chromium-');
 let browserVersion = '';
 try {
   browserVersion = await browser.version();
