@@ -22,8 +22,6 @@ internal static class ModuleDirectory
     /// <summary>The extensions read as modules; every other file is left alone (data, docs, package files).</summary>
     private static readonly string[] ModuleExtensions = [".js", ".mjs"];
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>The modules under <paramref name="directory"/>, or why they cannot be read.</summary>
     /// <param name="directory">The directory given to --modules.</param>
     /// <param name="entryPath">The entry file, which is not read again as a module of its own.</param>
@@ -134,36 +132,17 @@ internal static class ModuleDirectory
                 return (null, null);
             }
             using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int n;
-            while (buffer.Length <= budget && (n = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, budget + 1 - buffer.Length))) > 0)
-            {
-                buffer.Write(chunk, 0, n);
-            }
-            if (buffer.Length > budget)
+            bytes = BoundedText.Read(stream, budget);
+            if (bytes.Length > budget)
             {
                 return (null, $"--modules: the code and modules together are more than the code limit (MaxCodeBytes) at '{path}'");
             }
-            bytes = buffer.ToArray();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return (null, $"--modules: '{path}' cannot be read: {e.Message}");
         }
-        if (Array.IndexOf(bytes, (byte)0) >= 0)
-        {
-            return (null, $"--modules: '{path}' contains NUL bytes: it is not text");
-        }
-        try
-        {
-            string text = StrictUtf8.GetString(bytes);
-            return (text.StartsWith('\uFEFF') ? text[1..] : text, null);
-        }
-        catch (DecoderFallbackException)
-        {
-            return (null, $"--modules: '{path}' is not valid UTF-8 text");
-        }
+        return BoundedText.Decode(bytes, $"--modules: '{path}'");
     }
 
     /// <summary>How many entries (files, directories, anything) a listing may walk before it is refused.</summary>

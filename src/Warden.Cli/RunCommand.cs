@@ -8,8 +8,6 @@ namespace Warden.Cli;
 /// <summary>`warden run FILE|-`: one script, one worker, one outcome JSON object on stdout.</summary>
 internal static class RunCommand
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     public static Command Build(Stream stdout, TextWriter stderr, Stream stdin, Action<SandboxOptions>? configureSandbox = null)
     {
         var defaults = new SandboxLimits();
@@ -233,19 +231,6 @@ internal static class RunCommand
 
     private readonly record struct TextOrError(string? Text, string? Error);
 
-    /// <summary>Reads at most <paramref name="maxBytes"/> + 1 bytes: one more than allowed tells the caller it is too large.</summary>
-    private static byte[] ReadBounded(Stream stream, int maxBytes)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int n;
-        while (buffer.Length <= maxBytes && (n = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, maxBytes + 1L - buffer.Length))) > 0)
-        {
-            buffer.Write(chunk, 0, n);
-        }
-        return buffer.ToArray();
-    }
-
     private static TextOrError ReadText(string path, string what, int maxBytes, Stream stdin)
     {
         byte[] bytes;
@@ -253,7 +238,7 @@ internal static class RunCommand
         {
             if (path == "-")
             {
-                bytes = ReadBounded(stdin, maxBytes);
+                bytes = BoundedText.Read(stdin, maxBytes);
                 if (bytes.Length > maxBytes)
                 {
                     return new(null, $"the {what} on standard input is larger than {maxBytes} bytes");
@@ -270,11 +255,10 @@ internal static class RunCommand
                 {
                     return new(null, $"the {what} '{path}' is {info.Length} bytes; the limit is {maxBytes}");
                 }
-                // Read with the same bound: a device or /proc file reports a length of 0
-                // (an attack review fed /dev/zero and the whole read ran the CLI out of memory).
+                // Read with the same bound: a device or /proc file reports a length of 0.
                 using (var file = File.OpenRead(path))
                 {
-                    bytes = ReadBounded(file, maxBytes);
+                    bytes = BoundedText.Read(file, maxBytes);
                 }
                 if (bytes.Length > maxBytes)
                 {
@@ -286,19 +270,8 @@ internal static class RunCommand
         {
             return new(null, $"the {what} '{path}' cannot be read: {e.Message}");
         }
-        if (Array.IndexOf(bytes, (byte)0) >= 0)
-        {
-            return new(null, $"the {what} '{path}' contains NUL bytes: it is not text");
-        }
-        try
-        {
-            string text = StrictUtf8.GetString(bytes);
-            return new(text.StartsWith('\uFEFF') ? text[1..] : text, null);
-        }
-        catch (DecoderFallbackException)
-        {
-            return new(null, $"the {what} '{path}' is not valid UTF-8 text");
-        }
+        var (text, error) = BoundedText.Decode(bytes, $"the {what} '{path}'");
+        return new(text, error);
     }
 
     /// <summary>Prints the outcome for people (<see cref="PrettyOutcome"/>) and returns the status's exit code.</summary>
