@@ -14,6 +14,12 @@ namespace Warden.Server;
 /// </summary>
 internal static class HealthEndpoints
 {
+    public const string LivePath = "/healthz", ReadyPath = "/readyz";
+
+    /// <summary>The two probes (an orchestrator's liveness and readiness), in any letter case.</summary>
+    public static bool IsProbe(PathString path) =>
+        path.Equals(LivePath, StringComparison.OrdinalIgnoreCase) || path.Equals(ReadyPath, StringComparison.OrdinalIgnoreCase);
+
     public static void Register(IServiceCollection services) =>
         services.AddHealthChecks()
             .AddWardenHealthChecks()
@@ -21,12 +27,12 @@ internal static class HealthEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        app.MapHealthChecks(LivePath, new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains("live"),
             ResponseWriter = (context, report) => Write(context, report, "Not live", "ok", retryAfterSeconds: null),
         });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        app.MapHealthChecks(ReadyPath, new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = (context, report) => Write(context, report, "Not ready",

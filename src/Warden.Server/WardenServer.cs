@@ -271,9 +271,8 @@ public static class WardenServer
 
     /// <summary>Paths served without a key: liveness, readiness, metrics, the API description and the playground page (whose runs need one).</summary>
     internal static bool IsPublicPath(PathString path) =>
-        path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)
+        HealthEndpoints.IsProbe(path)
         || path.Equals("/", StringComparison.Ordinal) || path.StartsWithSegments("/playground", StringComparison.OrdinalIgnoreCase)
-        || path.Equals("/readyz", StringComparison.OrdinalIgnoreCase)
         || path.Equals("/metrics", StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase);
 

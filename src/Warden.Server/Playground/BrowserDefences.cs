@@ -26,7 +26,7 @@ internal static class BrowserDefences
             // The two probes are exempt: an orchestrator calls them by the pod's address, which nobody lists, and they
             // tell a rebinding page only that the server is up — nothing runs, nothing is read.
             bool allowedHost = hosts.Allows(context.Request.Host);
-            if (IsProbe(context.Request.Path))
+            if (HealthEndpoints.IsProbe(context.Request.Path))
             {
                 if (!allowedHost)
                 {
@@ -52,7 +52,4 @@ internal static class BrowserDefences
             await next(context).ConfigureAwait(false);
         });
     }
-
-    private static bool IsProbe(PathString path) =>
-        path.Equals("/healthz", StringComparison.OrdinalIgnoreCase) || path.Equals("/readyz", StringComparison.OrdinalIgnoreCase);
 }
